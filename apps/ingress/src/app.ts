@@ -1,0 +1,83 @@
+import type { IngressMetrics } from '@vod-callbacks/shared';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { IngressConfig } from './config.js';
+import { HTTP_ERRORS, HttpError, fromFastifyError } from './errors.js';
+import type { EventEnqueuer } from './event-enqueuer.js';
+import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
+import { healthRoutes } from './plugins/health-routes.js';
+import { metricsRoute } from './plugins/metrics-route.js';
+
+/** What the ingress app needs; `main.ts` builds the real ones, tests their own. */
+export interface IngressDeps {
+  config: IngressConfig;
+  enqueuer: EventEnqueuer;
+  /** Connection for /readyz (the producer's). */
+  redis: Redis;
+  registry: Registry;
+  metrics: IngressMetrics;
+  logger?: Logger;
+  /** Extra plugins (the admin board) registered after the core routes. */
+  extraPlugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+/** The built app and the switch that turns /readyz to 503 at the start of shutdown. */
+export interface IngressApp {
+  app: FastifyInstance;
+  stopAccepting(): void;
+}
+
+/** Builds the Fastify app (not listening). */
+export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
+  const { config } = deps;
+  let accepting = true;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    // Per-request info logs cost more CPU than the enqueue itself; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.CALLBACK_BODY_LIMIT,
+    // Slow-body (slowloris) protection: a request must arrive whole within this time.
+    requestTimeout: config.SERVER_TIMEOUT_MS,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const code = err instanceof HttpError ? err.code : fromFastifyError(err);
+    const { status } = HTTP_ERRORS[code];
+    if (code === 'internal') request.log.error({ err }, 'unhandled error');
+    if (status === 503) reply.header('retry-after', String(config.RETRY_AFTER_SECONDS));
+    const message = err instanceof HttpError ? err.message : HTTP_ERRORS[code].message;
+    return reply.code(status).type('application/json').send({ error: code, message });
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).type('application/json').send({ error: 'not_found', message: HTTP_ERRORS.not_found.message }),
+  );
+
+  await app.register(callbackRoute, {
+    enqueuer: deps.enqueuer,
+    metrics: deps.metrics,
+    bodyLimit: config.CALLBACK_BODY_LIMIT,
+    maxDepth: config.CALLBACK_MAX_DEPTH,
+    signature: config.CALLBACK_PRIVATE_KEY
+      ? {
+          privateKey: config.CALLBACK_PRIVATE_KEY,
+          callbackUrl: config.CALLBACK_PUBLIC_URL,
+          maxAgeSeconds: config.CALLBACK_MAX_AGE_SECONDS,
+        }
+      : undefined,
+  });
+  await app.register(healthRoutes, { redis: deps.redis, pingTimeoutMs: 1000, isAccepting: () => accepting });
+  await app.register(metricsRoute, { registry: deps.registry });
+  for (const plugin of deps.extraPlugins ?? []) await plugin(app);
+
+  return {
+    app,
+    stopAccepting() {
+      accepting = false;
+    },
+  };
+}
+
+export { CALLBACK_PATH };

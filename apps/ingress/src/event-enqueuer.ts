@@ -1,0 +1,71 @@
+import { EVENT_JOB_NAME, EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Settings of the enqueue path. */
+export interface EnqueuerOptions {
+  prefix: string;
+  /** Attempts the worker gets per event job. */
+  attempts: number;
+  /** Completed event jobs kept. */
+  keepCompleted: number;
+  /** Cap of BullMQ's events stream. */
+  eventsMaxLen: number;
+  /** Longest wait for Redis per event. */
+  timeoutMs: number;
+}
+
+/** Raised when Redis did not store the event in time or refused it; the route answers 503. */
+export class EnqueueUnavailableError extends Error {
+  override name = 'EnqueueUnavailableError';
+}
+
+/**
+ * Stores callbacks as `vod-events` jobs. The job id is derived from RequestId, so a redelivered
+ * callback collapses onto the existing job (BullMQ's add is a no-op for a known id).
+ */
+export class EventEnqueuer {
+  readonly queue: Queue<EventJobData>;
+  private readonly timeoutMs: number;
+
+  constructor(connection: Redis, options: EnqueuerOptions) {
+    this.timeoutMs = options.timeoutMs;
+    this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
+      connection,
+      prefix: options.prefix,
+      // Fail fast instead of waiting for a connection that may never come: the caller answers 503.
+      skipWaitingForReady: true,
+      streams: { events: { maxLen: options.eventsMaxLen } },
+      defaultJobOptions: {
+        attempts: options.attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { count: options.keepCompleted },
+        // Failed jobs are dead-lettered by the worker; keep them a week as evidence, bounded.
+        removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
+      },
+    });
+  }
+
+  /** Resolves once Redis holds the job; rejects with EnqueueUnavailableError otherwise. */
+  async enqueue(requestId: string, body: string, receivedAt: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EnqueueUnavailableError('enqueue timed out')), this.timeoutMs);
+    });
+    try {
+      await Promise.race([
+        this.queue.add(EVENT_JOB_NAME, { body, receivedAt }, { jobId: eventJobId(requestId) }),
+        timeout,
+      ]);
+    } catch (err) {
+      if (err instanceof EnqueueUnavailableError) throw err;
+      throw new EnqueueUnavailableError((err as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

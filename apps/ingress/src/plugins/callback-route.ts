@@ -1,0 +1,92 @@
+import {
+  type IngressMetrics,
+  type ReceiveResult,
+  SIGNATURE_HEADER,
+  type SignatureSettings,
+  TIMESTAMP_HEADER,
+  verifyCallbackSignature,
+} from '@vod-callbacks/shared';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { acceptCallbackBody } from '../callback-body.js';
+import { EnqueueUnavailableError, type EventEnqueuer } from '../event-enqueuer.js';
+import { HttpError } from '../errors.js';
+
+/** Path VOD posts callbacks to. */
+export const CALLBACK_PATH = '/callbacks/vod';
+
+export interface CallbackRouteOptions {
+  enqueuer: EventEnqueuer;
+  metrics: IngressMetrics;
+  bodyLimit: number;
+  maxDepth: number;
+  /** Present when callbacks must be signed. */
+  signature?: SignatureSettings;
+}
+
+/** `received_total{result}` for an HTTP status of the callback route. */
+export function receiveResultOf(status: number): ReceiveResult {
+  switch (status) {
+    case 200:
+      return 'accepted';
+    case 401:
+      return 'unauthorized';
+    case 413:
+      return 'too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 429:
+      return 'rate_limited';
+    case 503:
+      return 'unavailable';
+    default:
+      return 'invalid';
+  }
+}
+
+/**
+ * POST /callbacks/vod: authenticate, check, store, and only then answer 200. The body is kept as
+ * raw bytes (signature over the exact bytes; the job stores the text as received).
+ */
+export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
+  app: FastifyInstance,
+  opts: CallbackRouteOptions,
+) => {
+  const { enqueuer, metrics, maxDepth, signature } = opts;
+  // Only JSON is ours: every other content type (text/plain included) gets 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.addHook('onResponse', async (_request, reply) => {
+    metrics.ackSeconds.observe(reply.elapsedTime / 1000);
+    metrics.received.inc({ result: receiveResultOf(reply.statusCode) });
+  });
+
+  app.post(CALLBACK_PATH, async (request, reply) => {
+    const raw = request.body as Buffer | undefined;
+    if (!raw) throw new HttpError('empty_body');
+    if (signature) {
+      const problem = verifyCallbackSignature(
+        signature,
+        request.headers[TIMESTAMP_HEADER],
+        request.headers[SIGNATURE_HEADER],
+        raw,
+      );
+      if (problem) throw new HttpError(problem);
+    }
+    const body = acceptCallbackBody(raw, maxDepth);
+    try {
+      await enqueuer.enqueue(body.requestId, body.text, Date.now());
+    } catch (err) {
+      if (err instanceof EnqueueUnavailableError) {
+        request.log.warn({ requestId: body.requestId, err: err.message }, 'event not stored; answering 503');
+        throw new HttpError('unavailable');
+      }
+      throw err;
+    }
+    return reply
+      .type('application/json')
+      .send(`{"ok":true,"requestId":${JSON.stringify(body.requestId)}}`);
+  });
+};

@@ -1,0 +1,38 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+
+export interface HealthRoutesOptions {
+  redis: Redis;
+  /** Longest wait for PING before /readyz answers 503. */
+  pingTimeoutMs: number;
+  /** False once shutdown began, so load balancers stop sending before the server closes. */
+  isAccepting: () => boolean;
+}
+
+/** GET /healthz (process alive) and GET /readyz (Redis answers and not shutting down). */
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    if (!opts.isAccepting()) return reply.code(503).send({ status: 'shutting_down' });
+    const ok = await pingWithin(opts.redis, opts.pingTimeoutMs);
+    return ok ? { status: 'ready' } : reply.code(503).send({ status: 'redis_unavailable' });
+  });
+};
+
+async function pingWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      redis.ping().then((r) => r === 'PONG'),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,65 @@
+import {
+  DEAD_LETTER_JOB_NAME,
+  DEAD_LETTERS_QUEUE,
+  type DeadLetterJobData,
+  REUPLOAD_JOB_NAME,
+  REUPLOADS_QUEUE,
+  type ReuploadJobData,
+  stableHash,
+} from '@vod-callbacks/shared';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+export interface JobWritersOptions {
+  prefix: string;
+  eventsMaxLen: number;
+}
+
+// Job ids derive from the event's dedupe key, so a job retried after a crash re-adds the same id
+// (a no-op) instead of a second re-upload or dead letter. Completed re-upload jobs are kept for a
+// day so the id is still known while the event job could be retried.
+const KEEP_REUPLOADS = { age: 24 * 3600, count: 100_000 };
+
+/** Adds re-upload jobs and dead letters; used by every processor of the worker. */
+export class JobWriters {
+  readonly reuploads: Queue<ReuploadJobData>;
+  readonly deadLetters: Queue<DeadLetterJobData>;
+
+  constructor(connection: Redis, options: JobWritersOptions) {
+    const common = { connection, prefix: options.prefix, streams: { events: { maxLen: options.eventsMaxLen } } };
+    this.reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, {
+      ...common,
+      defaultJobOptions: {
+        removeOnComplete: KEEP_REUPLOADS,
+        removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
+      },
+    });
+    this.deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, {
+      ...common,
+      // Dead letters wait for a person (`vodctl dlq`); nothing consumes them.
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: false },
+    });
+  }
+
+  /** Schedules a re-upload after `delayMs`; idempotent per `dedupeKey`. */
+  async scheduleReupload(dedupeKey: string, data: ReuploadJobData, delayMs: number): Promise<void> {
+    await this.reuploads.add(REUPLOAD_JOB_NAME, data, {
+      jobId: `ru-${stableHash(dedupeKey)}`,
+      delay: delayMs,
+      // Network/throttling errors of the API call are retried by BullMQ; see the re-upload processor.
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 2000 },
+    });
+  }
+
+  /** Writes a dead letter; idempotent per `dedupeKey`. Returns the dead letter's job id. */
+  async deadLetter(dedupeKey: string, data: DeadLetterJobData): Promise<string> {
+    const jobId = `dl-${stableHash(dedupeKey)}`;
+    await this.deadLetters.add(DEAD_LETTER_JOB_NAME, data, { jobId });
+    return jobId;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.reuploads.close(), this.deadLetters.close()]);
+  }
+}

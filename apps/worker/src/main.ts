@@ -1,0 +1,97 @@
+import {
+  CodeClassifier,
+  QUEUE_NAMES,
+  configOrExit,
+  createQueueMetrics,
+  createRedis,
+  createRegistry,
+  createWorkerMetrics,
+  initWorkerLabels,
+  installShutdown,
+  loadRetryPolicy,
+  loggerOptions,
+  redactRedisUrl,
+  snapshotQueues,
+} from '@vod-callbacks/shared';
+import { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { acceptedEventTypes, loadWorkerConfig } from './config.js';
+import { JobWriters } from './job-writers.js';
+import { startMetricsServer } from './metrics-server.js';
+import { OutcomeStore } from './outcome-store.js';
+import { WorkerManager } from './worker-manager.js';
+
+const config = configOrExit(() => loadWorkerConfig());
+const classifier = configOrExit(() => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)));
+const logger = pino(loggerOptions('worker', config.LOG_LEVEL));
+
+// One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
+// own blocking connections from it. Both wait out Redis outages instead of failing jobs.
+const redis = createRedis(config.REDIS_URL, 'worker', 'worker');
+redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+
+const registry = createRegistry('worker');
+const metrics = createWorkerMetrics(registry);
+initWorkerLabels(metrics);
+const gaugeQueues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
+createQueueMetrics(registry, () => snapshotQueues(gaugeQueues));
+
+const store = new OutcomeStore(redis, {
+  prefix: config.QUEUE_PREFIX,
+  dedupeTtlSeconds: config.DEDUPE_TTL_SECONDS,
+  outcomesMaxLen: config.OUTCOMES_MAX_LEN,
+  sourceStateTtlSeconds: config.SOURCE_STATE_TTL_SECONDS,
+});
+const writers = new JobWriters(redis, { prefix: config.QUEUE_PREFIX, eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN });
+const manager = new WorkerManager(
+  {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.WORKER_LOCK_MS,
+    keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
+    processingDelayMs: config.PROCESSING_DELAY_MS,
+  },
+  metrics,
+  writers,
+  logger,
+);
+
+manager.startEventWorker({
+  store,
+  writers,
+  classifier,
+  metrics,
+  logger,
+  acceptedEventTypes: acceptedEventTypes(config),
+  unsupportedAction: config.UNSUPPORTED_EVENT_ACTION,
+  maxAttempts: config.REUPLOAD_MAX_ATTEMPTS,
+  backoffBaseMs: config.REUPLOAD_BACKOFF_MS,
+});
+
+const { server, port } = await startMetricsServer({
+  registry,
+  host: config.WORKER_METRICS_HOST,
+  port: config.WORKER_METRICS_PORT,
+  isReady: async () => manager.isRunning() && redis.status === 'ready',
+});
+
+// Order: stop taking jobs and let running ones finish, then stop serving metrics, then close queues
+// and Redis last (the workers need it to finish their jobs).
+installShutdown(logger, [
+  { name: 'close workers', run: () => manager.close() },
+  { name: 'close metrics server', run: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+  { name: 'close queues', run: () => Promise.allSettled([writers.close(), ...gaugeQueues.map((q) => q.close())]) },
+  { name: 'close redis', run: () => redis.quit() },
+]);
+
+logger.info(
+  {
+    queue: 'vod-events',
+    concurrency: config.WORKER_CONCURRENCY,
+    metricsPort: port,
+    redis: redactRedisUrl(config.REDIS_URL),
+    prefix: config.QUEUE_PREFIX,
+  },
+  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}), metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
+);

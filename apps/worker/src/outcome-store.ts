@@ -1,0 +1,108 @@
+import { type OutcomeRecord, RedisKeys, outcomeToFields, sourceKeyOf, stableHash } from '@vod-callbacks/shared';
+import type { Redis } from 'ioredis';
+
+/** What the store remembers about an upload JobId: which source and which attempt it was. */
+export interface UploadJobInfo {
+  sourceKey: string;
+  attempt: number;
+}
+
+// One script = one atomic step: the processed marker, the outcome record, the latest source state,
+// the JobId mapping and the pending-upload entry change together or not at all. A worker killed
+// before it runs leaves nothing; a retried job then finds no marker and records once.
+const RECORD_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = tonumber(ARGV[6])
+local fields = {}
+for i = 1, n do fields[i] = ARGV[6 + i] end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
+if ARGV[4] ~= '' then
+  redis.call('DEL', KEYS[3])
+  redis.call('HSET', KEYS[3], 'sourceKey', ARGV[4], 'outcomeId', id, unpack(fields))
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+  redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
+  redis.call('SET', KEYS[5], ARGV[5], 'EX', ARGV[3])
+  redis.call('ZREM', KEYS[6], ARGV[7 + n])
+end
+redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+return 1
+`;
+
+/** Settings of the store. */
+export interface OutcomeStoreOptions {
+  prefix: string;
+  dedupeTtlSeconds: number;
+  outcomesMaxLen: number;
+  sourceStateTtlSeconds: number;
+}
+
+/** Reads and writes everything the worker keeps besides BullMQ jobs. */
+export class OutcomeStore {
+  readonly keys: RedisKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: OutcomeStoreOptions,
+  ) {
+    this.keys = new RedisKeys(options.prefix);
+    if (!('recordOutcome' in redis)) {
+      redis.defineCommand('recordOutcome', { numberOfKeys: 6, lua: RECORD_SCRIPT });
+    }
+  }
+
+  /** True when an outcome was already recorded under this dedupe key. */
+  async isProcessed(dedupeKey: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.processed(dedupeKey))) === 1;
+  }
+
+  /** Which attempt a JobId was, when this system knows it. */
+  async uploadJob(jobId: string): Promise<UploadJobInfo | undefined> {
+    const raw = await this.redis.get(this.keys.uploadJob(jobId));
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as UploadJobInfo;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Records the outcome and marks `dedupeKey` processed, atomically. Returns false when the key
+   * was already processed (a duplicate that raced past the first check): nothing was written.
+   */
+  async record(dedupeKey: string, outcome: OutcomeRecord): Promise<boolean> {
+    // An event without a usable source (invalid payload) gets an outcome record but no source state.
+    const sourceKey = outcome.spaceName && outcome.sourceUrl ? sourceKeyOf(outcome) : '';
+    const fields = outcomeToFields(outcome);
+    const jobInfo: UploadJobInfo = { sourceKey, attempt: outcome.attempt };
+    const written = await (this.redis as Redis & { recordOutcome: (...args: (string | number)[]) => Promise<number> }).recordOutcome(
+      this.keys.processed(dedupeKey),
+      this.keys.outcomes,
+      this.keys.sourceState(sourceKey),
+      this.keys.sourceByUrl(stableHash(outcome.sourceUrl)),
+      this.keys.uploadJob(outcome.jobId || 'none'),
+      this.keys.pendingUploads,
+      this.options.dedupeTtlSeconds,
+      this.options.outcomesMaxLen,
+      this.options.sourceStateTtlSeconds,
+      sourceKey,
+      JSON.stringify(jobInfo),
+      fields.length,
+      ...fields,
+      outcome.jobId,
+    );
+    return written === 1;
+  }
+
+  /**
+   * Remembers a JobId this system started (a re-upload): its source and attempt, and that its
+   * callback is pending since `startedAt` (for reconciliation).
+   */
+  async trackUpload(jobId: string, info: UploadJobInfo, startedAt: number): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.uploadJob(jobId), JSON.stringify(info), 'EX', this.options.sourceStateTtlSeconds)
+      .zadd(this.keys.pendingUploads, startedAt, jobId)
+      .exec();
+  }
+}

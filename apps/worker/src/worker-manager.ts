@@ -1,0 +1,103 @@
+import { EVENTS_QUEUE, type EventJobData, type WorkerMetrics } from '@vod-callbacks/shared';
+import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { JobWriters } from './job-writers.js';
+import { type EventProcessorDeps, type EventResult, processEvent } from './processors/event-processor.js';
+
+/** Settings shared by every BullMQ worker of the process. */
+export interface WorkerManagerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  lockDurationMs: number;
+  keepCompleted: number;
+  /** Test hook: sleep inside each event job. */
+  processingDelayMs: number;
+}
+
+/**
+ * Registers every processor with BullMQ and wraps it with timing, logging and the last-resort dead
+ * letter (a job that failed all its attempts is never dropped silently). Owns the Worker objects.
+ */
+export class WorkerManager {
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    private readonly options: WorkerManagerOptions,
+    private readonly metrics: WorkerMetrics,
+    private readonly writers: JobWriters,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts consuming `vod-events`. */
+  startEventWorker(deps: EventProcessorDeps): Worker<EventJobData, EventResult> {
+    const delay = this.options.processingDelayMs;
+    const processor: Processor<EventJobData, EventResult> = async (job) => {
+      const end = this.metrics.processingSeconds.startTimer();
+      try {
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        return await processEvent(job, deps);
+      } finally {
+        end();
+      }
+    };
+    return this.register(EVENTS_QUEUE, processor, this.options.concurrency);
+  }
+
+  /** Registers a processor on `queueName` with the shared options and failure handling. */
+  register<D, R>(queueName: string, processor: Processor<D, R>, concurrency: number, extra: Partial<WorkerOptions> = {}): Worker<D, R> {
+    const worker = new Worker<D, R>(queueName, processor, {
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+      concurrency,
+      lockDuration: this.options.lockDurationMs,
+      // A job whose worker died is picked up again; only a job that keeps killing workers fails.
+      maxStalledCount: 5,
+      removeOnComplete: { count: this.options.keepCompleted },
+      removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
+      ...extra,
+    });
+    worker.on('error', (err) => this.logger.error({ err, queue: queueName }, 'worker error'));
+    worker.on('failed', (job, err) => void this.onFailed(queueName, job, err));
+    this.workers.push(worker as unknown as Worker);
+    return worker;
+  }
+
+  private async onFailed(queueName: string, job: Job | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    const final = job.attemptsMade >= attempts || err.name === 'UnrecoverableError';
+    this.logger[final ? 'error' : 'warn'](
+      { queue: queueName, jobId: job.id, attemptsMade: job.attemptsMade, err: err.message },
+      final ? 'job failed for good; dead-lettering' : 'job failed; will retry',
+    );
+    if (!final) return;
+    try {
+      const data = job.data as Partial<EventJobData>;
+      await this.writers.deadLetter(`failed:${queueName}:${job.id}`, {
+        reason: 'processing_error',
+        detail: `${queueName} job ${job.id} failed ${job.attemptsMade} times: ${err.message}`.slice(0, 2000),
+        body: typeof data.body === 'string' ? data.body : undefined,
+        reupload: queueName === EVENTS_QUEUE ? undefined : (job.data as never),
+        deadLetteredAt: Date.now(),
+      });
+      this.metrics.deadLetters.inc({ reason: 'processing_error' });
+    } catch (dlErr) {
+      this.logger.error({ err: dlErr, jobId: job.id }, 'could not dead-letter a failed job; it stays in the failed set');
+    }
+  }
+
+  /** True when every worker is running and its connection is ready. */
+  isRunning(): boolean {
+    return this.workers.length > 0 && this.workers.every((w) => w.isRunning());
+  }
+
+  /**
+   * Stops taking jobs and waits for running ones to finish (BullMQ's close). Jobs still locked
+   * after a hard kill are recovered by the stalled-job check of the remaining workers.
+   */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+  }
+}

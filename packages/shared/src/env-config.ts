@@ -1,0 +1,107 @@
+import { type Static, type TObject, type TProperties, Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/** Thrown when an environment variable has an unusable value; the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A declared environment variable: its TypeBox type (with `default`) and a one-line doc for README. */
+export interface EnvVar<T extends TProperties[string] = TProperties[string]> {
+  schema: T;
+  doc: string;
+}
+
+/** Integer variable with bounds and a default. */
+export const envInt = (def: number, doc: string, min = 0, max = Number.MAX_SAFE_INTEGER) => ({
+  schema: Type.Integer({ default: def, minimum: min, maximum: max }),
+  doc,
+});
+/** String variable with a default (`''` for "unset"). */
+export const envString = (def: string, doc: string, opts: { minLength?: number; pattern?: string } = {}) => ({
+  schema: Type.String({ default: def, ...opts }),
+  doc,
+});
+/** Boolean variable (`true`/`false`/`1`/`0`). */
+export const envBool = (def: boolean, doc: string) => ({ schema: Type.Boolean({ default: def }), doc });
+/** One of a fixed set of strings. */
+export const envEnum = <const V extends string>(values: readonly V[], def: V, doc: string) => ({
+  schema: Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { default: def },
+  ),
+  doc,
+});
+
+type Schemas<S extends Record<string, EnvVar>> = { [K in keyof S]: S[K]['schema'] };
+/** The typed, frozen config object produced from a spec. */
+export type ConfigOf<S extends Record<string, EnvVar>> = Readonly<Static<TObject<Schemas<S>>>>;
+
+function convert(name: string, raw: string, schema: EnvVar['schema']): unknown {
+  const type = (schema as { type?: string }).type;
+  if (type === 'integer' || type === 'number') {
+    const trimmed = raw.trim();
+    if (!/^-?\d+(\.\d+)?$/.test(trimmed)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a number`);
+    return Number(trimmed);
+  }
+  if (type === 'boolean') {
+    const v = raw.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no', ''].includes(v)) return false;
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} must be true or false`);
+  }
+  return raw;
+}
+
+const SECRET = /KEY|SECRET|PASSWORD|TOKEN/;
+
+/**
+ * Parses `env` against a spec once: converts strings, applies defaults, validates with TypeBox and
+ * returns a frozen object. Throws ConfigError naming the first bad variable and what it expects.
+ */
+export function loadConfig<S extends Record<string, EnvVar>>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+): ConfigOf<S> {
+  const properties = Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, v.schema])) as Schemas<S>;
+  const validator = Compile(Type.Object(properties));
+  const values: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(spec)) {
+    const raw = env[name];
+    values[name] =
+      raw === undefined || (raw === '' && (v.schema as { type?: string }).type !== 'string')
+        ? (v.schema as { default?: unknown }).default
+        : convert(name, raw, v.schema);
+  }
+  if (!validator.Check(values)) {
+    const err = validator.Errors(values)[0];
+    const name = err?.instancePath.replace(/^\//, '') ?? '?';
+    const shown = SECRET.test(name) ? '(hidden)' : JSON.stringify(values[name]);
+    throw new ConfigError(`${name}=${shown} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`);
+  }
+  return Object.freeze(values) as ConfigOf<S>;
+}
+
+/** Common variables every process reads. */
+export const COMMON_ENV = {
+  REDIS_URL: envString('redis://127.0.0.1:6379', 'Redis to use (redis:// or rediss://).', {
+    pattern: '^rediss?://',
+  }),
+  QUEUE_PREFIX: envString('vod', 'BullMQ key prefix; use `{vod}` on Redis Cluster so all keys share one slot.', {
+    minLength: 1,
+  }),
+  LOG_LEVEL: envEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level.'),
+} as const;
+
+/** Runs `fn`; on ConfigError prints the message and exits 78 (EX_CONFIG), so a bad deploy fails loudly. */
+export function configOrExit<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigError || (err as Error).name === 'RetryPolicyError') {
+      process.stderr.write(`configuration error: ${(err as Error).message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,108 @@
+import { type Static, Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/** The event type this pipeline processes (SPEC.md). */
+export const UPLOAD_BY_URL_COMPLETE = 'FileUploadByUrlComplete';
+
+/** Upper bound of a usable RequestId, shared by ingress (dedupe) and worker (validation). */
+export const REQUEST_ID_MAX_LENGTH = 128;
+
+// Control characters (C0, DEL, C1) are not "printable": they break logs, job ids and terminals.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** True when `value` can serve as a RequestId: a string of 1–128 printable characters. */
+export function isUsableRequestId(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= REQUEST_ID_MAX_LENGTH &&
+    !CONTROL_CHARS.test(value)
+  );
+}
+
+const NonEmpty = Type.String({ minLength: 1 });
+// VOD zeroes numbers on failure and omits what it does not know: every SourceInfo field is optional.
+const Num = Type.Number();
+
+export const SourceInfoSchema = Type.Object({
+  StoreUri: Type.Optional(Type.String()),
+  Height: Type.Optional(Num),
+  Width: Type.Optional(Num),
+  Duration: Type.Optional(Num),
+  Bitrate: Type.Optional(Num),
+  Md5: Type.Optional(Type.String()),
+  Format: Type.Optional(Type.String()),
+  Size: Type.Optional(Num),
+  HlsMediaSize: Type.Optional(Num),
+  FileName: Type.Optional(Type.String()),
+  FileType: Type.Optional(Type.String()),
+});
+
+export const TemplateSchema = Type.Object({
+  TemplateIds: Type.Optional(Type.Array(Type.String())),
+  TemplateType: Type.Optional(Type.String()),
+});
+
+export const OptionInfoSchema = Type.Object({
+  /** Deprecated single workflow id; still sent next to `Templates`. */
+  TemplateId: Type.Optional(Type.String()),
+  Templates: Type.Optional(Type.Array(TemplateSchema)),
+});
+
+export const EventDataSchema = Type.Object({
+  Code: NonEmpty,
+  Message: Type.Optional(Type.String()),
+  JobId: NonEmpty,
+  SourceUrl: NonEmpty,
+  CallbackArgs: Type.Optional(Type.String()),
+  Vid: Type.Optional(Type.String()),
+  SpaceName: NonEmpty,
+  SourceInfo: Type.Optional(SourceInfoSchema),
+  PosterUri: Type.Optional(Type.String()),
+  OptionInfo: Type.Optional(OptionInfoSchema),
+});
+
+/**
+ * A `FileUploadByUrlComplete` callback. Requires only what processing needs; unknown fields are
+ * allowed (VOD adds fields over time) and every other field is optional.
+ */
+export const UploadCompleteEventSchema = Type.Object({
+  RequestId: Type.String({ minLength: 1, maxLength: REQUEST_ID_MAX_LENGTH }),
+  Version: Type.Optional(Type.String()),
+  EventType: NonEmpty,
+  EventTime: Type.Optional(Type.String()),
+  Data: EventDataSchema,
+});
+
+export type UploadCompleteEvent = Static<typeof UploadCompleteEventSchema>;
+export type UploadCompleteEventData = Static<typeof EventDataSchema>;
+
+const eventValidator = Compile(UploadCompleteEventSchema);
+
+/** Result of validating a parsed callback body. */
+export type EventValidation =
+  | { ok: true; event: UploadCompleteEvent }
+  | { ok: false; errors: string[] };
+
+/** Validates an already parsed callback against the schema; never throws. */
+export function validateEvent(value: unknown): EventValidation {
+  if (eventValidator.Check(value)) {
+    if (!isUsableRequestId(value.RequestId)) {
+      return { ok: false, errors: ['/RequestId must not contain control characters'] };
+    }
+    return { ok: true, event: value };
+  }
+  const errors = eventValidator
+    .Errors(value)
+    .slice(0, 10)
+    .map((e) => `${e.instancePath || '/'} ${e.message}`);
+  return { ok: false, errors };
+}
+
+/** Seconds between `EventTime` (second precision, UTC) and `nowMs`; undefined when unusable. */
+export function eventAgeSeconds(eventTime: string | undefined, nowMs: number): number | undefined {
+  if (!eventTime) return undefined;
+  const t = Date.parse(eventTime);
+  if (Number.isNaN(t)) return undefined;
+  return Math.max(0, (nowMs - t) / 1000);
+}

@@ -1,0 +1,196 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CodeClass } from './retry-policy.js';
+import type { DeadLetterReason, QueueName } from './queues.js';
+
+/** `vod_callbacks_received_total{result}` values. */
+export type ReceiveResult =
+  | 'accepted'
+  | 'invalid'
+  | 'unauthorized'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'unavailable'
+  | 'rate_limited';
+
+/** `vod_events_processed_total{class}` values: a code class, or what happened before classification. */
+export type ProcessedClass = CodeClass | 'invalid' | 'duplicate' | 'unsupported';
+
+/** `vod_reupload_requests_total{result}` values. */
+export type ReuploadRequestResult = 'accepted' | 'retried' | 'rejected' | 'no_credentials';
+
+/** `vod_queue_jobs{state}` values. */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
+export type QueueState = (typeof QUEUE_STATES)[number];
+
+/** Label value for a code outside the catalogue, so a misbehaving sender cannot explode cardinality. */
+export const OTHER_CODE = 'other';
+
+// Ack latency is dominated by one Redis round trip (sub-ms) and capped by ENQUEUE_TIMEOUT_MS (2 s):
+// fine buckets below 10 ms, coarse ones up to the timeout.
+const ACK_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+// Processing is a few Redis calls; a slow one means Redis trouble.
+const PROCESSING_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// EventTime has second precision, so sub-second buckets would be noise; the top end covers a
+// backlog of hours and VOD's 45 s redelivery window sits between 30 and 60.
+const LAG_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
+
+/** A registry with default process metrics and a `service` label on every series. */
+export function createRegistry(service: 'ingress' | 'worker' | 'simulator'): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Metrics of the ingress. */
+export function createIngressMetrics(registry: Registry) {
+  return {
+    /** Callbacks received, by how the ingress answered. */
+    received: new Counter<'result'>({
+      name: 'vod_callbacks_received_total',
+      help: 'Callbacks received by the ingress, by result (accepted = stored in Redis and acknowledged).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    /** Time from request start to the answer of POST /callbacks/vod. */
+    ackSeconds: new Histogram({
+      name: 'vod_callback_ack_seconds',
+      help: 'Seconds from receiving a callback to answering it (any status).',
+      buckets: ACK_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+export type IngressMetrics = ReturnType<typeof createIngressMetrics>;
+
+/** Metrics of the worker. */
+export function createWorkerMetrics(registry: Registry) {
+  return {
+    /** Events processed, by code (catalogue codes or `other`) and class. */
+    processed: new Counter<'code' | 'class'>({
+      name: 'vod_events_processed_total',
+      help: 'Events processed by the worker, by result code (unknown codes as "other") and class.',
+      labelNames: ['code', 'class'],
+      registers: [registry],
+    }),
+    /** Time the event processor spent on one job. */
+    processingSeconds: new Histogram({
+      name: 'vod_event_processing_seconds',
+      help: 'Seconds the worker spent processing one event.',
+      buckets: PROCESSING_BUCKETS,
+      registers: [registry],
+    }),
+    /** Now minus the event's EventTime when processing finished (second precision). */
+    lagSeconds: new Histogram({
+      name: 'vod_event_lag_seconds',
+      help: 'Seconds from the event EventTime to the end of its processing (EventTime has second precision).',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    /** Re-uploads put on the delayed queue. */
+    reuploadsScheduled: new Counter({
+      name: 'vod_reuploads_scheduled_total',
+      help: 'Re-upload jobs scheduled for retryable failures.',
+      registers: [registry],
+    }),
+    /** UploadMediaByUrl calls made by the re-upload processor, by result. */
+    reuploadRequests: new Counter<'result'>({
+      name: 'vod_reupload_requests_total',
+      help: 'UploadMediaByUrl requests made for re-uploads, by result (accepted, retried, rejected, no_credentials).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    /** Retryable failures whose attempt budget was spent. */
+    retriesExhausted: new Counter({
+      name: 'vod_retries_exhausted_total',
+      help: 'Retryable failures not re-uploaded because REUPLOAD_MAX_ATTEMPTS was reached.',
+      registers: [registry],
+    }),
+    /** Dead letters written, by reason. */
+    deadLetters: new Counter<'reason'>({
+      name: 'vod_dead_letters_total',
+      help: 'Jobs dead-lettered for a person to look at, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    /** Pending uploads looked up with QueryUploadTaskInfo, by what was found. */
+    reconciled: new Counter<'result'>({
+      name: 'vod_reconciled_uploads_total',
+      help: 'Pending uploads looked up with QueryUploadTaskInfo because no callback came, by result (success, failed, running, not_found, error).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+/** Bounded `code` label: catalogue codes as they are, anything else `other`. */
+export function codeLabel(code: string, isKnown: (code: string) => boolean): string {
+  return isKnown(code) && code.length <= 64 ? code : OTHER_CODE;
+}
+
+/** Pre-creates label children so dashboards show zeros instead of "no data" before the first event. */
+export function initWorkerLabels(metrics: WorkerMetrics): void {
+  for (const reason of ['invalid_payload', 'unsupported_event', 'unknown_code'] satisfies DeadLetterReason[]) {
+    metrics.deadLetters.labels(reason).inc(0);
+  }
+  for (const result of ['accepted', 'retried', 'rejected'] satisfies ReuploadRequestResult[]) {
+    metrics.reuploadRequests.labels(result).inc(0);
+  }
+}
+
+/** Snapshot of one queue, as read from BullMQ. */
+export interface QueueSnapshot {
+  queue: QueueName;
+  counts: Partial<Record<QueueState, number>>;
+  /** Age in seconds of the oldest waiting job, 0 when none waits. */
+  oldestWaitingSeconds: number;
+}
+
+/**
+ * Queue gauges, filled at scrape time from `snapshot()`, whose result is cached for `cacheMs` so
+ * many scrapers (several Prometheus replicas, dashboards) cost Redis one read per interval.
+ */
+export function createQueueMetrics(
+  registry: Registry,
+  snapshot: () => Promise<QueueSnapshot[]>,
+  cacheMs = 2000,
+) {
+  let cached: { at: number; value: Promise<QueueSnapshot[]> } | undefined;
+  const read = (): Promise<QueueSnapshot[]> => {
+    const now = Date.now();
+    if (!cached || now - cached.at > cacheMs) {
+      const value = snapshot();
+      cached = { at: now, value };
+      value.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+  const jobs = new Gauge<'queue' | 'state'>({
+    name: 'vod_queue_jobs',
+    help: 'Jobs per queue and state, read from Redis at scrape time (cached briefly).',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      const snaps = await read().catch(() => []);
+      this.reset();
+      for (const s of snaps) for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, state).set(n);
+    },
+  });
+  const oldest = new Gauge<'queue'>({
+    name: 'vod_queue_oldest_waiting_seconds',
+    help: 'Age in seconds of the oldest waiting job per queue (0 when none waits).',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      const snaps = await read().catch(() => []);
+      this.reset();
+      for (const s of snaps) this.labels(s.queue).set(s.oldestWaitingSeconds);
+    },
+  });
+  return { jobs, oldest };
+}
+
+export type { Registry };

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { UploadCompleteEvent } from './event.js';
+
+/** Queue of raw callbacks, filled by the ingress, drained by the event processor. */
+export const EVENTS_QUEUE = 'vod-events';
+/** Queue of delayed re-uploads, drained by the re-upload processor. */
+export const REUPLOADS_QUEUE = 'vod-reuploads';
+/** Queue of events a person must look at; nothing consumes it but `vodctl dlq`. */
+export const DEAD_LETTERS_QUEUE = 'vod-dead-letters';
+export const QUEUE_NAMES = [EVENTS_QUEUE, REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** BullMQ job name of an event job. */
+export const EVENT_JOB_NAME = 'callback';
+/** BullMQ job name of a re-upload job. */
+export const REUPLOAD_JOB_NAME = 'reupload';
+/** BullMQ job name of a dead letter. */
+export const DEAD_LETTER_JOB_NAME = 'dead-letter';
+
+/** Job data of `vod-events`: the callback body exactly as received, so nothing is lost to re-serialisation. */
+export interface EventJobData {
+  /** The raw JSON body. */
+  body: string;
+  /** Epoch ms when the ingress accepted it. */
+  receivedAt: number;
+  /** Set when the event did not come from VOD's HTTP callback. */
+  origin?: 'reconcile' | 'replay';
+  /** For replays: the dead letter being replayed (part of the dedupe key, so one replay counts once). */
+  replayOf?: string;
+}
+
+/** What a re-upload repeats: the source and what the customer passed on the original upload. */
+export interface UploadSource {
+  spaceName: string;
+  sourceUrl: string;
+  callbackArgs: string;
+  md5?: string;
+  fileName?: string;
+  fileExtension?: string;
+  templates?: { TemplateIds?: string[]; TemplateType?: string }[];
+}
+
+/** Job data of `vod-reuploads`. */
+export interface ReuploadJobData {
+  source: UploadSource;
+  /** The upload number this re-upload will be (2 for the first re-upload). */
+  attempt: number;
+  /** RequestId of the callback that triggered it. */
+  triggeredBy: string;
+  /** Code of that callback. */
+  code: string;
+  scheduledAt: number;
+}
+
+/** Why something was dead-lettered. Bounded: these are metric label values. */
+export type DeadLetterReason =
+  | 'invalid_payload'
+  | 'unsupported_event'
+  | 'unknown_code'
+  | 'no_credentials'
+  | 'reupload_rejected'
+  | 'processing_error';
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  'invalid_payload',
+  'unsupported_event',
+  'unknown_code',
+  'no_credentials',
+  'reupload_rejected',
+  'processing_error',
+];
+
+/** Job data of `vod-dead-letters`. */
+export interface DeadLetterJobData {
+  reason: DeadLetterReason;
+  /** Human-readable detail: validation errors, the API error code, … */
+  detail: string;
+  /** RequestId when one was usable. */
+  requestId?: string;
+  /** The original event body (for replay), when the dead letter is an event. */
+  body?: string;
+  /** The original re-upload job, when the dead letter is a re-upload. */
+  reupload?: ReuploadJobData;
+  deadLetteredAt: number;
+}
+
+// BullMQ rejects job ids containing ':' and ids that parse as integers; a fixed prefix rules out the
+// second, hashing rules out the first. Distinct prefixes keep the two families from colliding.
+const PLAIN_PREFIX = 'evt-';
+const HASHED_PREFIX = 'evth-';
+
+/** Deterministic BullMQ job id of the event with this RequestId: duplicates collapse onto one job. */
+export function eventJobId(requestId: string): string {
+  if (!requestId.includes(':')) return PLAIN_PREFIX + requestId;
+  return HASHED_PREFIX + createHash('sha256').update(requestId).digest('hex').slice(0, 40);
+}
+
+/** Stable short hash used in Redis keys and job ids derived from free-form values. */
+export function stableHash(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\u0000');
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Identity of a source for the attempt budget: SpaceName + SourceUrl + CallbackArgs. */
+export function sourceKeyOf(source: Pick<UploadSource, 'spaceName' | 'sourceUrl' | 'callbackArgs'>): string {
+  return stableHash(source.spaceName, source.sourceUrl, source.callbackArgs);
+}
+
+/** The upload source described by an event, with what a re-upload should pass through. */
+export function uploadSourceOf(event: UploadCompleteEvent): UploadSource {
+  const d = event.Data;
+  const source: UploadSource = {
+    spaceName: d.SpaceName,
+    sourceUrl: d.SourceUrl,
+    callbackArgs: d.CallbackArgs ?? '',
+  };
+  if (d.SourceInfo?.Md5) source.md5 = d.SourceInfo.Md5;
+  if (d.SourceInfo?.FileName) source.fileName = d.SourceInfo.FileName;
+  if (d.SourceInfo?.Format) source.fileExtension = `.${d.SourceInfo.Format}`;
+  const templates = d.OptionInfo?.Templates;
+  if (templates && templates.length > 0) source.templates = templates;
+  return source;
+}

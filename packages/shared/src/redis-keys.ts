@@ -1,0 +1,37 @@
+/**
+ * Every Redis key this project writes outside BullMQ's own, in one place. All live under the
+ * BullMQ prefix, so a Redis Cluster prefix like `{vod}` keeps them in one slot with the queues.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Marker that an event's outcome was recorded (SET, TTL `DEDUPE_TTL_SECONDS`). */
+  processed(dedupeKey: string): string {
+    return `${this.prefix}:processed:${dedupeKey}`;
+  }
+
+  /** Capped stream of outcome records. */
+  get outcomes(): string {
+    return `${this.prefix}:outcomes`;
+  }
+
+  /** Latest state per source (HASH), keyed by the source hash. */
+  sourceState(sourceKey: string): string {
+    return `${this.prefix}:source:${sourceKey}`;
+  }
+
+  /** JobId → source key and attempt number (STRING JSON), for uploads this system started. */
+  uploadJob(jobId: string): string {
+    return `${this.prefix}:upload-job:${jobId}`;
+  }
+
+  /** Latest source key per SourceUrl (STRING), so `vodctl status <url>` can find it. */
+  sourceByUrl(sourceUrlHash: string): string {
+    return `${this.prefix}:source-by-url:${sourceUrlHash}`;
+  }
+
+  /** JobIds started by this system and still waiting for their callback (ZSET, score = start ms). */
+  get pendingUploads(): string {
+    return `${this.prefix}:pending-uploads`;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './app-process.js';
+export * from './free-port.js';
+export * from './redis-server.js';
+export * from './test-redis.js';
+export * from './wait-for.js';
