@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { IngressConfig } from './config.js';
-import { HTTP_ERRORS, HttpError, fromFastifyError } from './errors.js';
+import { fromFastifyError, HTTP_ERRORS, HttpError } from './errors.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
 import { healthRoutes } from './plugins/health-routes.js';
@@ -52,7 +52,10 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     return reply.code(status).type('application/json').send({ error: code, message });
   });
   app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).type('application/json').send({ error: 'not_found', message: HTTP_ERRORS.not_found.message }),
+    reply
+      .code(404)
+      .type('application/json')
+      .send({ error: 'not_found', message: HTTP_ERRORS.not_found.message }),
   );
 
   await app.register(callbackRoute, {

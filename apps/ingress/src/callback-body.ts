@@ -51,7 +51,8 @@ export function acceptCallbackBody(raw: Buffer, maxDepth: number): AcceptedBody 
   } catch {
     throw new HttpError('invalid_json');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError('not_an_object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new HttpError('not_an_object');
   const requestId = (parsed as { RequestId?: unknown }).RequestId;
   if (!isUsableRequestId(requestId)) throw new HttpError('invalid_request_id');
   return { requestId, text };

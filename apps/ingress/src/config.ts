@@ -14,26 +14,67 @@ export const INGRESS_ENV = {
   ...COMMON_ENV,
   INGRESS_HOST: envString('0.0.0.0', 'Address the HTTP server binds.'),
   INGRESS_PORT: envInt(3000, 'HTTP port of the ingress.', 0, 65535),
-  CALLBACK_BODY_LIMIT: envInt(262144, 'Largest accepted callback body in bytes (larger → 413).', 1024, 16 * 1024 * 1024),
+  CALLBACK_BODY_LIMIT: envInt(
+    262144,
+    'Largest accepted callback body in bytes (larger → 413).',
+    1024,
+    16 * 1024 * 1024,
+  ),
   CALLBACK_MAX_DEPTH: envInt(32, 'Deepest JSON nesting accepted (deeper → 400).', 2, 1000),
-  CALLBACK_PRIVATE_KEY: envString('', 'VOD callback PrivateKey; when set, X-VOD-SIGNATURE is required (→ 401).'),
+  CALLBACK_PRIVATE_KEY: envString(
+    '',
+    'VOD callback PrivateKey; when set, X-VOD-SIGNATURE is required (→ 401).',
+  ),
   CALLBACK_PUBLIC_URL: envString('', 'The callback URL exactly as configured in VOD (signed by VOD).'),
   CALLBACK_MAX_AGE_SECONDS: envInt(300, 'Oldest (or most future) X-VOD-TIMESTAMP accepted.', 1, 86400),
-  ENQUEUE_TIMEOUT_MS: envInt(2000, 'How long a callback may wait for Redis before the answer is 503.', 50, 60000),
+  ENQUEUE_TIMEOUT_MS: envInt(
+    2000,
+    'How long a callback may wait for Redis before the answer is 503.',
+    50,
+    60000,
+  ),
   RETRY_AFTER_SECONDS: envInt(5, 'Retry-After sent with 503 answers.', 1, 3600),
-  EVENT_JOB_ATTEMPTS: envInt(10, 'Times the worker tries an event job before dead-lettering it (processing_error).', 1, 100),
-  EVENT_JOB_KEEP_COMPLETED: envInt(1000, 'Completed event jobs kept in Redis (the rest are removed).', 0, 1_000_000),
-  QUEUE_EVENTS_MAX_LEN: envInt(10000, "Approximate cap of BullMQ's events stream per queue.", 100, 10_000_000),
+  EVENT_JOB_ATTEMPTS: envInt(
+    10,
+    'Times the worker tries an event job before dead-lettering it (processing_error).',
+    1,
+    100,
+  ),
+  EVENT_JOB_KEEP_COMPLETED: envInt(
+    1000,
+    'Completed event jobs kept in Redis (the rest are removed).',
+    0,
+    1_000_000,
+  ),
+  QUEUE_EVENTS_MAX_LEN: envInt(
+    10000,
+    "Approximate cap of BullMQ's events stream per queue.",
+    100,
+    10_000_000,
+  ),
   EVICTION_POLICY_CHECK: envEnum(
     ['refuse', 'warn', 'off'],
     'refuse',
     'What to do when Redis maxmemory-policy is not noeviction: refuse to start, warn, or skip the check.',
   ),
-  ADMIN_USER: envString('', 'bull-board user; /admin/queues exists only when ADMIN_USER and ADMIN_PASSWORD are set.'),
+  ADMIN_USER: envString(
+    '',
+    'bull-board user; /admin/queues exists only when ADMIN_USER and ADMIN_PASSWORD are set.',
+  ),
   ADMIN_PASSWORD: envString('', 'bull-board password (basic auth).'),
   ADMIN_READ_WRITE: envBool(false, 'Allow retry/remove actions in bull-board (read-only by default).'),
-  SERVER_TIMEOUT_MS: envInt(10000, 'Time allowed to receive a whole request (slow bodies → 408 and close).', 1000, 120000),
-  RATE_LIMIT_PER_MINUTE: envInt(0, 'Per-IP callback limit per minute (0 = off); see README for the trade-off.', 0, 10_000_000),
+  SERVER_TIMEOUT_MS: envInt(
+    10000,
+    'Time allowed to receive a whole request (slow bodies → 408 and close).',
+    1000,
+    120000,
+  ),
+  RATE_LIMIT_PER_MINUTE: envInt(
+    0,
+    'Per-IP callback limit per minute (0 = off); see README for the trade-off.',
+    0,
+    10_000_000,
+  ),
 } as const;
 
 export type IngressConfig = ConfigOf<typeof INGRESS_ENV>;
@@ -42,13 +83,19 @@ export type IngressConfig = ConfigOf<typeof INGRESS_ENV>;
 export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
   const config = loadConfig(INGRESS_ENV, env);
   if (config.CALLBACK_PRIVATE_KEY && !config.CALLBACK_PUBLIC_URL) {
-    throw new ConfigError('CALLBACK_PUBLIC_URL must be set when CALLBACK_PRIVATE_KEY is: VOD signs the callback URL as configured in VOD');
+    throw new ConfigError(
+      'CALLBACK_PUBLIC_URL must be set when CALLBACK_PRIVATE_KEY is: VOD signs the callback URL as configured in VOD',
+    );
   }
   if (config.CALLBACK_PRIVATE_KEY && !/^[A-Za-z0-9]{8,20}$/.test(config.CALLBACK_PRIVATE_KEY)) {
-    throw new ConfigError('CALLBACK_PRIVATE_KEY=(hidden) is invalid: VOD private keys are 8–20 letters or digits');
+    throw new ConfigError(
+      'CALLBACK_PRIVATE_KEY=(hidden) is invalid: VOD private keys are 8–20 letters or digits',
+    );
   }
   if (Boolean(config.ADMIN_USER) !== Boolean(config.ADMIN_PASSWORD)) {
-    throw new ConfigError('ADMIN_USER and ADMIN_PASSWORD must be set together (or neither, to disable /admin/queues)');
+    throw new ConfigError(
+      'ADMIN_USER and ADMIN_PASSWORD must be set together (or neither, to disable /admin/queues)',
+    );
   }
   return config;
 }

@@ -1,14 +1,14 @@
 import {
-  DEAD_LETTERS_QUEUE,
-  REUPLOADS_QUEUE,
   checkEvictionPolicy,
   configOrExit,
   createIngressMetrics,
   createQueueMetrics,
   createRedis,
   createRegistry,
+  DEAD_LETTERS_QUEUE,
   installShutdown,
   loggerOptions,
+  REUPLOADS_QUEUE,
   redactRedisUrl,
   snapshotQueues,
 } from '@vod-callbacks/shared';
@@ -54,7 +54,12 @@ installShutdown(logger, [
 
 const address = await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
 logger.info(
-  { address, redis: redactRedisUrl(config.REDIS_URL), prefix: config.QUEUE_PREFIX, signed: Boolean(config.CALLBACK_PRIVATE_KEY) },
+  {
+    address,
+    redis: redactRedisUrl(config.REDIS_URL),
+    prefix: config.QUEUE_PREFIX,
+    signed: Boolean(config.CALLBACK_PRIVATE_KEY),
+  },
   `ingress listening on ${address}/callbacks/vod, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );
 
@@ -74,7 +79,10 @@ async function refuseEvictingRedis(conn: Redis, cfg: IngressConfig): Promise<voi
     }
     logger.warn({ policy }, msg);
   };
-  conn.on('ready', () => void check().catch((err) => logger.warn({ err: err.message }, 'eviction check failed')));
+  conn.on(
+    'ready',
+    () => void check().catch((err) => logger.warn({ err: err.message }, 'eviction check failed')),
+  );
   const ready = await new Promise<boolean>((resolve) => {
     if (conn.status === 'ready') return resolve(true);
     const t = setTimeout(() => resolve(false), 5000);
@@ -84,5 +92,9 @@ async function refuseEvictingRedis(conn: Redis, cfg: IngressConfig): Promise<voi
     });
   });
   if (ready) await check();
-  else logger.warn({ redis: redactRedisUrl(cfg.REDIS_URL) }, 'Redis not reachable yet; answering 503 until it is');
+  else
+    logger.warn(
+      { redis: redactRedisUrl(cfg.REDIS_URL) },
+      'Redis not reachable yet; answering 503 until it is',
+    );
 }

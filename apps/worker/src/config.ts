@@ -1,11 +1,11 @@
 import {
   COMMON_ENV,
   type ConfigOf,
-  UPLOAD_BY_URL_COMPLETE,
   envEnum,
   envInt,
   envString,
   loadConfig,
+  UPLOAD_BY_URL_COMPLETE,
 } from '@vod-callbacks/shared';
 
 /** Every variable the worker reads, with its default and doc (README's table is built from these). */
@@ -13,26 +13,80 @@ export const WORKER_ENV = {
   ...COMMON_ENV,
   WORKER_CONCURRENCY: envInt(10, 'Event jobs processed at once per worker process.', 1, 1000),
   WORKER_METRICS_HOST: envString('0.0.0.0', 'Address of the worker metrics server.'),
-  WORKER_METRICS_PORT: envInt(9464, 'Port of the worker metrics server (/metrics, /healthz, /readyz); 0 = any free port.', 0, 65535),
-  WORKER_LOCK_MS: envInt(30000, 'BullMQ job lock; a killed worker’s job is picked up again after about this long.', 1000, 600000),
-  DEDUPE_TTL_SECONDS: envInt(604800, 'How long a processed RequestId is remembered (duplicates within it are dropped).', 60, 90 * 86400),
-  ACCEPTED_EVENT_TYPES: envString(UPLOAD_BY_URL_COMPLETE, 'Comma-separated EventType values processed; others are unsupported.', {
-    minLength: 1,
-  }),
+  WORKER_METRICS_PORT: envInt(
+    9464,
+    'Port of the worker metrics server (/metrics, /healthz, /readyz); 0 = any free port.',
+    0,
+    65535,
+  ),
+  WORKER_LOCK_MS: envInt(
+    30000,
+    'BullMQ job lock; a killed worker’s job is picked up again after about this long.',
+    1000,
+    600000,
+  ),
+  DEDUPE_TTL_SECONDS: envInt(
+    604800,
+    'How long a processed RequestId is remembered (duplicates within it are dropped).',
+    60,
+    90 * 86400,
+  ),
+  ACCEPTED_EVENT_TYPES: envString(
+    UPLOAD_BY_URL_COMPLETE,
+    'Comma-separated EventType values processed; others are unsupported.',
+    {
+      minLength: 1,
+    },
+  ),
   UNSUPPORTED_EVENT_ACTION: envEnum(
     ['dead_letter', 'ignore'],
     'dead_letter',
     'What to do with other event types: dead-letter them (reason unsupported_event) or count and ignore.',
   ),
   RETRY_POLICY_FILE: envString('', 'JSON file overlaying the default code → class policy (see README).'),
-  REUPLOAD_MAX_ATTEMPTS: envInt(3, 'Uploads per source in all (the original counts as 1) before retries_exhausted.', 1, 100),
-  REUPLOAD_BACKOFF_MS: envInt(30000, 'Base of the exponential re-upload delay (with jitter).', 0, 24 * 3600 * 1000),
-  REUPLOAD_RATE_PER_SECOND: envInt(50, 'Most UploadMediaByUrl calls per second, across all workers (VOD quota: 500 QPS).', 1, 500),
+  REUPLOAD_MAX_ATTEMPTS: envInt(
+    3,
+    'Uploads per source in all (the original counts as 1) before retries_exhausted.',
+    1,
+    100,
+  ),
+  REUPLOAD_BACKOFF_MS: envInt(
+    30000,
+    'Base of the exponential re-upload delay (with jitter).',
+    0,
+    24 * 3600 * 1000,
+  ),
+  REUPLOAD_RATE_PER_SECOND: envInt(
+    50,
+    'Most UploadMediaByUrl calls per second, across all workers (VOD quota: 500 QPS).',
+    1,
+    500,
+  ),
   OUTCOMES_MAX_LEN: envInt(1_000_000, 'Approximate cap of the outcomes stream.', 1000, 100_000_000),
-  SOURCE_STATE_TTL_SECONDS: envInt(30 * 86400, 'How long the latest state per source is kept for `vodctl status`.', 60, 365 * 86400),
-  EVENT_JOB_KEEP_COMPLETED: envInt(1000, 'Completed jobs kept per queue (the rest are removed).', 0, 1_000_000),
-  QUEUE_EVENTS_MAX_LEN: envInt(10000, "Approximate cap of BullMQ's events stream per queue.", 100, 10_000_000),
-  PROCESSING_DELAY_MS: envInt(0, 'Test hook: sleep this long inside each event job (fault-injection tests). Keep 0.', 0, 600000),
+  SOURCE_STATE_TTL_SECONDS: envInt(
+    30 * 86400,
+    'How long the latest state per source is kept for `vodctl status`.',
+    60,
+    365 * 86400,
+  ),
+  EVENT_JOB_KEEP_COMPLETED: envInt(
+    1000,
+    'Completed jobs kept per queue (the rest are removed).',
+    0,
+    1_000_000,
+  ),
+  QUEUE_EVENTS_MAX_LEN: envInt(
+    10000,
+    "Approximate cap of BullMQ's events stream per queue.",
+    100,
+    10_000_000,
+  ),
+  PROCESSING_DELAY_MS: envInt(
+    0,
+    'Test hook: sleep this long inside each event job (fault-injection tests). Keep 0.',
+    0,
+    600000,
+  ),
 } as const;
 
 export type WorkerConfig = ConfigOf<typeof WORKER_ENV>;

@@ -26,7 +26,11 @@ export class JobWriters {
   readonly deadLetters: Queue<DeadLetterJobData>;
 
   constructor(connection: Redis, options: JobWritersOptions) {
-    const common = { connection, prefix: options.prefix, streams: { events: { maxLen: options.eventsMaxLen } } };
+    const common = {
+      connection,
+      prefix: options.prefix,
+      streams: { events: { maxLen: options.eventsMaxLen } },
+    };
     this.reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, {
       ...common,
       defaultJobOptions: {

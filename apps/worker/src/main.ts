@@ -1,6 +1,5 @@
 import {
   CodeClassifier,
-  QUEUE_NAMES,
   configOrExit,
   createQueueMetrics,
   createRedis,
@@ -10,6 +9,7 @@ import {
   installShutdown,
   loadRetryPolicy,
   loggerOptions,
+  QUEUE_NAMES,
   redactRedisUrl,
   snapshotQueues,
 } from '@vod-callbacks/shared';
@@ -22,7 +22,9 @@ import { OutcomeStore } from './outcome-store.js';
 import { WorkerManager } from './worker-manager.js';
 
 const config = configOrExit(() => loadWorkerConfig());
-const classifier = configOrExit(() => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)));
+const classifier = configOrExit(
+  () => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)),
+);
 const logger = pino(loggerOptions('worker', config.LOG_LEVEL));
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
@@ -33,7 +35,9 @@ redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection 
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
 initWorkerLabels(metrics);
-const gaugeQueues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
+const gaugeQueues = QUEUE_NAMES.map(
+  (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
+);
 createQueueMetrics(registry, () => snapshotQueues(gaugeQueues));
 
 const store = new OutcomeStore(redis, {
@@ -42,7 +46,10 @@ const store = new OutcomeStore(redis, {
   outcomesMaxLen: config.OUTCOMES_MAX_LEN,
   sourceStateTtlSeconds: config.SOURCE_STATE_TTL_SECONDS,
 });
-const writers = new JobWriters(redis, { prefix: config.QUEUE_PREFIX, eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN });
+const writers = new JobWriters(redis, {
+  prefix: config.QUEUE_PREFIX,
+  eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
+});
 const manager = new WorkerManager(
   {
     connection: redis,
@@ -80,8 +87,14 @@ const { server, port } = await startMetricsServer({
 // and Redis last (the workers need it to finish their jobs).
 installShutdown(logger, [
   { name: 'close workers', run: () => manager.close() },
-  { name: 'close metrics server', run: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
-  { name: 'close queues', run: () => Promise.allSettled([writers.close(), ...gaugeQueues.map((q) => q.close())]) },
+  {
+    name: 'close metrics server',
+    run: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+  },
+  {
+    name: 'close queues',
+    run: () => Promise.allSettled([writers.close(), ...gaugeQueues.map((q) => q.close())]),
+  },
   { name: 'close redis', run: () => redis.quit() },
 ]);
 

@@ -1,4 +1,4 @@
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -12,7 +12,9 @@ export interface MetricsServerOptions {
 }
 
 /** GET /metrics, /healthz and /readyz for the worker (it has no other HTTP surface). */
-export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(
+  opts: MetricsServerOptions,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
@@ -32,7 +34,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
       opts
         .isReady()
         .catch(() => false)
-        .then((ok) => send(ok ? 200 : 503, 'application/json', ok ? '{"status":"ready"}' : '{"status":"not_ready"}'));
+        .then((ok) =>
+          send(ok ? 200 : 503, 'application/json', ok ? '{"status":"ready"}' : '{"status":"not_ready"}'),
+        );
       return;
     }
     send(404, 'application/json', '{"error":"not_found"}');

@@ -1,4 +1,10 @@
-import { type OutcomeRecord, RedisKeys, outcomeToFields, sourceKeyOf, stableHash } from '@vod-callbacks/shared';
+import {
+  type OutcomeRecord,
+  outcomeToFields,
+  RedisKeys,
+  sourceKeyOf,
+  stableHash,
+} from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 
 /** What the store remembers about an upload JobId: which source and which attempt it was. */
@@ -75,7 +81,9 @@ export class OutcomeStore {
     const sourceKey = outcome.spaceName && outcome.sourceUrl ? sourceKeyOf(outcome) : '';
     const fields = outcomeToFields(outcome);
     const jobInfo: UploadJobInfo = { sourceKey, attempt: outcome.attempt };
-    const written = await (this.redis as Redis & { recordOutcome: (...args: (string | number)[]) => Promise<number> }).recordOutcome(
+    const written = await (
+      this.redis as Redis & { recordOutcome: (...args: (string | number)[]) => Promise<number> }
+    ).recordOutcome(
       this.keys.processed(dedupeKey),
       this.keys.outcomes,
       this.keys.sourceState(sourceKey),

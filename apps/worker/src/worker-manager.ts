@@ -46,7 +46,12 @@ export class WorkerManager {
   }
 
   /** Registers a processor on `queueName` with the shared options and failure handling. */
-  register<D, R>(queueName: string, processor: Processor<D, R>, concurrency: number, extra: Partial<WorkerOptions> = {}): Worker<D, R> {
+  register<D, R>(
+    queueName: string,
+    processor: Processor<D, R>,
+    concurrency: number,
+    extra: Partial<WorkerOptions> = {},
+  ): Worker<D, R> {
     const worker = new Worker<D, R>(queueName, processor, {
       connection: this.options.connection,
       prefix: this.options.prefix,
@@ -84,7 +89,10 @@ export class WorkerManager {
       });
       this.metrics.deadLetters.inc({ reason: 'processing_error' });
     } catch (dlErr) {
-      this.logger.error({ err: dlErr, jobId: job.id }, 'could not dead-letter a failed job; it stays in the failed set');
+      this.logger.error(
+        { err: dlErr, jobId: job.id },
+        'could not dead-letter a failed job; it stays in the failed set',
+      );
     }
   }
 

@@ -16,13 +16,18 @@ describe('reuploadDelayMs', () => {
 
   it('property: within [exp/2, exp] and non-decreasing in the attempt for a fixed random draw', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 600_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, base, r) => {
-        const exp = Math.min(MAX_BACKOFF_MS, base * 2 ** (n - 1));
-        const d = reuploadDelayMs(n, base, () => r);
-        expect(d).toBeGreaterThanOrEqual(Math.floor(exp / 2));
-        expect(d).toBeLessThanOrEqual(Math.ceil(exp));
-        expect(reuploadDelayMs(n + 1, base, () => r)).toBeGreaterThanOrEqual(d);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (n, base, r) => {
+          const exp = Math.min(MAX_BACKOFF_MS, base * 2 ** (n - 1));
+          const d = reuploadDelayMs(n, base, () => r);
+          expect(d).toBeGreaterThanOrEqual(Math.floor(exp / 2));
+          expect(d).toBeLessThanOrEqual(Math.ceil(exp));
+          expect(reuploadDelayMs(n + 1, base, () => r)).toBeGreaterThanOrEqual(d);
+        },
+      ),
     );
   });
 });

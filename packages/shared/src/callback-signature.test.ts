@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signCallback, verifyCallbackSignature } from './callback-signature.js';
 
-const settings = { callbackUrl: 'https://example.com/callbacks/vod', privateKey: 'abcd1234', maxAgeSeconds: 300 };
+const settings = {
+  callbackUrl: 'https://example.com/callbacks/vod',
+  privateKey: 'abcd1234',
+  maxAgeSeconds: 300,
+};
 const body = Buffer.from('{"RequestId":"r1"}');
 
 describe('VOD callback signature', () => {
@@ -20,10 +24,28 @@ describe('VOD callback signature', () => {
     expect(verifyCallbackSignature(settings, String(now), sig.toUpperCase(), body, now)).toBeUndefined();
     expect(verifyCallbackSignature(settings, undefined, sig, body, now)).toBe('signature_missing');
     expect(verifyCallbackSignature(settings, String(now), undefined, body, now)).toBe('signature_missing');
-    expect(verifyCallbackSignature(settings, String(now), sig, Buffer.from('{"RequestId":"r2"}'), now)).toBe('signature_mismatch');
+    expect(verifyCallbackSignature(settings, String(now), sig, Buffer.from('{"RequestId":"r2"}'), now)).toBe(
+      'signature_mismatch',
+    );
     expect(verifyCallbackSignature(settings, String(now), 'zz', body, now)).toBe('signature_mismatch');
-    expect(verifyCallbackSignature(settings, String(now - 301), signCallback(settings.callbackUrl, String(now - 301), settings.privateKey, body), body, now)).toBe('signature_stale');
-    expect(verifyCallbackSignature(settings, String(now + 301), signCallback(settings.callbackUrl, String(now + 301), settings.privateKey, body), body, now)).toBe('signature_stale');
+    expect(
+      verifyCallbackSignature(
+        settings,
+        String(now - 301),
+        signCallback(settings.callbackUrl, String(now - 301), settings.privateKey, body),
+        body,
+        now,
+      ),
+    ).toBe('signature_stale');
+    expect(
+      verifyCallbackSignature(
+        settings,
+        String(now + 301),
+        signCallback(settings.callbackUrl, String(now + 301), settings.privateKey, body),
+        body,
+        now,
+      ),
+    ).toBe('signature_stale');
     const wrongKey = signCallback(settings.callbackUrl, String(now), 'otherkey1', body);
     expect(verifyCallbackSignature(settings, String(now), wrongKey, body, now)).toBe('signature_mismatch');
   });

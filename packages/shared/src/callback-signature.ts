@@ -9,7 +9,12 @@ export const SIGNATURE_HEADER = 'x-vod-signature';
  * VOD's callback signature: md5_hex(CallbackURL|timestamp|PrivateKey|base64(raw body)).
  * The raw body is hashed as received: re-serialising JSON would change the bytes.
  */
-export function signCallback(callbackUrl: string, timestamp: string, privateKey: string, rawBody: Buffer): string {
+export function signCallback(
+  callbackUrl: string,
+  timestamp: string,
+  privateKey: string,
+  rawBody: Buffer,
+): string {
   return createHash('md5')
     .update(`${callbackUrl}|${timestamp}|${privateKey}|${rawBody.toString('base64')}`)
     .digest('hex');
@@ -39,7 +44,10 @@ export function verifyCallbackSignature(
   if (typeof timestamp !== 'string' || typeof signature !== 'string') return 'signature_missing';
   if (!/^\d{1,12}$/.test(timestamp) || !/^[0-9a-fA-F]{32}$/.test(signature)) return 'signature_mismatch';
   if (Math.abs(nowSeconds - Number(timestamp)) > settings.maxAgeSeconds) return 'signature_stale';
-  const expected = Buffer.from(signCallback(settings.callbackUrl, timestamp, settings.privateKey, rawBody), 'hex');
+  const expected = Buffer.from(
+    signCallback(settings.callbackUrl, timestamp, settings.privateKey, rawBody),
+    'hex',
+  );
   const given = Buffer.from(signature, 'hex');
   return timingSafeEqual(expected, given) ? undefined : 'signature_mismatch';
 }

@@ -12,7 +12,13 @@ const SPEC = {
 describe('loadConfig', () => {
   it('applies defaults and returns a frozen object', () => {
     const c = loadConfig(SPEC, {});
-    expect(c).toMatchObject({ REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: 'vod', PORT: 3000, FLAG: false, MODE: 'a' });
+    expect(c).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'vod',
+      PORT: 3000,
+      FLAG: false,
+      MODE: 'a',
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -41,7 +41,8 @@ function convert(name: string, raw: string, schema: EnvVar['schema']): unknown {
   const type = (schema as { type?: string }).type;
   if (type === 'integer' || type === 'number') {
     const trimmed = raw.trim();
-    if (!/^-?\d+(\.\d+)?$/.test(trimmed)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a number`);
+    if (!/^-?\d+(\.\d+)?$/.test(trimmed))
+      throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a number`);
     return Number(trimmed);
   }
   if (type === 'boolean') {
@@ -77,7 +78,9 @@ export function loadConfig<S extends Record<string, EnvVar>>(
     const err = validator.Errors(values)[0];
     const name = err?.instancePath.replace(/^\//, '') ?? '?';
     const shown = SECRET.test(name) ? '(hidden)' : JSON.stringify(values[name]);
-    throw new ConfigError(`${name}=${shown} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`);
+    throw new ConfigError(
+      `${name}=${shown} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`,
+    );
   }
   return Object.freeze(values) as ConfigOf<S>;
 }
@@ -87,10 +90,18 @@ export const COMMON_ENV = {
   REDIS_URL: envString('redis://127.0.0.1:6379', 'Redis to use (redis:// or rediss://).', {
     pattern: '^rediss?://',
   }),
-  QUEUE_PREFIX: envString('vod', 'BullMQ key prefix; use `{vod}` on Redis Cluster so all keys share one slot.', {
-    minLength: 1,
-  }),
-  LOG_LEVEL: envEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino log level.'),
+  QUEUE_PREFIX: envString(
+    'vod',
+    'BullMQ key prefix; use `{vod}` on Redis Cluster so all keys share one slot.',
+    {
+      minLength: 1,
+    },
+  ),
+  LOG_LEVEL: envEnum(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    'info',
+    'pino log level.',
+  ),
 } as const;
 
 /** Runs `fn`; on ConfigError prints the message and exits 78 (EX_CONFIG), so a bad deploy fails loudly. */

@@ -33,7 +33,14 @@ describe('event schema', () => {
       Data: { Code: 'Success', JobId: 'j', SourceUrl: 'http://a/b.mp4', SpaceName: 's' },
     };
     expect(validateEvent(minimal).ok).toBe(true);
-    for (const path of ['RequestId', 'EventType', 'Data.Code', 'Data.JobId', 'Data.SourceUrl', 'Data.SpaceName']) {
+    for (const path of [
+      'RequestId',
+      'EventType',
+      'Data.Code',
+      'Data.JobId',
+      'Data.SourceUrl',
+      'Data.SpaceName',
+    ]) {
       const copy = structuredClone(minimal) as Record<string, unknown>;
       const [a, b] = path.split('.') as [string, string | undefined];
       if (b) delete (copy[a] as Record<string, unknown>)[b];
@@ -50,10 +57,29 @@ describe('event schema', () => {
     ['a string', 'FileUploadByUrlComplete'],
     ['a number', 42],
     ['Data as a string', { RequestId: 'r', EventType: 'x', Data: 'oops' }],
-    ['Width as a string', { ...fixture('seed-success.json'), Data: { ...fixture('seed-success.json').Data, SourceInfo: { Width: '544' } } }],
-    ['Code empty', { RequestId: 'r', EventType: 'x', Data: { Code: '', JobId: 'j', SourceUrl: 'u', SpaceName: 's' } }],
-    ['RequestId with a newline', { RequestId: 'a\nb', EventType: 'x', Data: { Code: 'c', JobId: 'j', SourceUrl: 'u', SpaceName: 's' } }],
-    ['RequestId of 129 chars', { RequestId: 'r'.repeat(129), EventType: 'x', Data: { Code: 'c', JobId: 'j', SourceUrl: 'u', SpaceName: 's' } }],
+    [
+      'Width as a string',
+      {
+        ...fixture('seed-success.json'),
+        Data: { ...fixture('seed-success.json').Data, SourceInfo: { Width: '544' } },
+      },
+    ],
+    [
+      'Code empty',
+      { RequestId: 'r', EventType: 'x', Data: { Code: '', JobId: 'j', SourceUrl: 'u', SpaceName: 's' } },
+    ],
+    [
+      'RequestId with a newline',
+      { RequestId: 'a\nb', EventType: 'x', Data: { Code: 'c', JobId: 'j', SourceUrl: 'u', SpaceName: 's' } },
+    ],
+    [
+      'RequestId of 129 chars',
+      {
+        RequestId: 'r'.repeat(129),
+        EventType: 'x',
+        Data: { Code: 'c', JobId: 'j', SourceUrl: 'u', SpaceName: 's' },
+      },
+    ],
   ])('rejects %s', (_label, value) => {
     expect(validateEvent(value).ok).toBe(false);
   });

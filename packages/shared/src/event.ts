@@ -8,6 +8,7 @@ export const UPLOAD_BY_URL_COMPLETE = 'FileUploadByUrlComplete';
 export const REQUEST_ID_MAX_LENGTH = 128;
 
 // Control characters (C0, DEL, C1) are not "printable": they break logs, job ids and terminals.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** True when `value` can serve as a RequestId: a string of 1–128 printable characters. */
@@ -80,9 +81,7 @@ export type UploadCompleteEventData = Static<typeof EventDataSchema>;
 const eventValidator = Compile(UploadCompleteEventSchema);
 
 /** Result of validating a parsed callback body. */
-export type EventValidation =
-  | { ok: true; event: UploadCompleteEvent }
-  | { ok: false; errors: string[] };
+export type EventValidation = { ok: true; event: UploadCompleteEvent } | { ok: false; errors: string[] };
 
 /** Validates an already parsed callback against the schema; never throws. */
 export function validateEvent(value: unknown): EventValidation {

@@ -1,4 +1,5 @@
 export * from './backoff.js';
+export * from './callback-signature.js';
 export * from './env-config.js';
 export * from './event.js';
 export * from './logger.js';
@@ -9,5 +10,4 @@ export * from './queues.js';
 export * from './redis.js';
 export * from './redis-keys.js';
 export * from './retry-policy.js';
-export * from './callback-signature.js';
 export * from './shutdown.js';

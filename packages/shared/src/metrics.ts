@@ -1,6 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CodeClass } from './retry-policy.js';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeadLetterReason, QueueName } from './queues.js';
+import type { CodeClass } from './retry-policy.js';
 
 /** `vod_callbacks_received_total{result}` values. */
 export type ReceiveResult =
@@ -131,7 +131,11 @@ export function codeLabel(code: string, isKnown: (code: string) => boolean): str
 
 /** Pre-creates label children so dashboards show zeros instead of "no data" before the first event. */
 export function initWorkerLabels(metrics: WorkerMetrics): void {
-  for (const reason of ['invalid_payload', 'unsupported_event', 'unknown_code'] satisfies DeadLetterReason[]) {
+  for (const reason of [
+    'invalid_payload',
+    'unsupported_event',
+    'unknown_code',
+  ] satisfies DeadLetterReason[]) {
     metrics.deadLetters.labels(reason).inc(0);
   }
   for (const result of ['accepted', 'retried', 'rejected'] satisfies ReuploadRequestResult[]) {
@@ -176,7 +180,8 @@ export function createQueueMetrics(
     async collect() {
       const snaps = await read().catch(() => []);
       this.reset();
-      for (const s of snaps) for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, state).set(n);
+      for (const s of snaps)
+        for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, state).set(n);
     },
   });
   const oldest = new Gauge<'queue'>({

@@ -1,7 +1,12 @@
 import type { CodeClass } from './retry-policy.js';
 
 /** What was done with an event. */
-export type Decision = 'succeeded' | 'reupload_scheduled' | 'failed_permanent' | 'retries_exhausted' | 'dead_lettered';
+export type Decision =
+  | 'succeeded'
+  | 'reupload_scheduled'
+  | 'failed_permanent'
+  | 'retries_exhausted'
+  | 'dead_lettered';
 export const DECISIONS: readonly Decision[] = [
   'succeeded',
   'reupload_scheduled',

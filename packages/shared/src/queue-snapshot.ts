@@ -3,7 +3,10 @@ import { QUEUE_STATES, type QueueSnapshot } from './metrics.js';
 import type { QueueName } from './queues.js';
 
 /** Reads counts per state and the oldest waiting job's age of each queue. */
-export async function snapshotQueues(queues: Queue[], now: () => number = Date.now): Promise<QueueSnapshot[]> {
+export async function snapshotQueues(
+  queues: Queue[],
+  now: () => number = Date.now,
+): Promise<QueueSnapshot[]> {
   return Promise.all(
     queues.map(async (queue) => {
       const counts = await queue.getJobCounts(...QUEUE_STATES);

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CODE_CLASSES, CodeClassifier, DEFAULT_RETRY_POLICY, RetryPolicyError, loadRetryPolicy } from './retry-policy.js';
+import {
+  CODE_CLASSES,
+  CodeClassifier,
+  DEFAULT_RETRY_POLICY,
+  loadRetryPolicy,
+  RetryPolicyError,
+} from './retry-policy.js';
 
 const classifier = new CodeClassifier();
 
@@ -56,30 +62,53 @@ describe('default retry policy (SPEC.md)', () => {
   it('property: an exact entry wins over any prefix, whatever the policy', () => {
     const cls = fc.constantFrom(...CODE_CLASSES);
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), cls, cls, (prefix, rest, exact, viaPrefix) => {
-        const code = prefix + rest;
-        const c = new CodeClassifier({ exact: { [code]: exact }, prefixes: { [prefix]: viaPrefix }, messageRules: {} });
-        expect(c.classify(code)).toBe(exact);
-      }),
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        cls,
+        cls,
+        (prefix, rest, exact, viaPrefix) => {
+          const code = prefix + rest;
+          const c = new CodeClassifier({
+            exact: { [code]: exact },
+            prefixes: { [prefix]: viaPrefix },
+            messageRules: {},
+          });
+          expect(c.classify(code)).toBe(exact);
+        },
+      ),
     );
   });
 
   it('property: the longest matching prefix wins', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ minLength: 1, maxLength: 5 }), fc.string(), (a, b, tail) => {
-        const c = new CodeClassifier({ exact: {}, prefixes: { [a]: 'permanent', [a + b]: 'retryable' }, messageRules: {} });
-        expect(c.classify(a + b + tail)).toBe('retryable');
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 5 }),
+        fc.string({ minLength: 1, maxLength: 5 }),
+        fc.string(),
+        (a, b, tail) => {
+          const c = new CodeClassifier({
+            exact: {},
+            prefixes: { [a]: 'permanent', [a + b]: 'retryable' },
+            messageRules: {},
+          });
+          expect(c.classify(a + b + tail)).toBe('retryable');
+        },
+      ),
     );
   });
 
   it('property: any 4xx other than 408/429 in a DownloadFailed message is permanent, any 5xx retryable', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 400, max: 599 }), fc.constantFrom('', ' Not Found', ' error'), (status, text) => {
-        const cls = classifier.classify('DownloadFailed.UrlDownloadFail', `${status}${text}`);
-        const expected = status >= 500 || status === 408 || status === 429 ? 'retryable' : 'permanent';
-        expect(cls).toBe(expected);
-      }),
+      fc.property(
+        fc.integer({ min: 400, max: 599 }),
+        fc.constantFrom('', ' Not Found', ' error'),
+        (status, text) => {
+          const cls = classifier.classify('DownloadFailed.UrlDownloadFail', `${status}${text}`);
+          const expected = status >= 500 || status === 408 || status === 429 ? 'retryable' : 'permanent';
+          expect(cls).toBe(expected);
+        },
+      ),
     );
   });
 });
@@ -97,7 +126,10 @@ describe('loadRetryPolicy', () => {
   });
 
   it('overlays a file on the defaults: a code’s class changes without a code change', () => {
-    const file = write('p.json', JSON.stringify({ exact: { 'CheckError.Md5MissMatch': 'retryable', 'New.Code': 'permanent' } }));
+    const file = write(
+      'p.json',
+      JSON.stringify({ exact: { 'CheckError.Md5MissMatch': 'retryable', 'New.Code': 'permanent' } }),
+    );
     const c = new CodeClassifier(loadRetryPolicy(file));
     expect(c.classify('CheckError.Md5MissMatch')).toBe('retryable');
     expect(c.classify('New.Code')).toBe('permanent');
@@ -114,7 +146,13 @@ describe('loadRetryPolicy', () => {
     ['not JSON', '{', /cannot read JSON/],
     ['an array', '[]', /must be a JSON object/],
     ['a bad class', JSON.stringify({ exact: { X: 'maybe' } }), /success\|retryable\|permanent\|unknown/],
-    ['a bad regex', JSON.stringify({ messageRules: { X: { rules: [{ pattern: '(', class: 'permanent' }], fallback: 'unknown' } } }), /not a valid regex/],
+    [
+      'a bad regex',
+      JSON.stringify({
+        messageRules: { X: { rules: [{ pattern: '(', class: 'permanent' }], fallback: 'unknown' } },
+      }),
+      /not a valid regex/,
+    ],
   ])('refuses %s, naming the file', (_label, body, message) => {
     const file = write('bad.json', body);
     expect(() => loadRetryPolicy(file)).toThrow(RetryPolicyError);

@@ -63,7 +63,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
             'time(d)?[ -]?out|deadline|reset|refused|broken pipe|eof|unreachable|temporar|too many|dns|no such host|connection|network|tls|handshake',
           class: 'retryable',
         },
-        { pattern: 'not found|forbidden|gone|unauthori[sz]ed|denied|invalid url|unsupported', class: 'permanent' },
+        {
+          pattern: 'not found|forbidden|gone|unauthori[sz]ed|denied|invalid url|unsupported',
+          class: 'permanent',
+        },
       ],
       // An unexplained download failure is retried: a re-upload is cheap, a lost video is not.
       fallback: 'retryable',

@@ -48,7 +48,8 @@ export async function startApp(
   if (!readyLine) return proc;
   const deadline = Date.now() + timeoutMs;
   while (!readyLine.test(out)) {
-    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode} before ready:\n${out}`);
+    if (child.exitCode !== null)
+      throw new Error(`${app} exited with ${child.exitCode} before ready:\n${out}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${app} not ready within ${timeoutMs} ms:\n${out}`);

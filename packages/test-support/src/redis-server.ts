@@ -47,7 +47,9 @@ async function waitForPing(url: string, timeoutMs: number): Promise<void> {
     client.disconnect();
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`redis-server at ${url} did not answer within ${timeoutMs} ms (is redis-server installed?)`);
+  throw new Error(
+    `redis-server at ${url} did not answer within ${timeoutMs} ms (is redis-server installed?)`,
+  );
 }
 
 /** Starts `redis-server` (from PATH) on a free port. */

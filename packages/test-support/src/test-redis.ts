@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { startRedisServer } from './redis-server.js';
 
 /** A Redis for a test run and how to let it go. */
@@ -41,7 +41,8 @@ export async function acquireTestRedis(env: NodeJS.ProcessEnv = process.env): Pr
 /** The URL the global setup chose (vitest passes it through the environment). */
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL;
-  if (!url) throw new Error('TEST_REDIS_URL is not set: run tests through vitest (its global setup provides Redis)');
+  if (!url)
+    throw new Error('TEST_REDIS_URL is not set: run tests through vitest (its global setup provides Redis)');
   return url;
 }
 

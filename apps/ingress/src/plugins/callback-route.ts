@@ -8,8 +8,8 @@ import {
 } from '@vod-callbacks/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { acceptCallbackBody } from '../callback-body.js';
-import { EnqueueUnavailableError, type EventEnqueuer } from '../event-enqueuer.js';
 import { HttpError } from '../errors.js';
+import { EnqueueUnavailableError, type EventEnqueuer } from '../event-enqueuer.js';
 
 /** Path VOD posts callbacks to. */
 export const CALLBACK_PATH = '/callbacks/vod';
@@ -54,8 +54,10 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
   const { enqueuer, metrics, maxDepth, signature } = opts;
   // Only JSON is ours: every other content type (text/plain included) gets 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: opts.bodyLimit },
+    (_req, body, done) => done(null, body),
   );
 
   app.addHook('onResponse', async (_request, reply) => {
@@ -85,8 +87,6 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
       }
       throw err;
     }
-    return reply
-      .type('application/json')
-      .send(`{"ok":true,"requestId":${JSON.stringify(body.requestId)}}`);
+    return reply.type('application/json').send(`{"ok":true,"requestId":${JSON.stringify(body.requestId)}}`);
   });
 };

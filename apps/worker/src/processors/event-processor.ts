@@ -1,18 +1,18 @@
 import {
   type CodeClassifier,
+  codeLabel,
   type DeadLetterReason,
   type Decision,
   type EventJobData,
-  type OutcomeRecord,
-  type ProcessedClass,
-  type UploadCompleteEvent,
-  type WorkerMetrics,
-  codeLabel,
   eventAgeSeconds,
   isUsableRequestId,
+  type OutcomeRecord,
+  type ProcessedClass,
   reuploadDelayMs,
+  type UploadCompleteEvent,
   uploadSourceOf,
   validateEvent,
+  type WorkerMetrics,
 } from '@vod-callbacks/shared';
 import type { Logger } from 'pino';
 import { decide } from '../decide.js';
@@ -136,12 +136,21 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     delayMs = reuploadDelayMs(attempt, deps.backoffBaseMs, deps.random);
     await deps.writers.scheduleReupload(
       dedupeKey,
-      { source: uploadSourceOf(event), attempt: attempt + 1, triggeredBy: requestId, code, scheduledAt: now() },
+      {
+        source: uploadSourceOf(event),
+        attempt: attempt + 1,
+        triggeredBy: requestId,
+        code,
+        scheduledAt: now(),
+      },
       delayMs,
     );
   }
 
-  const written = await deps.store.record(dedupeKey, outcomeOf(event, job.data, cls, decision, attempt, now()));
+  const written = await deps.store.record(
+    dedupeKey,
+    outcomeOf(event, job.data, cls, decision, attempt, now()),
+  );
   if (!written) {
     deps.metrics.processed.inc({ code: label, class: 'duplicate' });
     return { decision: 'duplicate', requestId, class: 'duplicate' };
@@ -166,7 +175,11 @@ interface DeadLetterInput {
   event: UploadCompleteEvent | undefined;
 }
 
-async function deadLetterEvent(job: EventJobLike, deps: EventProcessorDeps, input: DeadLetterInput): Promise<EventResult> {
+async function deadLetterEvent(
+  job: EventJobLike,
+  deps: EventProcessorDeps,
+  input: DeadLetterInput,
+): Promise<EventResult> {
   const now = (deps.now ?? Date.now)();
   const dedupeKey = dedupeKeyOf(input.requestId, job.data);
   const label = codeLabel(input.code, (c) => deps.classifier.isKnownCode(c));
@@ -205,7 +218,10 @@ async function deadLetterEvent(job: EventJobLike, deps: EventProcessorDeps, inpu
   }
   deps.metrics.processed.inc({ code: label, class: input.cls });
   deps.metrics.deadLetters.inc({ reason: input.reason });
-  deps.logger.warn({ requestId: input.requestId, reason: input.reason, detail: input.detail }, 'event dead-lettered');
+  deps.logger.warn(
+    { requestId: input.requestId, reason: input.reason, detail: input.detail },
+    'event dead-lettered',
+  );
   return { decision: 'dead_lettered', requestId: input.requestId, class: input.cls, reason: input.reason };
 }
 
