@@ -28,13 +28,14 @@ export class EventEnqueuer {
   readonly queue: Queue<EventJobData>;
   private readonly timeoutMs: number;
 
-  constructor(connection: Redis, options: EnqueuerOptions) {
+  constructor(
+    private readonly connection: Redis,
+    options: EnqueuerOptions,
+  ) {
     this.timeoutMs = options.timeoutMs;
     this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
       connection,
       prefix: options.prefix,
-      // Fail fast instead of waiting for a connection that may never come: the caller answers 503.
-      skipWaitingForReady: true,
       streams: { events: { maxLen: options.eventsMaxLen } },
       defaultJobOptions: {
         attempts: options.attempts,
@@ -44,10 +45,16 @@ export class EventEnqueuer {
         removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
       },
     });
+    // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
+    this.queue.on('error', () => {});
   }
 
   /** Resolves once Redis holds the job; rejects with EnqueueUnavailableError otherwise. */
   async enqueue(requestId: string, body: string, receivedAt: number): Promise<void> {
+    // Not connected: refuse at once. Queuing the add until Redis returns would hold every body of an
+    // outage in memory, for callbacks already answered 503.
+    if (this.connection.status !== 'ready')
+      throw new EnqueueUnavailableError(`redis ${this.connection.status}`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new EnqueueUnavailableError('enqueue timed out')), this.timeoutMs);

@@ -35,7 +35,7 @@ const enqueuer = new EventEnqueuer(redis, {
   timeoutMs: config.ENQUEUE_TIMEOUT_MS,
 });
 const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE].map(
-  (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX, skipWaitingForReady: true }),
+  (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
 );
 const allQueues = [enqueuer.queue, ...otherQueues];
 

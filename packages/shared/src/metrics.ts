@@ -153,18 +153,34 @@ export interface QueueSnapshot {
 
 /**
  * Queue gauges, filled at scrape time from `snapshot()`, whose result is cached for `cacheMs` so
- * many scrapers (several Prometheus replicas, dashboards) cost Redis one read per interval.
+ * many scrapers (several Prometheus replicas, dashboards) cost Redis one read per interval. A
+ * snapshot slower than `timeoutMs` (Redis down) yields no queue series rather than a hung scrape.
  */
 export function createQueueMetrics(
   registry: Registry,
   snapshot: () => Promise<QueueSnapshot[]>,
   cacheMs = 2000,
+  timeoutMs = 1000,
 ) {
+  const withTimeout = (): Promise<QueueSnapshot[]> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('queue snapshot timed out')), timeoutMs);
+      snapshot().then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   let cached: { at: number; value: Promise<QueueSnapshot[]> } | undefined;
   const read = (): Promise<QueueSnapshot[]> => {
     const now = Date.now();
     if (!cached || now - cached.at > cacheMs) {
-      const value = snapshot();
+      const value = withTimeout();
       cached = { at: now, value };
       value.catch(() => {
         cached = undefined;
