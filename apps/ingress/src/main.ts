@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { buildIngressApp } from './app.js';
 import { type IngressConfig, loadIngressConfig } from './config.js';
 import { EventEnqueuer } from './event-enqueuer.js';
+import { ADMIN_BOARD_PATH, registerAdminBoard } from './plugins/admin-board.js';
 
 const config = configOrExit(() => loadIngressConfig());
 const logger = pino(loggerOptions('ingress', config.LOG_LEVEL));
@@ -43,7 +44,26 @@ const registry = createRegistry('ingress');
 const metrics = createIngressMetrics(registry);
 createQueueMetrics(registry, () => snapshotQueues(allQueues));
 
-const { app, stopAccepting } = await buildIngressApp({ config, enqueuer, redis, registry, metrics, logger });
+const adminEnabled = Boolean(config.ADMIN_USER && config.ADMIN_PASSWORD);
+const { app, stopAccepting } = await buildIngressApp({
+  config,
+  enqueuer,
+  redis,
+  registry,
+  metrics,
+  logger,
+  extraPlugins: adminEnabled
+    ? [
+        (instance) =>
+          registerAdminBoard(instance, {
+            user: config.ADMIN_USER,
+            password: config.ADMIN_PASSWORD,
+            readWrite: config.ADMIN_READ_WRITE,
+            queues: allQueues,
+          }),
+      ]
+    : [],
+});
 
 installShutdown(logger, [
   { name: 'stop readiness', run: stopAccepting },
@@ -59,6 +79,9 @@ logger.info(
     redis: redactRedisUrl(config.REDIS_URL),
     prefix: config.QUEUE_PREFIX,
     signed: Boolean(config.CALLBACK_PRIVATE_KEY),
+    adminBoard: adminEnabled
+      ? `${ADMIN_BOARD_PATH} (${config.ADMIN_READ_WRITE ? 'read-write' : 'read-only'})`
+      : 'off',
   },
   `ingress listening on ${address}/callbacks/vod, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );
