@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import {
+  CodeClassifier,
+  createRedis,
+  createRegistry,
+  createWorkerMetrics,
+  DEAD_LETTERS_QUEUE,
+  type DeadLetterJobData,
+  type EventJobData,
+  outcomeFromFields,
+  REUPLOADS_QUEUE,
+  type ReuploadJobData,
+  sourceKeyOf,
+  stableHash,
+} from '@vod-callbacks/shared';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobWriters } from '../job-writers.js';
+import { OutcomeStore } from '../outcome-store.js';
+import { type EventProcessorDeps, processEvent } from './event-processor.js';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+
+describe('event processor against real Redis and BullMQ', () => {
+  let prefix: string;
+  let redis: Redis;
+  let writers: JobWriters;
+  let store: OutcomeStore;
+  let deps: EventProcessorDeps;
+  let registry: ReturnType<typeof createRegistry>;
+
+  beforeEach(() => {
+    prefix = uniquePrefix('proc');
+    redis = createRedis(testRedisUrl(), 'worker', 'test');
+    registry = createRegistry('worker');
+    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
+    store = new OutcomeStore(redis, {
+      prefix,
+      dedupeTtlSeconds: 3600,
+      outcomesMaxLen: 10_000,
+      sourceStateTtlSeconds: 3600,
+    });
+    deps = {
+      store,
+      writers,
+      classifier: new CodeClassifier(),
+      metrics: createWorkerMetrics(registry),
+      logger: pino({ level: 'silent' }),
+      acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
+      unsupportedAction: 'dead_letter',
+      maxAttempts: 3,
+      backoffBaseMs: 10_000,
+      random: () => 1,
+    };
+  });
+
+  afterEach(async () => {
+    await writers.close();
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const job = (event: unknown, extra: Partial<EventJobData> = {}) => ({
+    id: 'evt-test',
+    data: {
+      body: typeof event === 'string' ? event : JSON.stringify(event),
+      receivedAt: Date.now(),
+      ...extra,
+    },
+  });
+
+  const outcomes = async () =>
+    (await redis.xrange(`${prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f));
+
+  const counter = async (name: string, labels: Record<string, string> = {}) => {
+    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+    const values = (metric?.values ?? []) as { labels: Record<string, string | number>; value: number }[];
+    return values
+      .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+      .reduce((sum, v) => sum + v.value, 0);
+  };
+
+  const transient = (requestId: string, jobId = 'job-transient') => {
+    const e = fixture('seed-failure.json');
+    e.RequestId = requestId;
+    e.Data.JobId = jobId;
+    e.Data.Code = 'InternalError.UrlUploadError';
+    e.Data.Message = 'internal error';
+    e.Data.CallbackArgs = 'item-7';
+    return e;
+  };
+
+  it('turns the seed success sample into a succeeded outcome with its Vid and CallbackArgs', async () => {
+    const result = await processEvent(job(fixture('seed-success.json')), deps);
+    expect(result.decision).toBe('succeeded');
+    const [o] = await outcomes();
+    expect(o).toMatchObject({
+      requestId: '2020072711510***05207114001CC4',
+      decision: 'succeeded',
+      class: 'success',
+      vid: 'v02af6e500***3pbvh148u6ung0',
+      callbackArgs: 'item id',
+      attempt: 1,
+      eventTime: '2020-07-27T11:04:05Z',
+    });
+    expect(await counter('vod_events_processed_total', { code: 'Success', class: 'success' })).toBe(1);
+    const state = await redis.hgetall(
+      `${prefix}:source:${sourceKeyOf({ spaceName: 'ecqc-live', sourceUrl: 'http://xxx.mp4', callbackArgs: 'item id' })}`,
+    );
+    expect(state.decision).toBe('succeeded');
+    expect(await redis.get(`${prefix}:source-by-url:${stableHash('http://xxx.mp4')}`)).toBe(state.sourceKey);
+  });
+
+  it('turns the seed failure sample (404) into failed_permanent without a re-upload', async () => {
+    const result = await processEvent(job(fixture('seed-failure.json')), deps);
+    expect(result.decision).toBe('failed_permanent');
+    expect((await outcomes())[0]).toMatchObject({
+      decision: 'failed_permanent',
+      class: 'permanent',
+      code: 'DownloadFailed.UrlDownloadFail',
+    });
+    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: redis, prefix });
+    expect(await reuploads.getJobCountByTypes('delayed', 'waiting')).toBe(0);
+    await reuploads.close();
+  });
+
+  it('schedules a delayed re-upload with the source, next attempt and CallbackArgs for a retryable code', async () => {
+    const result = await processEvent(job(transient('rid-retry-1')), deps);
+    expect(result).toMatchObject({ decision: 'reupload_scheduled', class: 'retryable', delayMs: 10_000 });
+    const reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: redis, prefix });
+    const delayed = await reuploads.getDelayed();
+    expect(delayed).toHaveLength(1);
+    expect(delayed[0]?.opts.delay).toBe(10_000);
+    expect(delayed[0]?.data).toMatchObject({
+      attempt: 2,
+      triggeredBy: 'rid-retry-1',
+      code: 'InternalError.UrlUploadError',
+      source: { spaceName: 'vod-v2-test', callbackArgs: 'item-7', fileName: 'e4c13e5505874e***4b1e74c8616' },
+    });
+    expect(await counter('vod_reuploads_scheduled_total')).toBe(1);
+    await reuploads.close();
+  });
+
+  it('continues the attempt count of uploads this system started, and stops at REUPLOAD_MAX_ATTEMPTS', async () => {
+    const sourceKey = sourceKeyOf({
+      spaceName: 'vod-v2-test',
+      sourceUrl: transient('x').Data.SourceUrl,
+      callbackArgs: 'item-7',
+    });
+    await store.trackUpload('job-attempt-2', { sourceKey, attempt: 2 }, Date.now());
+    await store.trackUpload('job-attempt-3', { sourceKey, attempt: 3 }, Date.now());
+
+    const second = await processEvent(job(transient('rid-a2', 'job-attempt-2')), deps);
+    expect(second).toMatchObject({ decision: 'reupload_scheduled', delayMs: 20_000 });
+    const third = await processEvent(job(transient('rid-a3', 'job-attempt-3')), deps);
+    expect(third.decision).toBe('retries_exhausted');
+    const records = await outcomes();
+    expect(records.map((o) => [o.attempt, o.decision])).toEqual([
+      [2, 'reupload_scheduled'],
+      [3, 'retries_exhausted'],
+    ]);
+    expect(await counter('vod_retries_exhausted_total')).toBe(1);
+    // Recorded callbacks are no longer pending reconciliation.
+    expect(await redis.zcard(`${prefix}:pending-uploads`)).toBe(0);
+  });
+
+  it('dead-letters unknown codes, unsupported event types and invalid payloads, each counted by reason', async () => {
+    const unknown = fixture('seed-success.json');
+    unknown.RequestId = 'rid-unknown';
+    unknown.Data.Code = 'Brand.NewCode';
+    const other = fixture('seed-success.json');
+    other.RequestId = 'rid-other-type';
+    other.EventType = 'FileUploadComplete';
+    const invalid = {
+      RequestId: 'rid-invalid',
+      EventType: 'FileUploadByUrlComplete',
+      Data: { Code: 'Success' },
+    };
+
+    expect((await processEvent(job(unknown), deps)).reason).toBe('unknown_code');
+    expect((await processEvent(job(other), deps)).reason).toBe('unsupported_event');
+    expect((await processEvent(job(invalid), deps)).reason).toBe('invalid_payload');
+
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const letters = await dlq.getWaiting();
+    expect(letters.map((j) => j.data.reason).sort()).toEqual([
+      'invalid_payload',
+      'unknown_code',
+      'unsupported_event',
+    ]);
+    expect(letters.find((j) => j.data.reason === 'unknown_code')?.data.body).toBe(JSON.stringify(unknown));
+    expect((await outcomes()).map((o) => o.decision)).toEqual([
+      'dead_lettered',
+      'dead_lettered',
+      'dead_lettered',
+    ]);
+    expect(await counter('vod_dead_letters_total', { reason: 'unknown_code' })).toBe(1);
+    expect(await counter('vod_events_processed_total', { code: 'other', class: 'unknown' })).toBe(1);
+    expect(await counter('vod_events_processed_total', { class: 'invalid' })).toBe(1);
+    await dlq.close();
+  });
+
+  it('ignores unsupported event types when configured, recording nothing', async () => {
+    const other = fixture('seed-success.json');
+    other.EventType = 'SomethingElse';
+    const result = await processEvent(job(other), { ...deps, unsupportedAction: 'ignore' });
+    expect(result.decision).toBe('ignored');
+    expect(await outcomes()).toHaveLength(0);
+  });
+
+  it('records one outcome per RequestId, however often it is processed (also concurrently)', async () => {
+    const event = transient('rid-dup');
+    const results = await Promise.all([1, 2, 3, 4].map(() => processEvent(job(event), deps)));
+    expect(results.filter((r) => r.decision === 'reupload_scheduled')).toHaveLength(1);
+    expect(results.filter((r) => r.decision === 'duplicate')).toHaveLength(3);
+    expect(await outcomes()).toHaveLength(1);
+    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: redis, prefix });
+    expect(await reuploads.getJobCountByTypes('delayed')).toBe(1);
+    await reuploads.close();
+    expect(await counter('vod_events_processed_total', { class: 'duplicate' })).toBe(3);
+  });
+
+  it('lets a replay of a dead letter run once more, but only once', async () => {
+    const unknown = fixture('seed-success.json');
+    unknown.Data.Code = 'Brand.NewCode';
+    await processEvent(job(unknown), deps);
+    const replayDeps = {
+      ...deps,
+      classifier: new CodeClassifier({
+        ...deps.classifier.policy,
+        exact: { ...deps.classifier.policy.exact, 'Brand.NewCode': 'success' },
+      }),
+    };
+    const first = await processEvent(job(unknown, { replayOf: 'dl-1', origin: 'replay' }), replayDeps);
+    const second = await processEvent(job(unknown, { replayOf: 'dl-1', origin: 'replay' }), replayDeps);
+    expect(first.decision).toBe('succeeded');
+    expect(second.decision).toBe('duplicate');
+    expect((await outcomes()).map((o) => [o.decision, o.origin ?? ''])).toEqual([
+      ['dead_lettered', ''],
+      ['succeeded', 'replay'],
+    ]);
+  });
+});

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { outcomeFromFields } from '@vod-callbacks/shared';
+import {
+  type AppProcess,
+  deletePrefix,
+  freePort,
+  startApp,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+} from '@vod-callbacks/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+
+// The issue's acceptance check, through the built processes exactly as `npm run start:*` runs them.
+describe('pipeline end to end (built ingress + worker processes, real Redis)', () => {
+  const prefix = uniquePrefix('e2e');
+  let redis: Redis;
+  let ingress: AppProcess;
+  let worker: AppProcess;
+  let ingressUrl: string;
+  let workerMetricsUrl: string;
+
+  beforeAll(async () => {
+    redis = new Redis(testRedisUrl());
+    const [ingressPort, metricsPort] = [await freePort(), await freePort()];
+    const env = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, EVICTION_POLICY_CHECK: 'warn' };
+    worker = await startApp(
+      'worker',
+      { ...env, WORKER_METRICS_PORT: String(metricsPort), REUPLOAD_BACKOFF_MS: '60000' },
+      /worker consuming/,
+    );
+    ingress = await startApp(
+      'ingress',
+      { ...env, INGRESS_PORT: String(ingressPort), INGRESS_HOST: '127.0.0.1' },
+      /ingress listening/,
+    );
+    ingressUrl = `http://127.0.0.1:${ingressPort}`;
+    workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  });
+
+  afterAll(async () => {
+    const exits = await Promise.all([ingress?.kill('SIGTERM'), worker?.kill('SIGTERM')]);
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+    // Graceful shutdown on SIGTERM ends with exit code 0.
+    expect(exits.map((e) => e?.code)).toEqual([0, 0]);
+  });
+
+  it('logs what each process listens on and which Redis it uses', () => {
+    expect(ingress.output()).toMatch(
+      /ingress listening on http:\/\/127\.0\.0\.1:\d+\/callbacks\/vod, redis redis:\/\//,
+    );
+    expect(worker.output()).toMatch(
+      /worker consuming vod-events .* metrics on http:\/\/.*:\d+\/metrics, redis redis:\/\//,
+    );
+  });
+
+  it('turns the seed samples and a transient failure into the right outcomes, visible in /metrics', async () => {
+    const transient = fixture('seed-failure.json');
+    transient.RequestId = 'e2e-transient';
+    transient.Data.Code = 'InternalError.UrlUploadError';
+    for (const body of [fixture('seed-success.json'), fixture('seed-failure.json'), transient]) {
+      const res = await fetch(`${ingressUrl}/callbacks/vod`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+    }
+    const records = await waitFor('three outcomes', async () => {
+      const rows = await redis.xrange(`${prefix}:outcomes`, '-', '+');
+      return rows.length >= 3 ? rows.map(([, f]) => outcomeFromFields(f)) : undefined;
+    });
+    const byId = Object.fromEntries(records.map((o) => [o.requestId, o]));
+    expect(byId['2020072711510***05207114001CC4']).toMatchObject({
+      decision: 'succeeded',
+      vid: 'v02af6e500***3pbvh148u6ung0',
+      callbackArgs: 'item id',
+    });
+    expect(byId['202206161501***216519620B65717']).toMatchObject({
+      decision: 'failed_permanent',
+      code: 'DownloadFailed.UrlDownloadFail',
+    });
+    expect(byId['e2e-transient']).toMatchObject({ decision: 'reupload_scheduled', class: 'retryable' });
+    expect(await redis.zcard(`${prefix}:vod-reuploads:delayed`)).toBe(1);
+
+    const workerMetrics = await (await fetch(workerMetricsUrl)).text();
+    expect(workerMetrics).toMatch(/vod_events_processed_total\{code="Success",class="success"[^}]*\} 1/);
+    expect(workerMetrics).toMatch(
+      /vod_events_processed_total\{code="DownloadFailed.UrlDownloadFail",class="permanent"[^}]*\} 1/,
+    );
+    expect(workerMetrics).toMatch(
+      /vod_events_processed_total\{code="InternalError.UrlUploadError",class="retryable"[^}]*\} 1/,
+    );
+    expect(workerMetrics).toMatch(/vod_reuploads_scheduled_total\{[^}]*\} 1/);
+    expect(workerMetrics).toMatch(/vod_queue_jobs\{queue="vod-reuploads",state="delayed"[^}]*\} 1/);
+    expect(workerMetrics).toMatch(/process_cpu_user_seconds_total/);
+
+    const ingressMetrics = await (await fetch(`${ingressUrl}/metrics`)).text();
+    expect(ingressMetrics).toMatch(/vod_callbacks_received_total\{result="accepted"[^}]*\} 3/);
+    expect(ingressMetrics).toMatch(/vod_callback_ack_seconds_count\{[^}]*\} 3/);
+  });
+});
