@@ -1,0 +1,82 @@
+import { type QueueName, RedisKeys, redactRedisUrl } from '@vod-callbacks/shared';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { CliConfig } from './config.js';
+import { CliError, EXIT } from './exit-codes.js';
+
+/** Where a command writes. Tests pass their own to read what was printed. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** What every command gets: config, one Redis connection, queues on it, output. */
+export interface CliContext extends CliIo {
+  config: CliConfig;
+  redis: Redis;
+  keys: RedisKeys;
+  /** A BullMQ queue on the shared connection (created once, closed by the dispatcher). */
+  queue<T = unknown>(name: QueueName): Queue<T>;
+  now(): number;
+}
+
+/** How long `vodctl` waits for Redis before exiting 3. */
+export const CONNECT_TIMEOUT_MS = 3000;
+
+/**
+ * Connects once, without retries: an operator tool should say "Redis unreachable" at once rather
+ * than hang while ioredis reconnects forever.
+ */
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    connectionName: 'vod-callbacks:vodctl',
+  });
+  redis.on('error', () => {
+    // Reported through the failing command instead.
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new CliError(
+      EXIT.redisUnreachable,
+      `cannot reach Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`,
+    );
+  }
+  return redis;
+}
+
+/** Builds the context and returns it with the function that releases everything it opened. */
+export function createContext(
+  config: CliConfig,
+  redis: Redis,
+  io: CliIo,
+  now: () => number = Date.now,
+): { ctx: CliContext; close: () => Promise<void> } {
+  const queues = new Map<QueueName, Queue>();
+  const ctx: CliContext = {
+    ...io,
+    config,
+    redis,
+    keys: new RedisKeys(config.QUEUE_PREFIX),
+    queue<T>(name: QueueName): Queue<T> {
+      let q = queues.get(name);
+      if (!q) {
+        q = new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
+        queues.set(name, q);
+      }
+      return q as unknown as Queue<T>;
+    },
+    now,
+  };
+  const close = async () => {
+    await Promise.allSettled([...queues.values()].map((q) => q.close()));
+    redis.disconnect();
+  };
+  return { ctx, close };
+}

@@ -1,0 +1,27 @@
+import type { ParseArgsConfig } from 'node:util';
+import type { CliContext } from './cli-context.js';
+
+/** Options and positionals after the command's words, as `util.parseArgs` returns them. */
+export interface CommandArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/**
+ * One `vodctl` command. Each lives in its own file under `commands/` and is listed once in
+ * `main.ts`; the dispatcher parses options, connects to Redis and maps errors to exit codes.
+ */
+export interface Command {
+  /** The words that select it, e.g. `['dlq', 'list']`. */
+  path: readonly string[];
+  /** What follows the words in the usage line, e.g. `<id> [--json]`. */
+  usage: string;
+  /** One line for `vodctl --help`. */
+  summary: string;
+  /** Options for `util.parseArgs` (strict: unknown options are usage errors). */
+  options?: ParseArgsConfig['options'];
+  /** Checks the arguments before Redis is contacted; throw `usageError` on a bad one. */
+  validate?(args: CommandArgs): void;
+  /** Does the work; the returned number is the exit code. */
+  run(ctx: CliContext, args: CommandArgs): Promise<number>;
+}

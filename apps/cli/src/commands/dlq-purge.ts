@@ -1,0 +1,41 @@
+import type { Command } from '../command.js';
+import { iterateDeadLetters, removeDeadLetter } from '../dead-letters.js';
+import { parseDuration } from '../duration.js';
+import { EXIT, usageError } from '../exit-codes.js';
+import { parseReason } from '../format.js';
+
+/** `vodctl dlq purge --older-than 7d [--reason R] [--dry-run]` */
+export const dlqPurgeCommand: Command = {
+  path: ['dlq', 'purge'],
+  usage: '--older-than <30m|12h|7d|2w> [--reason R] [--dry-run]',
+  summary: 'Delete dead letters older than the given age (for good; replay first what matters).',
+  options: {
+    'older-than': { type: 'string' },
+    reason: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  },
+  validate({ values, positionals }) {
+    if (positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    // Required so a bare `purge` can never empty the queue by accident.
+    if (values['older-than'] === undefined) throw usageError('--older-than is required');
+    parseDuration(String(values['older-than']), '--older-than');
+    if (values.reason !== undefined) parseReason(String(values.reason));
+  },
+  async run(ctx, { values }) {
+    const cutoff = ctx.now() - parseDuration(String(values['older-than']), '--older-than');
+    const reason = values.reason === undefined ? undefined : parseReason(String(values.reason));
+    const dryRun = values['dry-run'] === true;
+    const ids: string[] = [];
+    for await (const dl of iterateDeadLetters(ctx)) {
+      if (dl.at < cutoff && (!reason || dl.data.reason === reason)) ids.push(dl.id);
+    }
+    let removed = 0;
+    if (!dryRun) for (const id of ids) if (await removeDeadLetter(ctx, id)) removed++;
+    ctx.out(
+      dryRun
+        ? `would purge ${ids.length} dead letters older than ${new Date(cutoff).toISOString()}`
+        : `purged ${removed} dead letters older than ${new Date(cutoff).toISOString()}`,
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,45 @@
+import type { Command } from '../command.js';
+import { getDeadLetter, planReplay } from '../dead-letters.js';
+import { EXIT, notFound } from '../exit-codes.js';
+
+/** `vodctl dlq show <id>` — the whole dead letter as JSON, with the original body parsed when it parses. */
+export const dlqShowCommand: Command = {
+  path: ['dlq', 'show'],
+  usage: '<id>',
+  summary: 'Show one dead letter in full (JSON): reason, detail, the original event or re-upload.',
+  validate({ positionals }) {
+    if (positionals.length !== 1) throw new Error('expects exactly one dead letter id');
+  },
+  async run(ctx, { positionals }) {
+    const id = positionals[0]!;
+    const dl = await getDeadLetter(ctx, id);
+    if (!dl) throw notFound(`no dead letter ${JSON.stringify(id)}`);
+    const plan = planReplay(dl);
+    let event: unknown;
+    if (typeof dl.data.body === 'string') {
+      try {
+        event = JSON.parse(dl.data.body);
+      } catch {
+        event = undefined; // shown raw below
+      }
+    }
+    ctx.out(
+      JSON.stringify(
+        {
+          id: dl.id,
+          reason: dl.data.reason,
+          detail: dl.data.detail,
+          requestId: dl.data.requestId ?? null,
+          deadLetteredAt: new Date(dl.at).toISOString(),
+          replay: 'problem' in plan ? { possible: false, why: plan.problem } : { possible: true, ...plan },
+          event: event ?? null,
+          rawBody: event === undefined ? (dl.data.body ?? null) : undefined,
+          reupload: dl.data.reupload ?? undefined,
+        },
+        null,
+        2,
+      ),
+    );
+    return EXIT.ok;
+  },
+};
