@@ -1,0 +1,7 @@
+export * from './api-error.js';
+export * from './reconcile.js';
+export * from './synthetic-events.js';
+export * from './task-event.js';
+export * from './tracked-upload.js';
+export * from './url-set.js';
+export * from './vod-api.js';

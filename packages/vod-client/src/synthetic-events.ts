@@ -1,0 +1,44 @@
+import {
+  EVENT_JOB_NAME,
+  EVENTS_QUEUE,
+  type EventJobData,
+  eventJobId,
+  type UploadCompleteEvent,
+} from '@vod-callbacks/shared';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * Puts synthetic events (from reconciliation) on `vod-events`, so they take exactly the path of a
+ * callback. The job id derives from the RequestId like the ingress's, so a JobId looked up twice
+ * collapses onto one job (and the worker's processed marker catches it after the job is gone).
+ */
+export class SyntheticEventWriter {
+  readonly queue: Queue<EventJobData>;
+
+  constructor(connection: Redis, prefix: string) {
+    this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
+      connection,
+      prefix,
+      // The same job options as the ingress's defaults: retried by the worker, then dead-lettered.
+      defaultJobOptions: {
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
+      },
+    });
+  }
+
+  async add(event: UploadCompleteEvent, nowMs: number): Promise<void> {
+    await this.queue.add(
+      EVENT_JOB_NAME,
+      { body: JSON.stringify(event), receivedAt: nowMs, origin: 'reconcile' },
+      { jobId: eventJobId(event.RequestId) },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

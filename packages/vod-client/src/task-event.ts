@@ -1,0 +1,90 @@
+import { UPLOAD_BY_URL_COMPLETE, type UploadCompleteEvent, type UploadSource } from '@vod-callbacks/shared';
+import type { UploadTaskInfo } from './vod-api.js';
+
+/**
+ * Code given to a reconciled failure. QueryUploadTaskInfo says only `failed`, never why, so the
+ * failure is treated as the retryable backend fault it most often is; the attempt budget still
+ * bounds how often it is re-uploaded.
+ */
+export const RECONCILED_FAILURE_CODE = 'UploadFailed.UrlUploadFailed';
+
+/** RequestId of the synthetic event for a JobId: stable, so a second lookup dedupes onto the first. */
+export function reconcileRequestId(jobId: string): string {
+  return `reconcile:${jobId}`;
+}
+
+/** Where a task is, as far as reconciliation cares. */
+export type TaskStateClass = 'success' | 'failed' | 'running';
+
+/** VOD's states (current and older spellings); anything else is taken as not finished yet. */
+export function taskStateClass(state: string | undefined): TaskStateClass {
+  switch ((state ?? '').toLowerCase()) {
+    case 'success':
+      return 'success';
+    case 'failed':
+    case 'fail':
+      return 'failed';
+    default:
+      return 'running';
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * The callback VOD would have sent for a finished task, built from QueryUploadTaskInfo's answer and
+ * what this system knows of the source (CallbackArgs, Md5, Templates: the query does not return
+ * them). Undefined while the task runs, or when neither side knows the SpaceName and SourceUrl.
+ */
+export function taskInfoToEvent(
+  info: UploadTaskInfo,
+  known: UploadSource | undefined,
+  nowMs: number,
+): UploadCompleteEvent | undefined {
+  const cls = taskStateClass(info.State);
+  if (cls === 'running') return undefined;
+  const spaceName = str(info.SpaceName) ?? known?.spaceName;
+  const sourceUrl = str(info.SourceUrl) ?? known?.sourceUrl;
+  if (!spaceName || !sourceUrl) return undefined;
+
+  const si = info.SourceInfo ?? {};
+  const sourceInfo: NonNullable<UploadCompleteEvent['Data']['SourceInfo']> = {};
+  for (const k of ['StoreUri', 'Md5', 'Format', 'FileName', 'FileType'] as const) {
+    const v = str(si[k]);
+    if (v !== undefined) sourceInfo[k] = v;
+  }
+  for (const k of ['Height', 'Width', 'Duration', 'Bitrate', 'Size', 'HlsMediaSize'] as const) {
+    const v = num(si[k]);
+    if (v !== undefined) sourceInfo[k] = v;
+  }
+  // What the customer passed on upload wins over what VOD measured: a re-upload must repeat it.
+  if (known?.md5) sourceInfo.Md5 = known.md5;
+  if (known?.fileName) sourceInfo.FileName = known.fileName;
+
+  const data: UploadCompleteEvent['Data'] = {
+    Code: cls === 'success' ? 'Success' : RECONCILED_FAILURE_CODE,
+    Message:
+      cls === 'success'
+        ? 'file upload success (reconciled with QueryUploadTaskInfo)'
+        : 'QueryUploadTaskInfo reported state failed without a code (reconciled)',
+    JobId: info.JobId,
+    SourceUrl: sourceUrl,
+    CallbackArgs: known?.callbackArgs ?? '',
+    Vid: cls === 'success' ? (str(info.Vid) ?? '') : '',
+    SpaceName: spaceName,
+    SourceInfo: sourceInfo,
+  };
+  if (known?.templates && known.templates.length > 0) data.OptionInfo = { Templates: known.templates };
+  return {
+    RequestId: reconcileRequestId(info.JobId),
+    Version: '1.0',
+    EventType: UPLOAD_BY_URL_COMPLETE,
+    EventTime: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    Data: data,
+  };
+}
