@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import {
+  DEAD_LETTER_JOB_NAME,
+  DEFAULT_RETRY_POLICY,
+  type DeadLetterJobData,
+  stableHash,
+} from '@vod-callbacks/shared';
+import { freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createProcessorHarness, type ProcessorHarness } from '../../../test/helpers/processor-harness.js';
+import { runCli } from './dispatcher.js';
+import { EXIT } from './exit-codes.js';
+import { COMMANDS } from './main.js';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+
+describe('vodctl against real Redis and BullMQ', () => {
+  let h: ProcessorHarness;
+  let out: string[];
+  let err: string[];
+
+  beforeEach(() => {
+    h = createProcessorHarness(testRedisUrl(), uniquePrefix('cli'));
+    out = [];
+    err = [];
+  });
+  afterEach(() => h.close());
+
+  const vodctl = (args: string[], env: Record<string, string> = {}, now?: () => number) =>
+    runCli(args, COMMANDS, {
+      env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: h.prefix, ...env },
+      io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+      now,
+    });
+
+  /** Stores an event as the ingress would and processes it with the real processor. */
+  const deliver = async (event: unknown, jobId = `evt-${Math.random().toString(36).slice(2)}`) => {
+    await h.events.add('callback', { body: JSON.stringify(event), receivedAt: Date.now() }, { jobId });
+    return h.processStored(jobId);
+  };
+
+  const unknownCodeEvent = (requestId: string) => {
+    const e = fixture('seed-failure.json');
+    e.RequestId = requestId;
+    e.Data.Code = 'Throttling.NewSubCode';
+    return e;
+  };
+
+  it('queues: counts per state of every queue', async () => {
+    await h.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-a' });
+    await h.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-b', delay: 60_000 });
+    expect(await vodctl(['queues', '--json'])).toBe(EXIT.ok);
+    const counts = JSON.parse(out[0]!);
+    expect(counts['vod-events']).toMatchObject({ waiting: 1, delayed: 1, active: 0, failed: 0 });
+    expect(counts['vod-dead-letters']).toMatchObject({ waiting: 0 });
+    out = [];
+    expect(await vodctl(['queues'])).toBe(EXIT.ok);
+    expect(out.join('\n')).toMatch(/^QUEUE\s+WAITING\s+ACTIVE\s+DELAYED/);
+    expect(out.join('\n')).toMatch(/vod-events\s+1\s+0\s+1/);
+  });
+
+  it('dlq list: filters by reason, limits, prints JSON lines; rejects a bad reason or limit', async () => {
+    await deliver(unknownCodeEvent('dl-1'));
+    await deliver(unknownCodeEvent('dl-2'));
+    await deliver({ RequestId: 'dl-invalid', EventType: 'FileUploadByUrlComplete', Data: { Code: 7 } });
+    expect(await vodctl(['dlq', 'list', '--json'])).toBe(EXIT.ok);
+    const all = out.map((l) => JSON.parse(l));
+    expect(all.map((d) => [d.requestId, d.reason])).toEqual([
+      ['dl-1', 'unknown_code'],
+      ['dl-2', 'unknown_code'],
+      ['dl-invalid', 'invalid_payload'],
+    ]);
+    expect(all[0].id).toBe(`dl-${stableHash('dl-1')}`);
+
+    out = [];
+    expect(await vodctl(['dlq', 'list', '--reason', 'invalid_payload', '--json'])).toBe(EXIT.ok);
+    expect(out.map((l) => JSON.parse(l).requestId)).toEqual(['dl-invalid']);
+
+    out = [];
+    expect(await vodctl(['dlq', 'list', '--limit', '1'])).toBe(EXIT.ok);
+    const lines = out.join('\n').split('\n');
+    expect(lines[0]).toMatch(/^ID\s+REASON\s+DEAD-LETTERED\s+REQUEST ID\s+DETAIL/);
+    expect(lines[1]).toMatch(/^dl-[0-9a-f]{32}\s+unknown_code\s+\d{4}-.*dl-1\s+Code "Throttling.NewSubCode"/);
+    expect(lines).toHaveLength(3);
+    expect(out.at(-1)).toBe('(1 of 3 shown; use --limit)');
+
+    expect(await vodctl(['dlq', 'list', '--reason', 'nope'])).toBe(EXIT.usage);
+    expect(err.at(-1)).toMatch(/--reason must be one of invalid_payload/);
+    expect(await vodctl(['dlq', 'list', '--limit', '0'])).toBe(EXIT.usage);
+    expect(await vodctl(['dlq', 'list', '--frobnicate'])).toBe(EXIT.usage);
+  });
+
+  it('dlq show: the dead letter with its original event; unknown id → exit 1', async () => {
+    await deliver(unknownCodeEvent('show-me'));
+    const id = `dl-${stableHash('show-me')}`;
+    expect(await vodctl(['dlq', 'show', id])).toBe(EXIT.ok);
+    const shown = JSON.parse(out.join('\n'));
+    expect(shown).toMatchObject({
+      id,
+      reason: 'unknown_code',
+      requestId: 'show-me',
+      replay: { possible: true, queue: 'vod-events', jobId: `rp-${id}` },
+      event: { RequestId: 'show-me', Data: { Code: 'Throttling.NewSubCode' } },
+    });
+    expect(await vodctl(['dlq', 'show', 'dl-nope'])).toBe(EXIT.failed);
+    expect(err.at(-1)).toMatch(/no dead letter "dl-nope"/);
+    expect(await vodctl(['dlq', 'show'])).toBe(EXIT.usage);
+  });
+
+  it('dlq replay: runs the original event once more, once — even when replayed twice or after a crash', async () => {
+    await deliver(unknownCodeEvent('replay-me'));
+    const id = `dl-${stableHash('replay-me')}`;
+    expect((await h.outcomes()).map((o) => o.decision)).toEqual(['dead_lettered']);
+
+    // Dry run changes nothing.
+    expect(await vodctl(['dlq', 'replay', id, '--dry-run'])).toBe(EXIT.ok);
+    expect(out[0]).toBe(`would replay ${id} (unknown_code) → vod-events job rp-${id}`);
+    expect(await h.deadLetters.getJob(id)).toBeDefined();
+    expect(await h.events.getJob(`rp-${id}`)).toBeUndefined();
+
+    // The operator teaches the policy the new code, then replays.
+    h.deps.classifier = new (
+      h.deps.classifier.constructor as typeof import('@vod-callbacks/shared').CodeClassifier
+    )({
+      ...DEFAULT_RETRY_POLICY,
+      prefixes: { ...DEFAULT_RETRY_POLICY.prefixes, 'Throttling.': 'retryable' },
+    });
+    const deadLetter = (await h.deadLetters.getJob(id))!.data as DeadLetterJobData;
+    expect(await vodctl(['dlq', 'replay', id])).toBe(EXIT.ok);
+    expect(await h.deadLetters.getJob(id)).toBeUndefined();
+    const replayJob = await h.events.getJob(`rp-${id}`);
+    expect(replayJob?.data).toMatchObject({ origin: 'replay', replayOf: id, body: deadLetter.body });
+    expect(await h.processStored(`rp-${id}`)).toMatchObject({ decision: 'reupload_scheduled' });
+
+    // Replaying again: the dead letter is gone → not found, nothing added.
+    expect(await vodctl(['dlq', 'replay', id])).toBe(EXIT.failed);
+
+    // A crash between "add replay job" and "remove dead letter" leaves the dead letter behind; and the
+    // replay job may already be removed from BullMQ (removeOnComplete). Replaying it once more re-adds
+    // the job, and the processor's replay dedupe key makes it a duplicate: still one replay outcome.
+    await h.deadLetters.add(DEAD_LETTER_JOB_NAME, deadLetter, { jobId: id });
+    await h.events.remove(`rp-${id}`);
+    expect(await vodctl(['dlq', 'replay', '--all'])).toBe(EXIT.ok);
+    expect(await h.processStored(`rp-${id}`)).toMatchObject({ decision: 'duplicate' });
+
+    const outcomes = await h.outcomes();
+    expect(outcomes.map((o) => [o.requestId, o.decision, o.origin ?? ''])).toEqual([
+      ['replay-me', 'dead_lettered', ''],
+      ['replay-me', 'reupload_scheduled', 'replay'],
+    ]);
+  });
+
+  it('dlq replay --reason: only that reason; a selector is required and exclusive', async () => {
+    await deliver(unknownCodeEvent('r-1'));
+    await deliver({ RequestId: 'r-2', EventType: 'SomethingElse', Data: {} });
+    expect(await vodctl(['dlq', 'replay', '--reason', 'unknown_code'])).toBe(EXIT.ok);
+    expect(out.at(-1)).toBe('replayed 1, skipped 0');
+    expect(
+      (await h.deadLetters.getJobs(['waiting'])).map((j) => (j.data as DeadLetterJobData).requestId),
+    ).toEqual(['r-2']);
+    expect(await vodctl(['dlq', 'replay'])).toBe(EXIT.usage);
+    expect(await vodctl(['dlq', 'replay', 'x', '--all'])).toBe(EXIT.usage);
+    expect(await vodctl(['dlq', 'replay', '--reason', 'bogus'])).toBe(EXIT.usage);
+  });
+
+  it('dlq purge --older-than: removes only old dead letters; the age is required', async () => {
+    await deliver(unknownCodeEvent('old-1'));
+    await deliver(unknownCodeEvent('old-2'));
+    const inEightDays = () => Date.now() + 8 * 86_400_000;
+    expect(await vodctl(['dlq', 'purge', '--older-than', '7d'])).toBe(EXIT.ok);
+    expect(out.at(-1)).toMatch(/^purged 0 dead letters older than/);
+    expect(await vodctl(['dlq', 'purge', '--older-than', '7d', '--dry-run'], {}, inEightDays)).toBe(EXIT.ok);
+    expect(out.at(-1)).toMatch(/^would purge 2 dead letters/);
+    expect(await h.deadLetters.count()).toBe(2);
+    expect(await vodctl(['dlq', 'purge', '--older-than', '7d'], {}, inEightDays)).toBe(EXIT.ok);
+    expect(out.at(-1)).toMatch(/^purged 2 dead letters/);
+    expect(await h.deadLetters.count()).toBe(0);
+
+    expect(await vodctl(['dlq', 'purge'])).toBe(EXIT.usage);
+    expect(err.at(-1)).toMatch(/--older-than is required/);
+    expect(await vodctl(['dlq', 'purge', '--older-than', 'seven days'])).toBe(EXIT.usage);
+  });
+
+  it('status: latest state of a source by JobId or SourceUrl; unknown → exit 1', async () => {
+    const ok = fixture('seed-success.json');
+    await deliver(ok);
+    expect(await vodctl(['status', ok.Data.JobId, '--json'])).toBe(EXIT.ok);
+    expect(JSON.parse(out[0]!)).toMatchObject({
+      requestId: ok.RequestId,
+      decision: 'succeeded',
+      vid: ok.Data.Vid,
+      sourceUrl: ok.Data.SourceUrl,
+    });
+    out = [];
+    expect(await vodctl(['status', ok.Data.SourceUrl])).toBe(EXIT.ok);
+    expect(out.join('\n')).toMatch(/decision\s+succeeded/);
+    expect(out.join('\n')).toContain(ok.Data.Vid);
+
+    expect(await vodctl(['status', 'no-such-job'])).toBe(EXIT.failed);
+    expect(err.at(-1)).toMatch(/nothing recorded for JobId "no-such-job"/);
+    expect(await vodctl(['status', 'https://example.invalid/none.mp4'])).toBe(EXIT.failed);
+    expect(await vodctl(['status'])).toBe(EXIT.usage);
+  });
+
+  it('exit codes: unknown command 2, bad environment 78, unreachable Redis 3 (fast)', async () => {
+    expect(await vodctl(['frob'])).toBe(EXIT.usage);
+    expect(err.at(-1)).toMatch(/unknown command "frob"/);
+    expect(await vodctl([])).toBe(EXIT.usage);
+    expect(await vodctl(['queues'], { REDIS_URL: 'http://nope' })).toBe(EXIT.config);
+    expect(err.at(-1)).toMatch(/REDIS_URL/);
+    const port = await freePort();
+    const started = Date.now();
+    expect(await vodctl(['queues'], { REDIS_URL: `redis://127.0.0.1:${port}` })).toBe(EXIT.redisUnreachable);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(err.at(-1)).toMatch(new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}`));
+  });
+});
