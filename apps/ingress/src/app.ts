@@ -9,6 +9,7 @@ import type { EventEnqueuer } from './event-enqueuer.js';
 import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
 import { healthRoutes } from './plugins/health-routes.js';
 import { metricsRoute } from './plugins/metrics-route.js';
+import { registerProtection } from './plugins/protection.js';
 
 /** What the ingress app needs; `main.ts` builds the real ones, tests their own. */
 export interface IngressDeps {
@@ -41,6 +42,7 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     // Slow-body (slowloris) protection: a request must arrive whole within this time.
     requestTimeout: config.SERVER_TIMEOUT_MS,
     return503OnClosing: true,
+    trustProxy: config.TRUST_PROXY,
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
@@ -58,18 +60,31 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
       .send({ error: 'not_found', message: HTTP_ERRORS.not_found.message }),
   );
 
-  await app.register(callbackRoute, {
-    enqueuer: deps.enqueuer,
-    metrics: deps.metrics,
-    bodyLimit: config.CALLBACK_BODY_LIMIT,
-    maxDepth: config.CALLBACK_MAX_DEPTH,
-    signature: config.CALLBACK_PRIVATE_KEY
-      ? {
-          privateKey: config.CALLBACK_PRIVATE_KEY,
-          callbackUrl: config.CALLBACK_PUBLIC_URL,
-          maxAgeSeconds: config.CALLBACK_MAX_AGE_SECONDS,
-        }
-      : undefined,
+  // The callback route gets its own context so rate limiting and load shedding apply to it alone.
+  await app.register(async (scope) => {
+    await registerProtection(scope, {
+      ratePerMinute: config.RATE_LIMIT_PER_MINUTE,
+      allowList: config.RATE_LIMIT_ALLOW_LIST.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      maxEventLoopDelayMs: config.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: config.LOAD_SHED_MAX_HEAP_BYTES,
+      maxRssBytes: config.LOAD_SHED_MAX_RSS_BYTES,
+      retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    });
+    await scope.register(callbackRoute, {
+      enqueuer: deps.enqueuer,
+      metrics: deps.metrics,
+      bodyLimit: config.CALLBACK_BODY_LIMIT,
+      maxDepth: config.CALLBACK_MAX_DEPTH,
+      signature: config.CALLBACK_PRIVATE_KEY
+        ? {
+            privateKey: config.CALLBACK_PRIVATE_KEY,
+            callbackUrl: config.CALLBACK_PUBLIC_URL,
+            maxAgeSeconds: config.CALLBACK_MAX_AGE_SECONDS,
+          }
+        : undefined,
+    });
   });
   await app.register(healthRoutes, { redis: deps.redis, pingTimeoutMs: 1000, isAccepting: () => accepting });
   await app.register(metricsRoute, { registry: deps.registry });

@@ -75,6 +75,32 @@ export const INGRESS_ENV = {
     0,
     10_000_000,
   ),
+  RATE_LIMIT_ALLOW_LIST: envString(
+    '',
+    "Comma-separated client IPs never rate-limited (e.g. VOD's callback egress addresses).",
+  ),
+  TRUST_PROXY: envBool(
+    false,
+    'Take the client IP from X-Forwarded-For (set behind a load balancer, or the limit is per balancer).',
+  ),
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: envInt(
+    1000,
+    'Answer callbacks 503 + Retry-After while the mean event-loop delay exceeds this (0 = off).',
+    0,
+    600000,
+  ),
+  LOAD_SHED_MAX_HEAP_BYTES: envInt(
+    0,
+    'Answer callbacks 503 + Retry-After while the V8 heap exceeds this many bytes (0 = off).',
+    0,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  LOAD_SHED_MAX_RSS_BYTES: envInt(
+    0,
+    'Answer callbacks 503 + Retry-After while the resident set exceeds this many bytes (0 = off).',
+    0,
+    Number.MAX_SAFE_INTEGER,
+  ),
 } as const;
 
 export type IngressConfig = ConfigOf<typeof INGRESS_ENV>;

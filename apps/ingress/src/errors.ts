@@ -17,6 +17,7 @@ export const HTTP_ERRORS = {
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json.' },
   rate_limited: { status: 429, message: 'Too many requests from this address.' },
   unavailable: { status: 503, message: 'Event store (Redis) unavailable; retry later.' },
+  overloaded: { status: 503, message: 'Server overloaded; retry later.' },
   internal: { status: 500, message: 'Internal error.' },
 } as const;
 
