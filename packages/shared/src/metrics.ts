@@ -1,8 +1,20 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { DeadLetterReason, QueueName } from './queues.js';
+import { DEAD_LETTER_REASONS, type QueueName } from './queues.js';
 import type { CodeClass } from './retry-policy.js';
 
-/** `vod_callbacks_received_total{result}` values. */
+/*
+ * Label values are bounded by construction: every label below takes its values from a closed list
+ * (the unions and constants in this file and in queues.ts), codes outside the retry-policy
+ * catalogue become `other`, and nothing user-controlled (RequestId, URL, space) is ever a label.
+ * README "Metrics" lists the values; dashboards and alerts (deploy/) rely on them.
+ */
+
+/**
+ * `vod_callbacks_received_total{result}` values: how the ingress answered. accepted = 200 (stored;
+ * redelivered duplicates too), invalid = other 4xx (400/404/405/408), unauthorized = 401,
+ * too_large = 413, unsupported_media_type = 415, rate_limited = 429, unavailable = 503 (Redis did
+ * not take it in time), error = any other 5xx.
+ */
 export type ReceiveResult =
   | 'accepted'
   | 'invalid'
@@ -10,13 +22,30 @@ export type ReceiveResult =
   | 'too_large'
   | 'unsupported_media_type'
   | 'unavailable'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'error';
 
 /** `vod_events_processed_total{class}` values: a code class, or what happened before classification. */
 export type ProcessedClass = CodeClass | 'invalid' | 'duplicate' | 'unsupported';
 
 /** `vod_reupload_requests_total{result}` values. */
 export type ReuploadRequestResult = 'accepted' | 'retried' | 'rejected' | 'no_credentials';
+export const REUPLOAD_REQUEST_RESULTS: readonly ReuploadRequestResult[] = [
+  'accepted',
+  'retried',
+  'rejected',
+  'no_credentials',
+];
+
+/** `vod_reconciled_uploads_total{result}` values: what QueryUploadTaskInfo said about a pending upload. */
+export type ReconcileResult = 'success' | 'failed' | 'running' | 'not_found' | 'error';
+export const RECONCILE_RESULTS: readonly ReconcileResult[] = [
+  'success',
+  'failed',
+  'running',
+  'not_found',
+  'error',
+];
 
 /** `vod_queue_jobs{state}` values. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
@@ -26,9 +55,10 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 export const OTHER_CODE = 'other';
 
 // Ack latency is dominated by one Redis round trip (sub-ms) and capped by ENQUEUE_TIMEOUT_MS (2 s):
-// fine buckets below 10 ms, coarse ones up to the timeout.
+// fine buckets below 10 ms, coarse ones up to the timeout. 0.5 is a boundary because VodAckLatencyHigh
+// alerts on p99 > 0.5 s; histogram_quantile is exact only at boundaries.
 const ACK_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-// Processing is a few Redis calls; a slow one means Redis trouble.
+// Processing is a few Redis calls (milliseconds); the top buckets catch a slow Redis or a stuck job.
 const PROCESSING_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // EventTime has second precision, so sub-second buckets would be noise; the top end covers a
 // backlog of hours and VOD's 45 s redelivery window sits between 30 and 60.
@@ -42,9 +72,9 @@ export function createRegistry(service: 'ingress' | 'worker' | 'simulator'): Reg
   return registry;
 }
 
-/** Metrics of the ingress. */
+/** Metrics of the ingress (result children pre-created at 0, see initIngressLabels). */
 export function createIngressMetrics(registry: Registry) {
-  return {
+  const metrics = {
     /** Callbacks received, by how the ingress answered. */
     received: new Counter<'result'>({
       name: 'vod_callbacks_received_total',
@@ -60,6 +90,8 @@ export function createIngressMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  initIngressLabels(metrics);
+  return metrics;
 }
 export type IngressMetrics = ReturnType<typeof createIngressMetrics>;
 
@@ -129,17 +161,30 @@ export function codeLabel(code: string, isKnown: (code: string) => boolean): str
   return isKnown(code) && code.length <= 64 ? code : OTHER_CODE;
 }
 
-/** Pre-creates label children so dashboards show zeros instead of "no data" before the first event. */
+/**
+ * Pre-creates every label child of the bounded counters at 0. Dashboards then show zeros instead of
+ * "no data", and `increase()`/`rate()` see the first event (a series born at 1 has no earlier
+ * sample, so its first increment would be invisible to alerts such as VodDeadLetters).
+ */
 export function initWorkerLabels(metrics: WorkerMetrics): void {
-  for (const reason of [
-    'invalid_payload',
-    'unsupported_event',
-    'unknown_code',
-  ] satisfies DeadLetterReason[]) {
-    metrics.deadLetters.labels(reason).inc(0);
-  }
-  for (const result of ['accepted', 'retried', 'rejected'] satisfies ReuploadRequestResult[]) {
-    metrics.reuploadRequests.labels(result).inc(0);
+  for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.labels(reason).inc(0);
+  for (const result of REUPLOAD_REQUEST_RESULTS) metrics.reuploadRequests.labels(result).inc(0);
+  for (const result of RECONCILE_RESULTS) metrics.reconciled.labels(result).inc(0);
+}
+
+/** Pre-creates the ingress's result children at 0 (see initWorkerLabels for why). */
+export function initIngressLabels(metrics: IngressMetrics): void {
+  for (const result of [
+    'accepted',
+    'invalid',
+    'unauthorized',
+    'too_large',
+    'unsupported_media_type',
+    'unavailable',
+    'rate_limited',
+    'error',
+  ] satisfies ReceiveResult[]) {
+    metrics.received.labels(result).inc(0);
   }
 }
 

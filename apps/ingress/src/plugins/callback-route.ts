@@ -39,7 +39,7 @@ export function receiveResultOf(status: number): ReceiveResult {
     case 503:
       return 'unavailable';
     default:
-      return 'invalid';
+      return status >= 500 ? 'error' : 'invalid';
   }
 }
 
