@@ -8,6 +8,8 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const alias = {
   '@vod-callbacks/shared': src('./packages/shared/src/index.ts'),
   '@vod-callbacks/test-support': src('./packages/test-support/src/index.ts'),
+  '@vod-callbacks/vod-client': src('./packages/vod-client/src/index.ts'),
+  '@vod-callbacks/vod-simulator': src('./apps/vod-simulator/src/index.ts'),
 };
 
 export default defineConfig({
