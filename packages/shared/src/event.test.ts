@@ -92,6 +92,10 @@ describe('event schema', () => {
     expect(isUsableRequestId(12345)).toBe(false);
     expect(isUsableRequestId('a\u0000b')).toBe(false);
     expect(isUsableRequestId('a\u007fb')).toBe(false);
+    // Lone surrogates have no UTF-8 form (Redis would store U+FFFD and merge distinct ids); pairs are fine.
+    expect(isUsableRequestId('a\ud800b')).toBe(false);
+    expect(isUsableRequestId('a\udc00b')).toBe(false);
+    expect(isUsableRequestId('回调-🎬')).toBe(true);
   });
 
   it('measures event age from EventTime', () => {

@@ -10,6 +10,9 @@ export const REQUEST_ID_MAX_LENGTH = 128;
 // Control characters (C0, DEL, C1) are not "printable": they break logs, job ids and terminals.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// A lone surrogate (legal in JSON as "\ud800") has no UTF-8 form: Redis would store U+FFFD, so two
+// different RequestIds would share one job id and dedupe key, and the second would be acked but lost.
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** True when `value` can serve as a RequestId: a string of 1–128 printable characters. */
 export function isUsableRequestId(value: unknown): value is string {
@@ -17,7 +20,8 @@ export function isUsableRequestId(value: unknown): value is string {
     typeof value === 'string' &&
     value.length > 0 &&
     value.length <= REQUEST_ID_MAX_LENGTH &&
-    !CONTROL_CHARS.test(value)
+    !CONTROL_CHARS.test(value) &&
+    !LONE_SURROGATE.test(value)
   );
 }
 
@@ -87,7 +91,7 @@ export type EventValidation = { ok: true; event: UploadCompleteEvent } | { ok: f
 export function validateEvent(value: unknown): EventValidation {
   if (eventValidator.Check(value)) {
     if (!isUsableRequestId(value.RequestId)) {
-      return { ok: false, errors: ['/RequestId must not contain control characters'] };
+      return { ok: false, errors: ['/RequestId must not contain control characters or lone surrogates'] };
     }
     return { ok: true, event: value };
   }
