@@ -1,6 +1,7 @@
-import { EVENT_JOB_NAME, EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
+import { EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { EventJobWriter } from './event-job-writer.js';
 
 /** Settings of the enqueue path. */
 export interface EnqueuerOptions {
@@ -27,6 +28,7 @@ export class EnqueueUnavailableError extends Error {
 export class EventEnqueuer {
   readonly queue: Queue<EventJobData>;
   private readonly timeoutMs: number;
+  private readonly writer: EventJobWriter;
 
   constructor(
     private readonly connection: Redis,
@@ -47,6 +49,8 @@ export class EventEnqueuer {
     });
     // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
     this.queue.on('error', () => {});
+    // The queue above stays for what reads it (bull-board, gauges); adds take the lean path.
+    this.writer = new EventJobWriter(connection, options.prefix, options);
   }
 
   /** Resolves once Redis holds the job; rejects with EnqueueUnavailableError otherwise. */
@@ -61,7 +65,7 @@ export class EventEnqueuer {
     });
     try {
       await Promise.race([
-        this.queue.add(EVENT_JOB_NAME, { body, receivedAt }, { jobId: eventJobId(requestId) }),
+        this.writer.add(eventJobId(requestId), JSON.stringify({ body, receivedAt }), receivedAt),
         timeout,
       ]);
     } catch (err) {
