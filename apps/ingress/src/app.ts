@@ -41,6 +41,13 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     bodyLimit: config.CALLBACK_BODY_LIMIT,
     // Slow-body (slowloris) protection: a request must arrive whole within this time.
     requestTimeout: config.SERVER_TIMEOUT_MS,
+    http: {
+      // Node enforces requestTimeout only when it sweeps connections (every 30 s by default), so a
+      // trickling client could hold a socket for 40 s with a 10 s limit; sweep often enough to
+      // cut it close to the limit. Headers get the same budget as the whole request.
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(config.SERVER_TIMEOUT_MS / 4))),
+      headersTimeout: config.SERVER_TIMEOUT_MS,
+    },
     return503OnClosing: true,
     trustProxy: config.TRUST_PROXY,
   });
