@@ -385,6 +385,25 @@ export function corpus(): CorpusCase[] {
       expected: bad('invalid_encoding'),
     },
     {
+      // Not decompressed (VOD does not compress): the bytes are judged as they are.
+      name: 'gzip body with Content-Encoding: gzip',
+      body: gzipSync(json(valid('gz-enc'))),
+      headers: { 'content-encoding': 'gzip' },
+      expected: bad('invalid_encoding'),
+    },
+    {
+      name: 'upper-case APPLICATION/JSON content type',
+      body: json(valid('upper-ct')),
+      contentType: 'APPLICATION/JSON',
+      expected: stored('succeeded'),
+    },
+    {
+      name: 'application/jsonp content type',
+      body: json(valid('jsonp')),
+      contentType: 'application/jsonp',
+      expected: bad('unsupported_media_type', 415),
+    },
+    {
       name: 'UTF-16LE body',
       body: Buffer.from(json(valid('u16')), 'utf16le'),
       expected: bad('invalid_json'),
