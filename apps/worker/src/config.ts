@@ -7,6 +7,7 @@ import {
   loadConfig,
   UPLOAD_BY_URL_COMPLETE,
 } from '@vod-callbacks/shared';
+import { VOD_API_ENV } from '@vod-callbacks/vod-client';
 
 /** Every variable the worker reads, with its default and doc (README's table is built from these). */
 export const WORKER_ENV = {
@@ -62,6 +63,45 @@ export const WORKER_ENV = {
     1,
     500,
   ),
+  ...VOD_API_ENV,
+  REUPLOAD_CONCURRENCY: envInt(
+    20,
+    'Re-upload jobs handled at once per worker process; due ones of the same space share UploadMediaByUrl calls (≤ 20 URLs each).',
+    1,
+    200,
+  ),
+  REUPLOAD_BATCH_WAIT_MS: envInt(
+    50,
+    'How long a due re-upload waits for others of the same space to share its UploadMediaByUrl call.',
+    0,
+    10000,
+  ),
+  REUPLOAD_API_ATTEMPTS: envInt(
+    8,
+    'Tries of a re-upload whose API call failed retryably (throttling, 5xx, network) before it is dead-lettered.',
+    1,
+    100,
+  ),
+  REUPLOAD_API_BACKOFF_MS: envInt(2000, 'Base of the exponential delay between those tries.', 10, 3600000),
+  RECONCILE_AFTER_SECONDS: envInt(
+    600,
+    'A re-upload whose callback has not come after this long is looked up with QueryUploadTaskInfo (VOD gives up redelivering after ~45 s).',
+    1,
+    30 * 86400,
+  ),
+  RECONCILE_INTERVAL_SECONDS: envInt(
+    30,
+    'How often one of the worker processes looks for such uploads (a Redis lock picks one per interval).',
+    1,
+    86400,
+  ),
+  RECONCILE_GIVE_UP_SECONDS: envInt(
+    7 * 86400,
+    'A pending JobId VOD keeps answering as not existing is dropped from the pending set this long after it started.',
+    60,
+    90 * 86400,
+  ),
+  RECONCILE_MAX_PER_PASS: envInt(200, 'Most pending JobIds looked up per pass (in calls of 20).', 1, 100000),
   OUTCOMES_MAX_LEN: envInt(1_000_000, 'Approximate cap of the outcomes stream.', 1000, 100_000_000),
   SOURCE_STATE_TTL_SECONDS: envInt(
     30 * 86400,

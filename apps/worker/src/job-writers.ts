@@ -13,6 +13,10 @@ import type { Redis } from 'ioredis';
 export interface JobWritersOptions {
   prefix: string;
   eventsMaxLen: number;
+  /** Tries of a re-upload whose API call fails retryably (REUPLOAD_API_ATTEMPTS, default 8). */
+  reuploadAttempts?: number;
+  /** Base of the exponential delay between those tries (REUPLOAD_API_BACKOFF_MS, default 2000). */
+  reuploadBackoffMs?: number;
 }
 
 // Job ids derive from the event's dedupe key, so a job retried after a crash re-adds the same id
@@ -25,7 +29,10 @@ export class JobWriters {
   readonly reuploads: Queue<ReuploadJobData>;
   readonly deadLetters: Queue<DeadLetterJobData>;
 
-  constructor(connection: Redis, options: JobWritersOptions) {
+  constructor(
+    connection: Redis,
+    private readonly options: JobWritersOptions,
+  ) {
     const common = {
       connection,
       prefix: options.prefix,
@@ -51,8 +58,8 @@ export class JobWriters {
       jobId: `ru-${stableHash(dedupeKey)}`,
       delay: delayMs,
       // Network/throttling errors of the API call are retried by BullMQ; see the re-upload processor.
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 2000 },
+      attempts: this.options.reuploadAttempts ?? 8,
+      backoff: { type: 'exponential', delay: this.options.reuploadBackoffMs ?? 2000 },
     });
   }
 

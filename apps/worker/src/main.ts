@@ -13,12 +13,15 @@ import {
   redactRedisUrl,
   snapshotQueues,
 } from '@vod-callbacks/shared';
+import { SyntheticEventWriter, VodApiClient, vodApiOptionsOf } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { acceptedEventTypes, loadWorkerConfig } from './config.js';
 import { JobWriters } from './job-writers.js';
 import { startMetricsServer } from './metrics-server.js';
 import { OutcomeStore } from './outcome-store.js';
+import { Reconciler } from './reconciler.js';
+import { UploadBatcher } from './upload-batcher.js';
 import { WorkerManager } from './worker-manager.js';
 
 const config = configOrExit(() => loadWorkerConfig());
@@ -49,6 +52,8 @@ const store = new OutcomeStore(redis, {
 const writers = new JobWriters(redis, {
   prefix: config.QUEUE_PREFIX,
   eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
+  reuploadAttempts: config.REUPLOAD_API_ATTEMPTS,
+  reuploadBackoffMs: config.REUPLOAD_API_BACKOFF_MS,
 });
 const manager = new WorkerManager(
   {
@@ -76,6 +81,43 @@ manager.startEventWorker({
   backoffBaseMs: config.REUPLOAD_BACKOFF_MS,
 });
 
+// Without credentials the worker still runs: events are processed and every re-upload is
+// dead-lettered (no_credentials), so nothing is dropped silently while the keys are missing.
+const apiOptions = vodApiOptionsOf(config);
+const api = apiOptions ? new VodApiClient(apiOptions) : undefined;
+if (!api) {
+  logger.warn(
+    'VOLC_ACCESSKEY/VOLC_SECRETKEY not set: re-uploads will be dead-lettered (no_credentials) and lost callbacks not reconciled',
+  );
+}
+manager.startReuploadWorker(
+  {
+    batcher: api ? new UploadBatcher(api, { waitMs: config.REUPLOAD_BATCH_WAIT_MS }) : undefined,
+    store,
+    writers,
+    metrics,
+    logger,
+  },
+  config.REUPLOAD_CONCURRENCY,
+  config.REUPLOAD_RATE_PER_SECOND,
+);
+const syntheticEvents = new SyntheticEventWriter(redis, config.QUEUE_PREFIX);
+const reconciler = api
+  ? new Reconciler({
+      redis,
+      store,
+      api,
+      events: syntheticEvents,
+      metrics,
+      logger,
+      afterSeconds: config.RECONCILE_AFTER_SECONDS,
+      intervalSeconds: config.RECONCILE_INTERVAL_SECONDS,
+      giveUpSeconds: config.RECONCILE_GIVE_UP_SECONDS,
+      maxPerPass: config.RECONCILE_MAX_PER_PASS,
+    })
+  : undefined;
+reconciler?.start();
+
 const { server, port } = await startMetricsServer({
   registry,
   host: config.WORKER_METRICS_HOST,
@@ -86,6 +128,7 @@ const { server, port } = await startMetricsServer({
 // Order: stop taking jobs and let running ones finish, then stop serving metrics, then close queues
 // and Redis last (the workers need it to finish their jobs).
 installShutdown(logger, [
+  { name: 'stop reconciler', run: () => reconciler?.close() },
   { name: 'close workers', run: () => manager.close() },
   {
     name: 'close metrics server',
@@ -93,7 +136,8 @@ installShutdown(logger, [
   },
   {
     name: 'close queues',
-    run: () => Promise.allSettled([writers.close(), ...gaugeQueues.map((q) => q.close())]),
+    run: () =>
+      Promise.allSettled([writers.close(), syntheticEvents.close(), ...gaugeQueues.map((q) => q.close())]),
   },
   { name: 'close redis', run: () => redis.quit() },
 ]);
@@ -105,6 +149,9 @@ logger.info(
     metricsPort: port,
     redis: redactRedisUrl(config.REDIS_URL),
     prefix: config.QUEUE_PREFIX,
+    reuploadConcurrency: config.REUPLOAD_CONCURRENCY,
+    vodApi: api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : null,
+    reconcileAfterSeconds: api ? config.RECONCILE_AFTER_SECONDS : null,
   },
-  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}), metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
+  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );

@@ -4,6 +4,7 @@ import {
   RedisKeys,
   sourceKeyOf,
   stableHash,
+  type UploadSource,
 } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 
@@ -11,6 +12,10 @@ import type { Redis } from 'ioredis';
 export interface UploadJobInfo {
   sourceKey: string;
   attempt: number;
+  /** Epoch ms the upload started (uploads this system started). */
+  startedAt?: number;
+  /** The source, kept for reconciliation: QueryUploadTaskInfo does not return CallbackArgs. */
+  source?: UploadSource;
 }
 
 // One script = one atomic step: the processed marker, the outcome record, the latest source state,
@@ -112,5 +117,34 @@ export class OutcomeStore {
       .set(this.keys.uploadJob(jobId), JSON.stringify(info), 'EX', this.options.sourceStateTtlSeconds)
       .zadd(this.keys.pendingUploads, startedAt, jobId)
       .exec();
+  }
+
+  /**
+   * True when a callback for this JobId was already recorded: the mapping exists but the JobId is
+   * no longer pending. A reconciled event for it is then a duplicate of that callback.
+   */
+  async settledByCallback(jobId: string): Promise<boolean> {
+    const [exists, score] = await Promise.all([
+      this.redis.exists(this.keys.uploadJob(jobId)),
+      this.redis.zscore(this.keys.pendingUploads, jobId),
+    ]);
+    return exists === 1 && score === null;
+  }
+
+  /** Pending JobIds last looked at (or started) before `cutoffMs`, oldest first. */
+  async duePending(cutoffMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.pendingUploads, '-inf', cutoffMs, 'LIMIT', 0, limit);
+  }
+
+  /** Moves still-pending JobIds to `atMs` (looked at again later); ones already settled stay gone. */
+  async touchPending(jobIds: readonly string[], atMs: number): Promise<void> {
+    if (jobIds.length === 0) return;
+    const args = jobIds.flatMap((id) => [atMs, id]);
+    await this.redis.zadd(this.keys.pendingUploads, 'XX', ...(args as [number, string]));
+  }
+
+  /** Forgets pending JobIds (VOD does not know them and will not send their callback). */
+  async dropPending(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length > 0) await this.redis.zrem(this.keys.pendingUploads, ...jobIds);
   }
 }

@@ -1,9 +1,20 @@
-import { EVENTS_QUEUE, type EventJobData, type WorkerMetrics } from '@vod-callbacks/shared';
+import {
+  EVENTS_QUEUE,
+  type EventJobData,
+  REUPLOADS_QUEUE,
+  type ReuploadJobData,
+  type WorkerMetrics,
+} from '@vod-callbacks/shared';
 import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobWriters } from './job-writers.js';
 import { type EventProcessorDeps, type EventResult, processEvent } from './processors/event-processor.js';
+import {
+  processReupload,
+  type ReuploadProcessorDeps,
+  type ReuploadResult,
+} from './processors/reupload-processor.js';
 
 /** Settings shared by every BullMQ worker of the process. */
 export interface WorkerManagerOptions {
@@ -43,6 +54,21 @@ export class WorkerManager {
       }
     };
     return this.register(EVENTS_QUEUE, processor, this.options.concurrency);
+  }
+
+  /**
+   * Starts consuming `vod-reuploads`. BullMQ's limiter is global per queue, so `ratePerSecond` bounds
+   * the re-uploads started per second across all worker processes (a batched call carries several).
+   */
+  startReuploadWorker(
+    deps: ReuploadProcessorDeps,
+    concurrency: number,
+    ratePerSecond: number,
+  ): Worker<ReuploadJobData, ReuploadResult> {
+    const processor: Processor<ReuploadJobData, ReuploadResult> = (job) => processReupload(job, deps);
+    return this.register(REUPLOADS_QUEUE, processor, concurrency, {
+      limiter: { max: ratePerSecond, duration: 1000 },
+    });
   }
 
   /** Registers a processor on `queueName` with the shared options and failure handling. */

@@ -1,3 +1,4 @@
+export * from './api-env.js';
 export * from './api-error.js';
 export * from './reconcile.js';
 export * from './synthetic-events.js';

@@ -117,6 +117,13 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     return { decision: 'duplicate', requestId, class: 'duplicate' };
   }
 
+  // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
+  if (job.data.origin === 'reconcile' && (await deps.store.settledByCallback(event.Data.JobId))) {
+    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
+    deps.logger.info({ requestId, jobId: event.Data.JobId }, 'reconciled event superseded by its callback');
+    return { decision: 'duplicate', requestId, class: 'duplicate' };
+  }
+
   const cls = deps.classifier.classify(code, event.Data.Message ?? '');
   if (cls === 'unknown') {
     return deadLetterEvent(job, deps, {
