@@ -2,6 +2,7 @@
 // the seed's sample callbacks plus variants through the real HTTP route, and prints the outcomes.
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { signCallback, sourceKeyOf } from '../packages/shared/dist/index.js';
 import {
   freePort,
   startApp,
@@ -9,6 +10,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../packages/test-support/dist/index.js';
+import { VodApiClient } from '../packages/vod-client/dist/index.js';
 
 const fixture = (name) =>
   JSON.parse(readFileSync(new URL(`../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
@@ -47,16 +49,56 @@ const common = {
 };
 console.log(`Redis: ${redisInfo.how}; queue prefix ${prefix}`);
 
+// The simulator stands in for VOD: the worker's re-uploads and lookups go to it (signed by the
+// official SDK), and it POSTs signed callbacks to the ingress. Times are scaled down so the demo
+// settles in seconds: re-upload backoff 1 s, redelivery 0.5/1/3 s, reconciliation after 3 s.
+const simPort = await freePort();
+const callbackUrl = `http://127.0.0.1:${ingressPort}/callbacks/vod`;
+const privateKey = 'demoKey2026';
+const credentials = { accessKeyId: 'AKLTdemo', secretKey: 'demo-secret-key' };
+const simulator = await startApp(
+  'vod-simulator',
+  {
+    LOG_LEVEL: 'info',
+    SIM_PORT: String(simPort),
+    SIM_ACCESS_KEY_ID: credentials.accessKeyId,
+    SIM_SECRET_KEY: credentials.secretKey,
+    SIM_CALLBACK_URL: callbackUrl,
+    SIM_CALLBACK_PRIVATE_KEY: privateKey,
+    SIM_REDELIVERY_DELAYS_MS: '500,1000,3000',
+    SIM_PROCESSING_MS: '300',
+  },
+  /vod-simulator listening/,
+);
 const worker = await startApp(
   'worker',
-  { ...common, LOG_LEVEL: 'info', WORKER_METRICS_PORT: String(metricsPort), REUPLOAD_BACKOFF_MS: '60000' },
+  {
+    ...common,
+    LOG_LEVEL: 'info',
+    WORKER_METRICS_PORT: String(metricsPort),
+    REUPLOAD_BACKOFF_MS: '1000',
+    VOLC_ACCESSKEY: credentials.accessKeyId,
+    VOLC_SECRETKEY: credentials.secretKey,
+    VOD_API_HOST: `127.0.0.1:${simPort}`,
+    VOD_API_PROTOCOL: 'http:',
+    RECONCILE_AFTER_SECONDS: '3',
+    RECONCILE_INTERVAL_SECONDS: '1',
+  },
   /worker consuming/,
 );
 const ingress = await startApp(
   'ingress',
-  { ...common, LOG_LEVEL: 'info', INGRESS_PORT: String(ingressPort), INGRESS_HOST: '127.0.0.1' },
+  {
+    ...common,
+    LOG_LEVEL: 'info',
+    INGRESS_PORT: String(ingressPort),
+    INGRESS_HOST: '127.0.0.1',
+    CALLBACK_PRIVATE_KEY: privateKey,
+    CALLBACK_PUBLIC_URL: callbackUrl,
+  },
   /ingress listening/,
 );
+console.log(`VOD simulator on http://127.0.0.1:${simPort}; callbacks signed with X-VOD-SIGNATURE`);
 const redis = new Redis(redisInfo.url);
 
 try {
@@ -74,10 +116,16 @@ try {
 
   console.log(`\nPOST http://127.0.0.1:${ingressPort}/callbacks/vod`);
   for (const e of events) {
-    const res = await fetch(`http://127.0.0.1:${ingressPort}/callbacks/vod`, {
+    const body = JSON.stringify(e);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const res = await fetch(callbackUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(e),
+      headers: {
+        'content-type': 'application/json',
+        'x-vod-timestamp': ts,
+        'x-vod-signature': signCallback(callbackUrl, ts, privateKey, Buffer.from(body)),
+      },
+      body,
     });
     console.log(`  ${res.status} ${e.Data.Code.padEnd(32)} ${await res.text()}`);
   }
@@ -112,18 +160,22 @@ try {
   const deadLetters = await redis.llen(`${prefix}:vod-dead-letters:wait`);
   console.log(`vod-reuploads delayed jobs: ${delayed}; vod-dead-letters waiting: ${deadLetters}`);
 
+  await uploadBatchThroughSimulator();
+
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   console.log('\nWorker metrics (non-zero vod_* counters):');
   for (const line of metrics.split('\n')) {
     if (
-      /^vod_(events_processed|reuploads_scheduled|dead_letters|retries_exhausted)_total/.test(line) &&
+      /^vod_(events_processed|reuploads_scheduled|reupload_requests|reconciled_uploads|dead_letters|retries_exhausted)_total/.test(
+        line,
+      ) &&
       !line.endsWith(' 0')
     )
       console.log(`  ${line}`);
   }
 } finally {
   redis.disconnect();
-  await Promise.all([ingress.kill('SIGTERM'), worker.kill('SIGTERM')]);
+  await Promise.all([ingress.kill('SIGTERM'), worker.kill('SIGTERM'), simulator.kill('SIGTERM')]);
   const cleanup = new Redis(redisInfo.url);
   let cursor = '0';
   do {
@@ -133,4 +185,81 @@ try {
   } while (cursor !== '0');
   cleanup.disconnect();
   await redisInfo.stop();
+}
+
+// A customer's batch pull: UploadMediaByUrl on the simulator with scripted outcomes per URL
+// (`vodsim` parameter: one step per upload of the URL, the last repeating; `~drop` loses the callback).
+async function uploadBatchThroughSimulator() {
+  const spaceName = 'demo-space';
+  const scripts = [
+    ['ok', 'succeeds at once'],
+    ['ok', 'succeeds at once'],
+    ['fail,ok', 'InternalError once, then ok'],
+    ['fail,fail,ok', 'InternalError twice, then ok'],
+    ['fail,fail,fail', 'InternalError every time'],
+    ['503,ok', 'source answers 503 once'],
+    ['uploadfail,ok', 'UploadFailed once'],
+    ['404', 'source answers 404'],
+    ['md5', 'Md5 mismatch'],
+    ['fail,ok~drop', 're-upload callback lost'],
+    ['code=Brand.NewCode', 'a code nobody knows'],
+  ];
+  const urls = scripts.map(([script, what], i) => ({
+    sourceUrl: `https://media.example.com/demo/video-${i + 1}.mp4?vodsim=${script}`,
+    callbackArgs: JSON.stringify({ itemId: `item-${i + 1}` }),
+    what,
+  }));
+  const customer = new VodApiClient({
+    ...credentials,
+    region: 'cn-north-1',
+    host: `127.0.0.1:${simPort}`,
+    protocol: 'http:',
+  });
+  console.log(
+    `\nUploadMediaByUrl (as a customer) of ${urls.length} URLs to the simulator, space ${spaceName}`,
+  );
+  const started = Date.now();
+  const accepted = await customer.uploadMediaByUrl(
+    spaceName,
+    urls.map((u) => ({ SourceUrl: u.sourceUrl, CallbackArgs: u.callbackArgs })),
+  );
+  console.log(`  accepted: ${accepted.length} JobIds`);
+
+  const FINAL = new Set(['succeeded', 'failed_permanent', 'retries_exhausted', 'dead_lettered']);
+  const stateOf = async (u) =>
+    redis.hgetall(
+      `${prefix}:source:${sourceKeyOf({ spaceName, sourceUrl: u.sourceUrl, callbackArgs: u.callbackArgs })}`,
+    );
+  const states = await waitFor(
+    'every URL to settle',
+    async () => {
+      const all = await Promise.all(urls.map(stateOf));
+      return all.every((s) => FINAL.has(s.decision)) ? all : undefined;
+    },
+    90_000,
+    200,
+  );
+  const settleMs = Date.now() - started;
+  console.log(`\nPer-URL outcomes (settled in ${(settleMs / 1000).toFixed(1)} s):`);
+  console.table(
+    urls.map((u, i) => ({
+      url: u.sourceUrl.replace('https://media.example.com/demo/', ''),
+      scripted: u.what,
+      uploads: Number(states[i].attempt),
+      reuploads: Number(states[i].attempt) - 1,
+      decision: states[i].decision,
+      code: states[i].code,
+      via: states[i].origin === 'reconcile' ? 'reconciled' : 'callback',
+      vid: states[i].vid || '',
+      callbackArgs: states[i].callbackArgs,
+    })),
+  );
+  const stats = await (await fetch(`http://127.0.0.1:${simPort}/sim/stats`)).json();
+  const reuploads = states.reduce((n, s) => n + Number(s.attempt) - 1, 0);
+  console.log(
+    `URLs: ${urls.length}; re-uploads: ${reuploads}; settle time: ${(settleMs / 1000).toFixed(1)} s; ` +
+      `simulator: ${stats.api.byAction.UploadMediaByUrl ?? 0} UploadMediaByUrl calls (URLs per call: ${JSON.stringify(stats.api.uploadBatchSizes)}), ` +
+      `${stats.api.byAction.QueryUploadTaskInfo ?? 0} QueryUploadTaskInfo calls, ${stats.callbacks.delivered} callbacks delivered, ` +
+      `${stats.api.scriptedDrops} dropped by script`,
+  );
 }
