@@ -83,6 +83,9 @@ export class WorkerManager {
       prefix: this.options.prefix,
       concurrency,
       lockDuration: this.options.lockDurationMs,
+      // BullMQ looks for stalled jobs every 30 s by default, whatever the lock: check as often as a
+      // lock can expire, so a killed worker's job is picked up after about WORKER_LOCK_MS (as documented).
+      stalledInterval: this.options.lockDurationMs,
       // A job whose worker died is picked up again; only a job that keeps killing workers fails.
       maxStalledCount: 5,
       removeOnComplete: { count: this.options.keepCompleted },
