@@ -1,0 +1,130 @@
+import { validateEvent } from '@vod-callbacks/shared';
+import { describe, expect, it } from 'vitest';
+import { apiErrorKind } from './api-error.js';
+import { reconcileJobIds } from './reconcile.js';
+import { RECONCILED_FAILURE_CODE, taskInfoToEvent, taskStateClass } from './task-event.js';
+import type { UploadTaskInfo, VodApi } from './vod-api.js';
+
+const known = {
+  spaceName: 'space-1',
+  sourceUrl: 'https://a.example/v.mp4',
+  callbackArgs: '{"itemId":"42"}',
+  md5: 'd41d8cd98f00b204e9800998ecf8427e',
+  templates: [{ TemplateIds: ['t1'], TemplateType: 'transcode' }],
+};
+const NOW = Date.UTC(2026, 10, 30, 3, 0, 0);
+
+describe('taskInfoToEvent', () => {
+  it('turns a success into a valid Success callback with its Vid and the customer’s CallbackArgs', () => {
+    const info: UploadTaskInfo = {
+      JobId: 'job-1',
+      State: 'success',
+      Vid: 'v0dabc',
+      SpaceName: 'space-1',
+      SourceUrl: 'https://a.example/v.mp4',
+      SourceInfo: { Width: 1920, Height: 1080, Format: 'mp4', Md5: 'other', Extra: 'x' },
+    };
+    const event = taskInfoToEvent(info, known, NOW)!;
+    expect(validateEvent(event).ok).toBe(true);
+    expect(event).toMatchObject({
+      RequestId: 'reconcile:job-1',
+      EventType: 'FileUploadByUrlComplete',
+      EventTime: '2026-11-30T03:00:00Z',
+      Data: {
+        Code: 'Success',
+        JobId: 'job-1',
+        Vid: 'v0dabc',
+        CallbackArgs: '{"itemId":"42"}',
+        SourceInfo: { Width: 1920, Height: 1080, Format: 'mp4', Md5: known.md5 },
+        OptionInfo: { Templates: known.templates },
+      },
+    });
+  });
+
+  it('turns failed (old spelling too) into the retryable reconciled code without a Vid', () => {
+    for (const State of ['failed', 'fail']) {
+      const event = taskInfoToEvent({ JobId: 'j', State, Vid: 'v' }, known, NOW)!;
+      expect(event.Data).toMatchObject({ Code: RECONCILED_FAILURE_CODE, Vid: '', SpaceName: 'space-1' });
+    }
+  });
+
+  it('gives nothing while the task runs, or when neither side knows the source', () => {
+    for (const s of ['initial', 'init', 'processing', 'process', undefined])
+      expect(taskStateClass(s)).toBe('running');
+    expect(taskInfoToEvent({ JobId: 'j', State: 'processing' }, known, NOW)).toBeUndefined();
+    expect(taskInfoToEvent({ JobId: 'j', State: 'success' }, undefined, NOW)).toBeUndefined();
+  });
+});
+
+describe('apiErrorKind', () => {
+  it('rejects credential, signature and parameter codes; retries the rest', () => {
+    for (const c of [
+      'InvalidAccessKey',
+      'SignatureDoesNotMatch',
+      'InvalidParameter.URLSets',
+      'MissingParameter',
+      'AccessDenied',
+    ]) {
+      expect(apiErrorKind(c)).toBe('rejected');
+    }
+    for (const c of [
+      'FlowLimitExceeded',
+      'InternalError',
+      'ServiceUnavailableTemp',
+      'NetworkError',
+      'BadResponse',
+      'Whatever',
+    ]) {
+      expect(apiErrorKind(c)).toBe('retryable');
+    }
+  });
+});
+
+describe('reconcileJobIds', () => {
+  it('queries 20 per call and sorts JobIds into emitted, running, not found and errors', async () => {
+    const calls: string[][] = [];
+    const api: VodApi = {
+      uploadMediaByUrl: async () => [],
+      async queryUploadTaskInfo(ids) {
+        calls.push(ids);
+        if (ids.includes('boom')) throw new Error('socket hang up');
+        return {
+          infos: ids
+            .filter((id) => !id.startsWith('gone'))
+            .map((id) => ({
+              JobId: id,
+              State: id.startsWith('run') ? 'processing' : 'success',
+              Vid: `v-${id}`,
+              SpaceName: 's',
+              SourceUrl: `https://a.example/${id}`,
+            })),
+          notFound: ids.filter((id) => id === 'gone-listed'),
+        };
+      },
+    };
+    const ids = [
+      ...Array.from({ length: 17 }, (_, i) => `ok-${i}`),
+      'run-1',
+      'gone-listed',
+      'gone-silent',
+      'boom',
+    ];
+    const emitted: string[] = [];
+    const report = await reconcileJobIds([...ids, 'ok-0'], {
+      api,
+      knownSource: async () => undefined,
+      emit: async (e) => {
+        emitted.push(e.RequestId);
+      },
+      now: () => NOW,
+    });
+    expect(calls.map((c) => c.length)).toEqual([20, 1]);
+    expect(report.emitted).toHaveLength(17);
+    expect(emitted[0]).toBe('reconcile:ok-0');
+    expect(report.running).toEqual(['run-1']);
+    expect(report.notFound.sort()).toEqual(['gone-listed', 'gone-silent']);
+    expect(report.errors).toEqual([
+      { jobIds: ['boom'], code: 'Error', message: 'socket hang up' },
+    ]);
+  });
+});
