@@ -123,8 +123,6 @@ describe('reconcileJobIds', () => {
     expect(emitted[0]).toBe('reconcile:ok-0');
     expect(report.running).toEqual(['run-1']);
     expect(report.notFound.sort()).toEqual(['gone-listed', 'gone-silent']);
-    expect(report.errors).toEqual([
-      { jobIds: ['boom'], code: 'Error', message: 'socket hang up' },
-    ]);
+    expect(report.errors).toEqual([{ jobIds: ['boom'], code: 'Error', message: 'socket hang up' }]);
   });
 });
