@@ -1,0 +1,225 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { outcomeFromFields } from '@vod-callbacks/shared';
+import { type AppProcess, freePort, REPO_ROOT, startApp, waitFor } from '@vod-callbacks/test-support';
+import { Redis } from 'ioredis';
+
+const seed = JSON.parse(
+  readFileSync(new URL('../../../shared/fixtures/seed-success.json', import.meta.url), 'utf8'),
+);
+
+/** A distinct, valid callback body (the seed success sample with its own RequestId and JobId). */
+export function callbackBody(requestId: string): string {
+  return JSON.stringify({ ...seed, RequestId: requestId, Data: { ...seed.Data, JobId: `job-${requestId}` } });
+}
+
+/** A started ingress process and its base URL. */
+export interface IngressProc {
+  proc: AppProcess;
+  url: string;
+}
+
+export async function startIngress(env: Record<string, string>): Promise<IngressProc> {
+  const port = await freePort();
+  const proc = await startApp(
+    'ingress',
+    { INGRESS_PORT: String(port), INGRESS_HOST: '127.0.0.1', ...env },
+    /ingress listening/,
+  );
+  return { proc, url: `http://127.0.0.1:${port}` };
+}
+
+export async function startWorker(env: Record<string, string>): Promise<AppProcess> {
+  return startApp('worker', { WORKER_METRICS_PORT: '0', ...env }, /worker consuming/);
+}
+
+/** What one callback's delivery came to. */
+export interface LoadStats {
+  sent: number;
+  acked: Set<string>;
+  /** 503 answers (each checked for Retry-After). */
+  unavailable: number;
+  unavailableWithoutRetryAfter: number;
+  /** Other statuses, by status. */
+  other: Record<string, number>;
+  /** Connection errors and timeouts (the ingress was unreachable). */
+  errors: number;
+  durationMs: number;
+  /** Answers whose request was sent and answered in the same phase, by phase and status. */
+  byPhase: Record<string, Record<string, number>>;
+}
+
+export interface LoadOptions {
+  url: string;
+  ids: readonly string[];
+  /** Callbacks per second (steady). */
+  ratePerSecond: number;
+  /** Hard stop, whatever is left unsent. */
+  maxDurationMs: number;
+  /** Called once per second with the elapsed ms, e.g. to inject a fault. */
+  onTick?: (elapsedMs: number) => void | Promise<void>;
+  maxInFlight?: number;
+  /** The current phase of the test (e.g. 'up', 'down'); answers are tallied per phase. */
+  phase?: () => string;
+}
+
+/**
+ * Sends each id once at a steady rate, as VOD would, bounded in count and time, and records every
+ * answer. Only a 200 counts as acknowledged.
+ */
+export async function sendStream(opts: LoadOptions): Promise<LoadStats> {
+  const stats: LoadStats = {
+    sent: 0,
+    acked: new Set(),
+    unavailable: 0,
+    unavailableWithoutRetryAfter: 0,
+    other: {},
+    errors: 0,
+    durationMs: 0,
+    byPhase: {},
+  };
+  const started = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  const maxInFlight = opts.maxInFlight ?? 256;
+  let nextTick = 1000;
+  for (let i = 0; i < opts.ids.length; i++) {
+    const due = started + (i * 1000) / opts.ratePerSecond;
+    while (Date.now() < due) await new Promise((r) => setTimeout(r, Math.min(5, due - Date.now())));
+    const elapsed = Date.now() - started;
+    if (elapsed > opts.maxDurationMs) break;
+    if (opts.onTick && elapsed >= nextTick) {
+      nextTick += 1000;
+      await opts.onTick(elapsed);
+    }
+    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    const id = opts.ids[i]!;
+    stats.sent++;
+    const p = post(opts.url, id, stats, opts.phase).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  stats.durationMs = Date.now() - started;
+  return stats;
+}
+
+async function post(url: string, id: string, stats: LoadStats, phase?: () => string): Promise<void> {
+  const phaseAtSend = phase?.();
+  const tally = (status: string) => {
+    if (phaseAtSend === undefined || phase?.() !== phaseAtSend) return;
+    const p = stats.byPhase[phaseAtSend] ?? {};
+    p[status] = (p[status] ?? 0) + 1;
+    stats.byPhase[phaseAtSend] = p;
+  };
+  try {
+    const res = await fetch(`${url}/callbacks/vod`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: callbackBody(id),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    tally(String(res.status));
+    if (res.status === 200) stats.acked.add(id);
+    else if (res.status === 503) {
+      stats.unavailable++;
+      if (!res.headers.get('retry-after')) stats.unavailableWithoutRetryAfter++;
+    } else stats.other[res.status] = (stats.other[res.status] ?? 0) + 1;
+  } catch {
+    tally('error');
+    stats.errors++;
+  }
+}
+
+/** Outcomes per RequestId in `<prefix>:outcomes`. */
+export async function outcomeCounts(redis: Redis, prefix: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let start = '-';
+  for (;;) {
+    const rows = await redis.xrange(`${prefix}:outcomes`, start, '+', 'COUNT', 2000);
+    for (const [, fields] of rows) {
+      const id = outcomeFromFields(fields).requestId;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    if (rows.length < 2000) break;
+    start = `(${rows.at(-1)![0]}`;
+  }
+  return counts;
+}
+
+/** The verdict of a fault test: every acknowledged RequestId with exactly one outcome. */
+export interface Verdict {
+  acked: number;
+  lost: string[];
+  duplicated: string[];
+}
+
+/** Waits until every acked id has an outcome (or `timeoutMs`), then counts lost and doubled ones. */
+export async function verifyExactlyOnce(
+  redisUrl: string,
+  prefix: string,
+  acked: Set<string>,
+  timeoutMs = 60_000,
+): Promise<Verdict> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    await waitFor(
+      'an outcome for every acknowledged callback',
+      async () => {
+        const counts = await outcomeCounts(redis, prefix);
+        return [...acked].every((id) => counts.has(id));
+      },
+      timeoutMs,
+      500,
+    ).catch(() => undefined); // the verdict below reports what is missing
+    // Give late duplicates (a recovered stalled job, a straggling copy) time to show up.
+    await new Promise((r) => setTimeout(r, 1500));
+    const counts = await outcomeCounts(redis, prefix);
+    return {
+      acked: acked.size,
+      lost: [...acked].filter((id) => !counts.has(id)),
+      duplicated: [...counts].filter(([, n]) => n > 1).map(([id]) => id),
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Prints the figures of a fault test and appends them to test-output/fault-figures.jsonl. */
+export function report(
+  test: string,
+  stats: LoadStats,
+  verdict: Verdict,
+  extra: Record<string, unknown> = {},
+): void {
+  const figures = {
+    test,
+    sent: stats.sent,
+    acked: verdict.acked,
+    unavailable503: stats.unavailable,
+    other: stats.other,
+    connectionErrors: stats.errors,
+    lost: verdict.lost.length,
+    duplicated: verdict.duplicated.length,
+    streamSeconds: Math.round(stats.durationMs / 100) / 10,
+    byPhase: stats.byPhase,
+    ...extra,
+  };
+  process.stdout.write(`[fault] ${JSON.stringify(figures)}\n`);
+  const dir = join(REPO_ROOT, 'test-output');
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(
+    join(dir, 'fault-figures.jsonl'),
+    `${JSON.stringify({ at: new Date().toISOString(), ...figures })}\n`,
+  );
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  return kb * 1024;
+}
+
+/** `n` distinct RequestIds for one test. */
+export const requestIds = (label: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${label}-${String(i).padStart(5, '0')}`);
