@@ -46,3 +46,17 @@ describe('acceptCallbackBody', () => {
     expect(acceptCallbackBody(Buffer.from(text), 32)).toEqual({ requestId: 'r-1', text });
   });
 });
+
+describe('acceptCallbackBody depth limit (bracket pre-count, then exact scan)', () => {
+  const nested = (depth: number) => `${'['.repeat(depth - 1)}1${']'.repeat(depth - 1)}`;
+  it.each([
+    // The object plus d-1 arrays is depth d; the limit is 8.
+    [`{"RequestId":"r","a":${nested(8)}}`, 'accepted'],
+    [`{"RequestId":"r","a":${nested(9)}}`, 'too_deep'],
+    // Many brackets, little depth: over the pre-count, so the exact scan decides.
+    [`{"RequestId":"r","a":"${'[{'.repeat(20)}","b":[[1],[2],[3],[4],[5]]}`, 'accepted'],
+    [`{"RequestId":"r","a":[${'[1],'.repeat(20)}[2]]}`, 'accepted'],
+  ])('%s → %s', (body, expected) => {
+    expect(codeOf(() => acceptCallbackBody(Buffer.from(body), 8))).toBe(expected);
+  });
+});

@@ -37,6 +37,21 @@ export function exceedsDepth(text: string, maxDepth: number): boolean {
 }
 
 /**
+ * True when the body holds more than `limit` `{`/`[` bytes, inside strings or not: an upper bound of
+ * the nesting depth (UTF-8 continuation bytes are never ASCII). Real callbacks hold about ten, so
+ * the exact scan above is skipped for them; `indexOf` is native and ~10× cheaper than the scan.
+ */
+function mayExceedDepth(raw: Buffer, limit: number): boolean {
+  let n = 0;
+  for (const bracket of [OPEN_BRACE, OPEN_BRACKET]) {
+    for (let i = raw.indexOf(bracket); i !== -1; i = raw.indexOf(bracket, i + 1)) {
+      if (++n > limit) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Checks what the ingress must check (DESIGN.md): UTF-8, valid JSON, an object, bounded depth, a
  * usable RequestId. Everything else is the worker's business. Throws HttpError (400).
  */
@@ -44,7 +59,7 @@ export function acceptCallbackBody(raw: Buffer, maxDepth: number): AcceptedBody 
   if (raw.length === 0) throw new HttpError('empty_body');
   if (!isUtf8(raw)) throw new HttpError('invalid_encoding');
   const text = raw.toString('utf8');
-  if (exceedsDepth(text, maxDepth)) throw new HttpError('too_deep');
+  if (mayExceedDepth(raw, maxDepth) && exceedsDepth(text, maxDepth)) throw new HttpError('too_deep');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
