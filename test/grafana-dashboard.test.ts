@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { REPO_ROOT, waitFor } from '@vod-callbacks/test-support';
+import { type AppProcess, freePort, REPO_ROOT, startApp, waitFor } from '@vod-callbacks/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Pipeline, postCallback, sendMix, startPipeline, uploadEvent } from './support/pipeline.js';
+import { type Pipeline, sendMix, startPipeline } from './support/pipeline.js';
 import { type PrometheusServer, startPrometheus } from './support/prometheus-server.js';
 
 // Every panel of the Grafana dashboard, run against a real Prometheus that scraped a live ingress
-// and worker fed with real callbacks: a panel whose query errors or shows nothing fails the test.
+// and worker fed with real callbacks (the simulator's load mode, plus a mix with dead letters), with
+// re-uploads going to the VOD simulator and its callbacks coming back: a panel whose query errors
+// or shows nothing fails the test.
 
 const DASHBOARD = join(REPO_ROOT, 'deploy', 'grafana', 'dashboards', 'vod-callbacks.json');
 const PROM_DIR = join(REPO_ROOT, 'deploy', 'prometheus');
@@ -56,14 +58,36 @@ function testConfig(ingressTarget: string, workerTarget: string): object {
 describe('Grafana dashboard against a real Prometheus', () => {
   let p: Pipeline;
   let prom: PrometheusServer;
+  let simulator: AppProcess;
   let start: number;
 
   beforeAll(async () => {
+    const simPort = await freePort();
     p = await startPipeline({
       label: 'grafana',
       ingressEnv: { EVENT_JOB_KEEP_COMPLETED: '0' },
-      workerEnv: { EVENT_JOB_KEEP_COMPLETED: '0', REUPLOAD_BACKOFF_MS: '600000' },
+      workerEnv: {
+        EVENT_JOB_KEEP_COMPLETED: '0',
+        // Re-uploads go to the simulator soon after the failure, so their panels see real calls.
+        REUPLOAD_BACKOFF_MS: '300',
+        VOLC_ACCESSKEY: 'AKLTsimulator',
+        VOLC_SECRETKEY: 'simulator-secret-key',
+        VOD_API_HOST: `127.0.0.1:${simPort}`,
+        VOD_API_PROTOCOL: 'http:',
+        RECONCILE_AFTER_SECONDS: '2',
+        RECONCILE_INTERVAL_SECONDS: '1',
+      },
     });
+    simulator = await startApp(
+      'vod-simulator',
+      {
+        SIM_HOST: '127.0.0.1',
+        SIM_PORT: String(simPort),
+        SIM_CALLBACK_URL: `${p.ingressUrl}/callbacks/vod`,
+        SIM_PROCESSING_MS: '300',
+      },
+      /vod-simulator listening/,
+    );
     const hostPort = (u: string) => new URL(u).host;
     start = Math.floor(Date.now() / 1000);
     prom = await startPrometheus(testConfig(hostPort(p.ingressUrl), hostPort(p.workerMetricsUrl)));
@@ -81,14 +105,37 @@ describe('Grafana dashboard against a real Prometheus', () => {
         .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
     };
     await sendMix(p, processed);
-    // A few seconds of steady traffic, so every rate window of the test sees callbacks.
-    const until = Date.now() + 6000;
-    let n = 0;
-    while (Date.now() < until && n < 600) {
-      await postCallback(p.ingressUrl, uploadEvent(n % 5 === 0 ? 'InternalError.UrlUploadError' : 'Success'));
-      n++;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Steady traffic from the simulator's load mode (its default code mix, 5% redeliveries).
+    const load = await startApp(
+      'vod-simulator',
+      {},
+      undefined,
+      [
+        'load',
+        '--target',
+        `${p.ingressUrl}/callbacks/vod`,
+        '--count',
+        '300',
+        '--rate',
+        '60',
+        '--max-seconds',
+        '20',
+      ],
+      30_000,
+    );
+    const loadExit = await load.exited;
+    expect(loadExit.code, load.output()).toBe(0);
+    const report = JSON.parse(load.output().slice(load.output().indexOf('{'))) as {
+      statuses: Record<string, number>;
+    };
+    expect(report.statuses).toEqual({ '200': 300 });
+    await waitFor(
+      're-uploads accepted by the simulator',
+      async () =>
+        ((await prom.query('sum(vod_reupload_requests_total{result="accepted"})'))[0]?.values[0] ?? 0) > 0,
+      20_000,
+      250,
+    );
     // Recording rules evaluated on the new data, and two more scrapes of the final counts.
     await waitFor(
       'recording rules to have data',
@@ -101,6 +148,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
 
   afterAll(async () => {
     await prom?.stop();
+    await simulator?.kill();
     await p?.stop();
   });
 
@@ -158,5 +206,8 @@ describe('Grafana dashboard against a real Prometheus', () => {
     expect(await q('max(vod_queue_jobs{queue="vod-dead-letters", state="waiting"})')).toBe(2);
     expect(await q('sum(vod_callbacks_received_total{result="accepted"})')).toBeGreaterThan(20);
     expect(await q('sum(vod_dead_letters_total{reason="unknown_code"})')).toBe(1);
+    // Re-uploads reached the simulator and their callbacks came back as attempt-2 events.
+    expect(await q('sum(vod_reuploads_scheduled_total)')).toBeGreaterThan(0);
+    expect(await q('sum(vod_reupload_requests_total{result="accepted"})')).toBeGreaterThan(0);
   });
 });
