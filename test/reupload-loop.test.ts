@@ -269,6 +269,35 @@ describe('re-upload loop against the VOD simulator (built processes, real Redis)
     expect(await metricValue(stack, /^vod_reupload_requests_total\{result="accepted"/)).toBe(5);
   });
 
+  it('vodctl reconcile --job-ids feeds a lost callback of a job started elsewhere through the pipeline', async () => {
+    const sourceUrl = url('customer-lost', 'ok~drop');
+    const [accepted] = await upload(stack, space, [{ SourceUrl: sourceUrl, CallbackArgs: '' }]);
+    const jobId = accepted!.JobId;
+    // Let the simulator finish the task (its callback is dropped by the script).
+    await new Promise((r) => setTimeout(r, 300));
+    const simHost = new URL(stack.simUrl).host;
+    const env = {
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: stack.prefix,
+      VOLC_ACCESSKEY: AK,
+      VOLC_SECRETKEY: SK,
+      VOD_API_HOST: simHost,
+      VOD_API_PROTOCOL: 'http:',
+    };
+    const cli = await startApp('cli', env, undefined, ['reconcile', '--job-ids', `${jobId},no-such-job`]);
+    const exit = await cli.exited;
+    expect(cli.output()).toContain(`${jobId}  success  queued as reconcile:${jobId}`);
+    expect(cli.output()).toContain('no-such-job  not_found');
+    expect(exit.code).toBe(1); // one JobId was not found
+    const state = await settled(redis, stack.prefix, space, sourceUrl, '');
+    expect(state).toMatchObject({
+      decision: 'succeeded',
+      origin: 'reconcile',
+      jobId,
+      requestId: `reconcile:${jobId}`,
+    });
+  });
+
   it('signature-required ingress accepts the simulator’s callbacks and refuses tampered or unsigned ones', async () => {
     expect((await simStats(stack)).callbacks.delivered).toBeGreaterThanOrEqual(10);
     const body = Buffer.from(

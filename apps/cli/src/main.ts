@@ -7,6 +7,7 @@ import { dlqPurgeCommand } from './commands/dlq-purge.js';
 import { dlqReplayCommand } from './commands/dlq-replay.js';
 import { dlqShowCommand } from './commands/dlq-show.js';
 import { queuesCommand } from './commands/queues.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { statusCommand } from './commands/status.js';
 import { runCli } from './dispatcher.js';
 
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   dlqPurgeCommand,
   statusCommand,
   queuesCommand,
+  reconcileCommand,
 ];
 
 function isEntryPoint(): boolean {
