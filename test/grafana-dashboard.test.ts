@@ -198,6 +198,41 @@ describe('Grafana dashboard against a real Prometheus', () => {
     expect(problems).toEqual([]);
   });
 
+  it('evaluates every recording and alert rule on the live data without error; VodDeadLetters fires', async () => {
+    const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as {
+      data: {
+        groups: {
+          name: string;
+          rules: { name: string; health: string; lastError?: string; type: string }[];
+        }[];
+      };
+    };
+    const all = rules.data.groups.flatMap((g) => g.rules);
+    expect(all.filter((r) => r.type === 'alerting').length).toBeGreaterThanOrEqual(10);
+    expect(all.filter((r) => r.type === 'recording').length).toBeGreaterThanOrEqual(10);
+    expect(
+      all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`),
+    ).toEqual([]);
+    // The mix dead-lettered an unknown code and an invalid payload minutes ago: the alert fires per
+    // reason; all workers are up, so the absent() alert stays quiet.
+    const alerts = await waitFor(
+      'VodDeadLetters to fire',
+      async () => {
+        const body = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()) as {
+          data: { alerts: { labels: Record<string, string>; state: string }[] };
+        };
+        const firing = body.data.alerts.filter((a) => a.state === 'firing');
+        return firing.some((a) => a.labels.alertname === 'VodDeadLetters') ? firing : undefined;
+      },
+      10_000,
+      250,
+    );
+    const reasons = alerts.filter((a) => a.labels.alertname === 'VodDeadLetters').map((a) => a.labels.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['unknown_code', 'invalid_payload']));
+    expect(alerts.map((a) => a.labels.alertname)).not.toContain('VodNoWorkerUp');
+    expect(alerts.map((a) => a.labels.alertname)).not.toContain('VodIngressDown');
+  });
+
   it('shows what happened: accepted callbacks, dead letters by reason, one worker up', async () => {
     const now = Math.floor(Date.now() / 1000);
     const q = async (expr: string) =>
