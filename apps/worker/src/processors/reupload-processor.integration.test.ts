@@ -1,0 +1,228 @@
+import {
+  CodeClassifier,
+  createRedis,
+  createRegistry,
+  createWorkerMetrics,
+  DEAD_LETTERS_QUEUE,
+  type DeadLetterJobData,
+  EVENTS_QUEUE,
+  type EventJobData,
+  eventJobId,
+  type ReuploadJobData,
+  sourceKeyOf,
+} from '@vod-callbacks/shared';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { SyntheticEventWriter, VodApiClient } from '@vod-callbacks/vod-client';
+import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { JobWriters } from '../job-writers.js';
+import { OutcomeStore } from '../outcome-store.js';
+import { Reconciler } from '../reconciler.js';
+import { UploadBatcher } from '../upload-batcher.js';
+import { processEvent } from './event-processor.js';
+import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
+
+const logger = pino({ level: 'silent' });
+const source = {
+  spaceName: 'space-int',
+  sourceUrl: 'https://media.example.com/int.mp4?vodsim=ok~drop',
+  callbackArgs: '{"itemId":"int-1"}',
+  md5: 'abc',
+};
+const reuploadJob = (attempt = 2) => ({
+  id: 'ru-test-1',
+  data: {
+    source,
+    attempt,
+    triggeredBy: 'req-1',
+    code: 'InternalError.UrlUploadError',
+    scheduledAt: 0,
+  } satisfies ReuploadJobData,
+});
+
+// Real Redis and BullMQ, and the simulator in process (reached over HTTP through the official SDK).
+describe('re-upload processor and reconciler against real Redis and the simulator', () => {
+  let sim: SimulatorApp;
+  let api: VodApiClient;
+  let prefix: string;
+  let redis: Redis;
+  let writers: JobWriters;
+  let store: OutcomeStore;
+  let registry: ReturnType<typeof createRegistry>;
+  let deps: ReuploadProcessorDeps;
+
+  beforeAll(async () => {
+    sim = buildSimulatorApp(
+      loadSimulatorConfig({
+        SIM_ACCESS_KEY_ID: 'AKLTint',
+        SIM_SECRET_KEY: 'int-secret',
+        SIM_PROCESSING_MS: '10',
+      }),
+      logger,
+    );
+    const host = new URL(await sim.app.listen({ host: '127.0.0.1', port: 0 })).host;
+    api = new VodApiClient({
+      accessKeyId: 'AKLTint',
+      secretKey: 'int-secret',
+      region: 'cn-north-1',
+      host,
+      protocol: 'http:',
+    });
+  });
+  afterAll(async () => {
+    await sim.app.close();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('reup');
+    redis = createRedis(testRedisUrl(), 'worker', 'test');
+    registry = createRegistry('worker');
+    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
+    store = new OutcomeStore(redis, {
+      prefix,
+      dedupeTtlSeconds: 3600,
+      outcomesMaxLen: 10_000,
+      sourceStateTtlSeconds: 3600,
+    });
+    deps = {
+      batcher: new UploadBatcher(api, { waitMs: 5 }),
+      store,
+      writers,
+      metrics: createWorkerMetrics(registry),
+      logger,
+    };
+  });
+  afterEach(async () => {
+    await writers.close();
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const counter = async (name: string, result: string) => {
+    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+    return (metric?.values ?? []).find((v) => v.labels.result === result)?.value ?? 0;
+  };
+
+  it('without credentials dead-letters the re-upload (no_credentials) and records why', async () => {
+    const result = await processReupload(reuploadJob(), { ...deps, batcher: undefined });
+    expect(result).toEqual({ result: 'no_credentials', code: 'NoCredentials' });
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const letters = await dlq.getJobs(['waiting']);
+    expect(letters.map((j) => [j.data.reason, j.data.reupload?.source.callbackArgs])).toEqual([
+      ['no_credentials', source.callbackArgs],
+    ]);
+    const state = await redis.hgetall(store.keys.sourceState(sourceKeyOf(source)));
+    expect(state).toMatchObject({ decision: 'dead_lettered', reason: 'no_credentials', attempt: '1' });
+    // Processing the same job again (a retry after a crash) writes nothing new.
+    await processReupload(reuploadJob(), { ...deps, batcher: undefined });
+    expect(await dlq.getJobs(['waiting'])).toHaveLength(1);
+    expect(await counter('vod_reupload_requests_total', 'no_credentials')).toBe(2);
+    await dlq.close();
+  });
+
+  it('records the new JobId so its callback continues the attempt count, and is pending until then', async () => {
+    const result = await processReupload(reuploadJob(3), deps);
+    if (result.result !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(result)}`);
+    expect(await store.uploadJob(result.jobId)).toMatchObject({
+      attempt: 3,
+      sourceKey: sourceKeyOf(source),
+      source,
+    });
+    expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).not.toBeNull();
+
+    const event = {
+      RequestId: 'cb-1',
+      EventType: 'FileUploadByUrlComplete',
+      Data: {
+        Code: 'Success',
+        JobId: result.jobId,
+        SourceUrl: source.sourceUrl,
+        SpaceName: source.spaceName,
+        CallbackArgs: source.callbackArgs,
+        Vid: 'v1',
+      },
+    };
+    const eventDeps = {
+      store,
+      writers,
+      classifier: new CodeClassifier(),
+      metrics: deps.metrics,
+      logger,
+      acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
+      unsupportedAction: 'dead_letter' as const,
+      maxAttempts: 3,
+      backoffBaseMs: 1000,
+    };
+    const processed = await processEvent(
+      { id: 'e1', data: { body: JSON.stringify(event), receivedAt: 0 } },
+      eventDeps,
+    );
+    expect(processed.decision).toBe('succeeded');
+    const state = await redis.hgetall(store.keys.sourceState(sourceKeyOf(source)));
+    expect(state).toMatchObject({ attempt: '3', decision: 'succeeded' });
+    expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).toBeNull();
+
+    // A reconciled copy arriving after the real callback is a duplicate, not a second outcome.
+    const late = { ...event, RequestId: `reconcile:${result.jobId}` };
+    const dup = await processEvent(
+      { id: 'e2', data: { body: JSON.stringify(late), receivedAt: 0, origin: 'reconcile' } },
+      eventDeps,
+    );
+    expect(dup.decision).toBe('duplicate');
+  });
+
+  it('the reconciler feeds a lost callback back as a synthetic event, once, with the customer’s CallbackArgs', async () => {
+    const result = await processReupload(reuploadJob(), deps);
+    if (result.result !== 'accepted') throw new Error('not accepted');
+    await new Promise((r) => setTimeout(r, 50)); // the simulator finishes the task (callback dropped)
+    const events = new SyntheticEventWriter(redis, prefix);
+    let now = Date.now() + 10_000;
+    const reconciler = new Reconciler({
+      redis,
+      store,
+      api,
+      events,
+      metrics: deps.metrics,
+      logger,
+      afterSeconds: 5,
+      intervalSeconds: 1,
+      giveUpSeconds: 3600,
+      maxPerPass: 100,
+      now: () => now,
+    });
+    await store.trackUpload(
+      'never-existed',
+      { sourceKey: 'k', attempt: 2, startedAt: now - 7200_000 },
+      now - 7200_000,
+    );
+
+    const report = await reconciler.runPass();
+    expect(report.emitted).toEqual([
+      { jobId: result.jobId, state: 'success', requestId: `reconcile:${result.jobId}` },
+    ]);
+    expect(report.notFound).toEqual(['never-existed']);
+    const queue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
+    const job = await queue.getJob(eventJobId(`reconcile:${result.jobId}`));
+    expect(job?.data.origin).toBe('reconcile');
+    const body = JSON.parse(job!.data.body);
+    expect(body.Data).toMatchObject({
+      Code: 'Success',
+      JobId: result.jobId,
+      CallbackArgs: source.callbackArgs,
+    });
+    expect(body.Data.Vid).toMatch(/^v0d/);
+    // Unknown for longer than RECONCILE_GIVE_UP_SECONDS: dropped; the reconciled one waits for its event.
+    expect(await redis.zscore(store.keys.pendingUploads, 'never-existed')).toBeNull();
+    expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).toBe(String(now));
+    // Not due again until RECONCILE_AFTER_SECONDS later.
+    now += 1000;
+    expect((await reconciler.runPass()).emitted).toHaveLength(0);
+    expect(await counter('vod_reconciled_uploads_total', 'success')).toBe(1);
+    expect(await counter('vod_reconciled_uploads_total', 'not_found')).toBe(1);
+    await queue.close();
+    await events.close();
+    await reconciler.close();
+  });
+});
