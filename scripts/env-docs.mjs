@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 const apps = {
   ingress: ['../apps/ingress/dist/config.js', 'INGRESS_ENV'],
   worker: ['../apps/worker/dist/config.js', 'WORKER_ENV'],
+  'vod-simulator': ['../apps/vod-simulator/dist/config.js', 'SIMULATOR_ENV'],
 };
 
 export async function renderEnvTables() {
