@@ -33,6 +33,7 @@ const opts = flags({
   rounds: 2,
   variants: 'bare,naive,ours',
   cpuProf: '',
+  nodeArgs: '',
 });
 const PREFIX = 'vod';
 const SEEDS = 20;
@@ -96,6 +97,7 @@ async function runVariant(variant, round, ts, redisServer, redis) {
           `--cpu-prof-name=${variant}-r${round}.cpuprofile`,
         ]
       : [];
+  if (opts.nodeArgs && variant === 'ours') nodeArgs.push(...opts.nodeArgs.split(' '));
   const base = `http://127.0.0.1:${port}`;
   const server = await startNode(script, { env, nodeArgs, ready: () => answersHttp(`${base}/`) });
   const url = `${base}/callbacks/vod`;

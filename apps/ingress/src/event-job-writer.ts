@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { EVENT_JOB_NAME, EVENTS_QUEUE } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 
@@ -15,63 +14,82 @@ export interface EventJobOptions {
 /** Whether the add created a job or found one with the same id (a redelivered callback). */
 export type AddResult = 'added' | 'duplicate';
 
-// The part of bullmq 6.7.0's addStandardJob script an event job needs, and nothing else: the job hash
-// exactly as BullMQ writes it (name, data, opts, timestamp, delay, priority), LPUSH to wait, the
-// marker that wakes workers unless the queue is paused or at its global concurrency, and the
-// 'waiting' event (capped). Left out because they do nothing for a job with a custom id and no
-// parent, dedupe, delay or priority: the id counter INCR, the msgpack/cjson round trip of the
+// The part of bullmq 6.7.0's addStandardJob script an event job needs, for every job of a batch: the
+// job hash exactly as BullMQ writes it (name, data, opts, timestamp, delay, priority), LPUSH to wait,
+// the 'waiting' event (capped), and once per batch the marker that wakes workers unless the queue is
+// paused or at its global concurrency. Left out because they do nothing for a job with a custom id
+// and no parent, dedupe, delay or priority: the id counter INCR, the msgpack/cjson round trip of the
 // options, the parent and deduplication branches, and the uncapped 'added' event (QueueEvents
-// listeners still get 'waiting' and 'duplicated'). Pinned by event-job-writer.integration.test.ts
-// against Queue.add and a real Worker; revisit it with every bullmq upgrade.
-const ADD_EVENT_JOB = `
+// listeners still get 'waiting' and 'duplicated'). Job keys are built from the prefix inside the
+// script, as BullMQ's own scripts do (a `{…}` prefix keeps them in the queue's cluster slot).
+// Pinned by event-job-writer.integration.test.ts against Queue.add and a real Worker; revisit it
+// with every bullmq upgrade.
+const ADD_EVENT_JOBS = `
 local meta = redis.call('HMGET', KEYS[2], 'paused', 'concurrency', 'opts.maxLenEvents')
-local maxEvents = meta[3] or ARGV[6]
-if redis.call('EXISTS', KEYS[6]) == 1 then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxEvents, '*', 'event', 'duplicated', 'jobId', ARGV[1])
-  return 0
+local maxEvents = meta[3] or ARGV[3]
+local results = {}
+local added = false
+for i = 4, #ARGV, 4 do
+  local jobId = ARGV[i]
+  local jobKey = ARGV[1] .. jobId
+  if redis.call('EXISTS', jobKey) == 1 then
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxEvents, '*', 'event', 'duplicated', 'jobId', jobId)
+    results[#results + 1] = 0
+  else
+    redis.call('HSET', jobKey, 'name', ARGV[2], 'data', ARGV[i + 1], 'opts', ARGV[i + 2],
+      'timestamp', ARGV[i + 3], 'delay', 0, 'priority', 0)
+    redis.call('LPUSH', KEYS[1], jobId)
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
+    results[#results + 1] = 1
+    added = true
+  end
 end
-redis.call('HSET', KEYS[6], 'name', ARGV[2], 'data', ARGV[3], 'opts', ARGV[4], 'timestamp', ARGV[5],
-  'delay', 0, 'priority', 0)
-redis.call('LPUSH', KEYS[1], ARGV[1])
-local maxed = meta[1] or (meta[2] and redis.call('LLEN', KEYS[3]) >= tonumber(meta[2]))
-if not maxed then redis.call('ZADD', KEYS[5], 0, '0') end
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', ARGV[1])
-return 1
+if added then
+  local maxed = meta[1] or (meta[2] and redis.call('LLEN', KEYS[3]) >= tonumber(meta[2]))
+  if not maxed then redis.call('ZADD', KEYS[5], 0, '0') end
+end
+return results
 `;
 
-type AddEventJob = (...args: string[]) => Promise<number>;
+/** Most jobs per script call; a larger turn is split (keeps one call's Redis time short). */
+const MAX_BATCH = 256;
+
+interface Waiter {
+  resolve(result: AddResult): void;
+  reject(err: Error): void;
+}
+
+type AddEventJobs = (args: string[]) => Promise<number[]>;
 
 /**
- * Writes `vod-events` jobs with one lean script call per callback. The jobs are standard BullMQ
- * jobs (the worker is a plain BullMQ Worker); what is saved is the CPU of building a Job object,
- * encoding its options per call, and Redis writes that have no effect for these jobs.
- *
- * Commands issued in one event-loop turn leave in one socket write: the connection is corked on
- * the first add of a turn and uncorked in `setImmediate`. On a CPU-bound box the per-command
- * `write` syscall (which on loopback also pays for the receiving side) was the largest single cost
- * of an enqueue; ioredis's auto-pipelining saves it too but costs more in Pipeline objects.
+ * Writes `vod-events` jobs: every add of one event-loop turn goes to Redis in one script call,
+ * sent in `setImmediate` (so an answer waits at most one turn longer). The jobs are standard BullMQ
+ * jobs (the worker is a plain BullMQ Worker). What is saved, per callback: building a Job object
+ * and encoding its options, one ioredis command with its own socket write and reply, and the
+ * Redis writes that do nothing for these jobs. Not ioredis auto-pipelining or `addBulk`: those
+ * batch too, but allocate a Pipeline per batch and still run one script per job.
  */
 export class EventJobWriter {
-  private readonly keys: string[];
-  private readonly jobKeyPrefix: string;
+  private readonly head: string[];
   private readonly optsHead: string;
-  private readonly eventsMaxLen: string;
-  private readonly addScript: AddEventJob;
-  private corkedStream: Socket | undefined;
-  private readonly uncork = () => {
-    const stream = this.corkedStream;
-    this.corkedStream = undefined;
-    stream?.uncork();
-  };
+  private readonly addScript: AddEventJobs;
+  private args: string[];
+  private waiters: Waiter[] = [];
+  private scheduled = false;
 
-  constructor(
-    private readonly redis: Redis,
-    prefix: string,
-    options: EventJobOptions,
-  ) {
+  constructor(redis: Redis, prefix: string, options: EventJobOptions) {
     const q = `${prefix}:${EVENTS_QUEUE}:`;
-    this.jobKeyPrefix = q;
-    this.keys = [`${q}wait`, `${q}meta`, `${q}active`, `${q}events`, `${q}marker`];
+    this.head = [
+      `${q}wait`,
+      `${q}meta`,
+      `${q}active`,
+      `${q}events`,
+      `${q}marker`,
+      q,
+      EVENT_JOB_NAME,
+      String(options.eventsMaxLen),
+    ];
+    this.args = [...this.head];
     // BullMQ stores the options as JSON, jobId included; the rest is the same for every event job.
     const opts = {
       attempts: options.attempts,
@@ -81,40 +99,45 @@ export class EventJobWriter {
       removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
     };
     this.optsHead = `${JSON.stringify(opts).slice(0, -1)},"jobId":`;
-    this.eventsMaxLen = String(options.eventsMaxLen);
-    if (!('vodAddEventJob' in redis)) {
-      redis.defineCommand('vodAddEventJob', { numberOfKeys: 6, lua: ADD_EVENT_JOB });
+    if (!('vodAddEventJobs' in redis)) {
+      redis.defineCommand('vodAddEventJobs', { numberOfKeys: 5, lua: ADD_EVENT_JOBS });
     }
-    this.addScript = (redis as unknown as { vodAddEventJob: AddEventJob }).vodAddEventJob.bind(redis);
+    this.addScript = (redis as unknown as { vodAddEventJobs: AddEventJobs }).vodAddEventJobs.bind(redis);
   }
 
   /** Stores one event job with id `jobId` and JSON `data`; resolves once Redis holds it. */
-  async add(jobId: string, data: string, timestamp: number): Promise<AddResult> {
-    this.corkForThisTurn();
-    const k = this.keys;
-    const added = await this.addScript(
-      k[0]!,
-      k[1]!,
-      k[2]!,
-      k[3]!,
-      k[4]!,
-      this.jobKeyPrefix + jobId,
-      jobId,
-      EVENT_JOB_NAME,
-      data,
-      `${this.optsHead}${JSON.stringify(jobId)}}`,
-      String(timestamp),
-      this.eventsMaxLen,
-    );
-    return added === 1 ? 'added' : 'duplicate';
+  add(jobId: string, data: string, timestamp: number): Promise<AddResult> {
+    return new Promise<AddResult>((resolve, reject) => {
+      this.args.push(jobId, data, `${this.optsHead}${JSON.stringify(jobId)}}`, String(timestamp));
+      this.waiters.push({ resolve, reject });
+      if (this.waiters.length >= MAX_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    });
   }
 
-  private corkForThisTurn(): void {
-    if (this.corkedStream) return;
-    const stream = (this.redis as unknown as { stream?: Socket }).stream;
-    if (!stream || this.redis.status !== 'ready') return;
-    stream.cork();
-    this.corkedStream = stream;
-    setImmediate(this.uncork);
-  }
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    const args = this.args;
+    this.waiters = [];
+    this.args = [...this.head];
+    this.addScript(args).then(
+      (results) => {
+        if (!Array.isArray(results) || results.length !== waiters.length) {
+          const err = new Error(`unexpected reply to a batch of ${waiters.length} adds`);
+          for (const w of waiters) w.reject(err);
+          return;
+        }
+        for (let i = 0; i < waiters.length; i++)
+          waiters[i]!.resolve(results[i] === 1 ? 'added' : 'duplicate');
+      },
+      (err: Error) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
+  };
 }
