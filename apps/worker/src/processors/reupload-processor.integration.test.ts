@@ -225,4 +225,27 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     await events.close();
     await reconciler.close();
   });
+  it('runs one reconcile pass per interval however many workers tick (Redis lock)', async () => {
+    const events = new SyntheticEventWriter(redis, prefix);
+    const make = () =>
+      new Reconciler({
+        redis,
+        store,
+        api,
+        events,
+        metrics: deps.metrics,
+        logger,
+        afterSeconds: 1,
+        intervalSeconds: 2,
+        giveUpSeconds: 3600,
+        maxPerPass: 10,
+      });
+    const workers = [make(), make(), make()];
+    const first = await Promise.all(workers.map((w) => w.tick()));
+    expect(first.filter((r) => r !== undefined)).toHaveLength(1);
+    const again = await Promise.all(workers.map((w) => w.tick()));
+    expect(again.filter((r) => r !== undefined)).toHaveLength(0);
+    await Promise.all(workers.map((w) => w.close()));
+    await events.close();
+  });
 });
