@@ -11,7 +11,7 @@ import {
   type ReuploadJobData,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
-import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { deletePrefix, freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { SyntheticEventWriter, VodApiClient } from '@vod-callbacks/vod-client';
 import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
 import { Queue } from 'bullmq';
@@ -247,5 +247,23 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     expect(again.filter((r) => r !== undefined)).toHaveLength(0);
     await Promise.all(workers.map((w) => w.close()));
     await events.close();
+  });
+  it('a network error (nothing listening) is thrown for BullMQ to retry, not dead-lettered', async () => {
+    const down = new VodApiClient({
+      accessKeyId: 'AKLTint',
+      secretKey: 'int-secret',
+      region: 'cn-north-1',
+      host: `127.0.0.1:${await freePort()}`,
+      protocol: 'http:',
+    });
+    const err = await processReupload(reuploadJob(), {
+      ...deps,
+      batcher: new UploadBatcher(down, { waitMs: 0 }),
+    }).catch((e) => e);
+    expect(err).toMatchObject({ name: 'VodApiError', code: 'NetworkError', kind: 'retryable' });
+    expect(await counter('vod_reupload_requests_total', 'retried')).toBe(1);
+    const dlq = new Queue(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    expect(await dlq.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    await dlq.close();
   });
 });
