@@ -92,7 +92,10 @@ export async function startNode(script, { args = [], env = {}, ready, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited ${child.exitCode} before ready:\n${out}`);
-    if (await ready().catch(() => false)) return handle;
+    if (await Promise.resolve()
+      .then(() => ready(out))
+      .catch(() => false))
+      return handle;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${script} not ready within ${timeoutMs} ms:\n${out}`);
@@ -229,4 +232,14 @@ export function flags(defaults) {
     out[key] = typeof defaults[key] === 'number' ? Number(v) : v;
   }
   return out;
+}
+
+/** Redis time per command since the last CONFIG RESETSTAT, in µs per `per` (e.g. per job), top first. */
+export async function commandStats(redis, per, top = 8) {
+  const info = await redis.info('commandstats');
+  const rows = [];
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    rows.push({ command: m[1], callsPer: Number(m[2]) / per, usPer: Number(m[3]) / per });
+  }
+  return rows.sort((a, b) => b.usPer - a.usPer).slice(0, top);
 }

@@ -1,5 +1,6 @@
 import {
   CodeClassifier,
+  coalesceWrites,
   configOrExit,
   createQueueMetrics,
   createRedis,
@@ -32,7 +33,8 @@ const logger = pino(loggerOptions('worker', config.LOG_LEVEL));
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
-const redis = createRedis(config.REDIS_URL, 'worker', 'worker');
+// Commands of one event-loop turn (from all concurrent jobs) share one socket write: see bench/.
+const redis = coalesceWrites(createRedis(config.REDIS_URL, 'worker', 'worker'));
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
 
 const registry = createRegistry('worker');

@@ -68,13 +68,19 @@ export class OutcomeStore {
 
   /** Which attempt a JobId was, when this system knows it. */
   async uploadJob(jobId: string): Promise<UploadJobInfo | undefined> {
-    const raw = await this.redis.get(this.keys.uploadJob(jobId));
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(raw) as UploadJobInfo;
-    } catch {
-      return undefined;
-    }
+    return parseUploadJob(await this.redis.get(this.keys.uploadJob(jobId)));
+  }
+
+  /**
+   * `isProcessed` and `uploadJob` in one round trip (both keys are strings, so one MGET): the
+   * event processor needs both for every event.
+   */
+  async lookup(dedupeKey: string, jobId: string): Promise<{ processed: boolean; upload?: UploadJobInfo }> {
+    const [marker, upload] = await this.redis.mget(
+      this.keys.processed(dedupeKey),
+      this.keys.uploadJob(jobId),
+    );
+    return { processed: marker !== null, upload: parseUploadJob(upload ?? null) };
   }
 
   /**
@@ -146,5 +152,14 @@ export class OutcomeStore {
   /** Forgets pending JobIds (VOD does not know them and will not send their callback). */
   async dropPending(jobIds: readonly string[]): Promise<void> {
     if (jobIds.length > 0) await this.redis.zrem(this.keys.pendingUploads, ...jobIds);
+  }
+}
+
+function parseUploadJob(raw: string | null): UploadJobInfo | undefined {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as UploadJobInfo;
+  } catch {
+    return undefined;
   }
 }

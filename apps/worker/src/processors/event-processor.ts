@@ -112,7 +112,8 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   }
 
   const label = codeLabel(code, (c) => deps.classifier.isKnownCode(c));
-  if (await deps.store.isProcessed(dedupeKey)) {
+  const known = await deps.store.lookup(dedupeKey, event.Data.JobId);
+  if (known.processed) {
     deps.metrics.processed.inc({ code: label, class: 'duplicate' });
     return { decision: 'duplicate', requestId, class: 'duplicate' };
   }
@@ -136,7 +137,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     });
   }
 
-  const attempt = (await deps.store.uploadJob(event.Data.JobId))?.attempt ?? 1;
+  const attempt = known.upload?.attempt ?? 1;
   const decision = decide(cls, attempt, deps.maxAttempts);
   let delayMs: number | undefined;
   if (decision === 'reupload_scheduled') {

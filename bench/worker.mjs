@@ -1,0 +1,156 @@
+// Worker benchmark: N queued realistic events (90% Success, 5% retryable, 5% permanent), stored the
+// way the ingress stores them, drained by (a) a no-op BullMQ worker and (b) our worker (the built
+// app, its own process, production defaults incl. info logs), same concurrency and retention.
+// The queue is filled while paused and resumed once the worker is ready, so start-up is not timed.
+//
+//   node bench/worker.mjs [--jobs=10000] [--concurrency=1,10,50] [--rounds=2]
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  answersHttp,
+  BENCH_DIR,
+  callbackBody,
+  commandStats,
+  cpuMeter,
+  flags,
+  median,
+  mixedKind,
+  printTable,
+  REPO_ROOT,
+  sleep,
+  startNode,
+  testSupport,
+  writeResult,
+} from './lib/common.mjs';
+
+const opts = flags({ jobs: 10_000, concurrency: '1,10,50', rounds: 2, variants: 'noop,ours', cpuProf: '' });
+const PREFIX = 'vod';
+const Q = `${PREFIX}:vod-events`;
+
+/** Fills vod-events with `n` events through the ingress's own writer (same job shape and options). */
+export async function fillEvents(redis, n, tag, callbackArgs = () => '') {
+  const { EventJobWriter } = await import(join(REPO_ROOT, 'apps/ingress/dist/event-job-writer.js'));
+  const writer = new EventJobWriter(redis, PREFIX, { attempts: 10, keepCompleted: 1000, eventsMaxLen: 10_000 });
+  const { eventJobId } = await import(join(REPO_ROOT, 'packages/shared/dist/index.js'));
+  for (let i = 0; i < n; i += 500) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + 500); j++) {
+      const requestId = `${tag}${j.toString(36)}`;
+      const body = callbackBody(requestId, mixedKind(j), callbackArgs(j));
+      const now = Date.now();
+      batch.push(writer.add(eventJobId(requestId), JSON.stringify({ body, receivedAt: now }), now));
+    }
+    await Promise.all(batch);
+  }
+}
+
+async function startWorker(variant, concurrency, ts, redisUrl) {
+  if (variant === 'noop') {
+    return startNode(join(BENCH_DIR, 'servers/noop-worker.mjs'), {
+      env: { REDIS_URL: redisUrl, QUEUE_PREFIX: PREFIX, WORKER_CONCURRENCY: String(concurrency) },
+      ready: (out) => out.includes('noop worker ready'),
+    });
+  }
+  const port = await ts.freePort();
+  const nodeArgs = opts.cpuProf
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH_DIR, 'results/profiles')}`, `--cpu-prof-name=worker-c${concurrency}.cpuprofile`]
+    : [];
+  return startNode(join(REPO_ROOT, 'apps/worker/dist/main.js'), {
+    nodeArgs,
+    env: {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: PREFIX,
+      WORKER_CONCURRENCY: String(concurrency),
+      WORKER_METRICS_HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: String(port),
+    },
+    ready: async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+  });
+}
+
+async function drain(variant, concurrency, round, ts, redisServer, redis) {
+  await redis.flushall();
+  const queue = new Queue('vod-events', { connection: redis, prefix: PREFIX });
+  await queue.pause();
+  await fillEvents(redis, opts.jobs, `2024050609w${concurrency}${variant[0]}${round}x`);
+  const worker = await startWorker(variant, concurrency, ts, redisServer.url);
+  try {
+    await redis.config('RESETSTAT');
+    const meter = cpuMeter({ worker: worker.pid, redis: redisServer.process.pid });
+    await queue.resume();
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const [wait, active] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+      if (wait === 0 && active === 0) break;
+      if (Date.now() > deadline) throw new Error(`${variant} did not drain within 300 s`);
+      await sleep(20);
+    }
+    const cpu = meter.stop();
+    const redisCommands = await commandStats(redis, opts.jobs);
+    const outcomes = variant === 'ours' ? await redis.xlen(`${PREFIX}:outcomes`) : null;
+    const reuploads = variant === 'ours' ? await redis.zcard(`${PREFIX}:vod-reuploads:delayed`) : null;
+    const failed = await redis.zcard(`${Q}:failed`);
+    return {
+      variant,
+      concurrency,
+      round,
+      jobs: opts.jobs,
+      jobsPerSec: opts.jobs / (cpu.elapsedMs / 1000),
+      workerCpuUsPerJob: cpu.worker / opts.jobs,
+      redisCpuUsPerJob: cpu.redis / opts.jobs,
+      failed,
+      outcomes,
+      reuploadsScheduled: reuploads,
+      redisCommands,
+    };
+  } finally {
+    await worker.stop();
+    await queue.close();
+  }
+}
+
+const ts = await testSupport();
+const redisServer = await ts.startRedisServer();
+const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+const runs = [];
+try {
+  for (const c of String(opts.concurrency).split(',').map(Number)) {
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const v of opts.variants.split(',')) {
+        process.stdout.write(`concurrency ${c}, round ${round}: ${v} …\n`);
+        runs.push(await drain(v, c, round, ts, redisServer, redis));
+      }
+    }
+  }
+} finally {
+  redis.disconnect();
+  await redisServer.stop();
+}
+
+const summary = [];
+for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
+  const m = (v, k) => median(runs.filter((r) => r.concurrency === c && r.variant === v).map((r) => r[k]));
+  const row = { concurrency: c };
+  for (const v of ['noop', 'ours']) {
+    row[`${v}JobsPerSec`] = m(v, 'jobsPerSec');
+    row[`${v}CpuUsPerJob`] = m(v, 'workerCpuUsPerJob');
+    row[`${v}RedisUsPerJob`] = m(v, 'redisCpuUsPerJob');
+  }
+  row.oursOverNoop = row.oursJobsPerSec / row.noopJobsPerSec;
+  summary.push(row);
+}
+printTable(
+  'worker: every run',
+  runs.map(({ redisCommands, ...r }) => r),
+);
+for (const r of runs.filter((x) => x.round === 1)) {
+  printTable(`redis time per job: ${r.variant}, concurrency ${r.concurrency}`, r.redisCommands);
+}
+printTable(`worker: medians of ${opts.rounds} interleaved rounds (target at concurrency 50: ours ≥ 0.8 × noop)`, summary);
+writeResult('worker', { options: opts, runs, summary });
+const wrong = runs.filter((r) => r.variant === 'ours' && (r.outcomes !== r.jobs || r.failed > 0));
+if (wrong.length > 0) {
+  process.stderr.write('FAILED: our worker did not record exactly one outcome per job\n');
+  process.exitCode = 1;
+}
