@@ -370,6 +370,22 @@ describe('re-uploads against a throttling API and with bad credentials', () => {
     expect(await metricValue(stack, /^vod_reupload_requests_total\{result="accepted"/)).toBe(12);
   });
 
+  it('5xx answers of the API: the re-upload is retried with backoff and succeeds', async () => {
+    const u = { SourceUrl: 'https://media.example.com/5xx.mp4?vodsim=fail,ok', CallbackArgs: 'item-5xx' };
+    const before = (await simStats(stack)).api.errors.InternalError ?? 0;
+    await upload(stack, 'space-5xx', [u]);
+    // Right after the customer's call, well before the re-upload is due (processing + backoff).
+    const res = await fetch(`${stack.simUrl}/sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'InternalError', status: 500, count: 3 }),
+    });
+    expect(res.status).toBe(200);
+    const state = await settled(redis, stack.prefix, 'space-5xx', u.SourceUrl, u.CallbackArgs);
+    expect(state).toMatchObject({ decision: 'succeeded', attempt: '2' });
+    expect((await simStats(stack)).api.errors.InternalError).toBe(before + 3);
+  });
+
   it('bad AK/SK: the re-upload is dead-lettered with the API’s code, not retried', async () => {
     const event = {
       RequestId: 'e2e-bad-key-1',

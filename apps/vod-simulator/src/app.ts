@@ -62,6 +62,34 @@ export function buildSimulatorApp(config: SimulatorConfig, logger: Logger): Simu
       return reply.code(answer.status).send(answer.body);
     },
   });
+  // Test hook: {"code":"InternalError","status":500,"count":2} fails the next 2 OpenAPI requests.
+  app.post('/sim/faults', async (req, reply) => {
+    let f: { code?: unknown; status?: unknown; count?: unknown; message?: unknown };
+    try {
+      f = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '{}');
+    } catch {
+      return reply.code(400).send({ error: 'invalid_json' });
+    }
+    const status = Number(f.status ?? 500);
+    const count = Number(f.count ?? 1);
+    if (
+      typeof f.code !== 'string' ||
+      !Number.isInteger(status) ||
+      status < 400 ||
+      status > 599 ||
+      !Number.isInteger(count) ||
+      count < 0
+    ) {
+      return reply.code(400).send({ error: 'expected {code: string, status: 400–599, count: integer ≥ 0}' });
+    }
+    simulator.injectFaults({
+      code: f.code,
+      status,
+      count,
+      message: typeof f.message === 'string' ? f.message : undefined,
+    });
+    return { ok: true };
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/sim/stats', async () => ({
     api: simulator.stats,

@@ -75,6 +75,7 @@ export class VodSimulator {
     scriptedDrops: 0,
   };
   private readonly quota: QpsQuota;
+  private faults: { code: string; status: number; message: string; left: number } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: VodSimulatorOptions) {
@@ -120,6 +121,10 @@ export class VodSimulator {
           `Request rate exceeds the quota of ${this.options.qps} QPS`,
         );
       }
+      if (this.faults && this.faults.left > 0) {
+        this.faults.left--;
+        throw new ApiFailure(this.faults.code, this.faults.status, this.faults.message);
+      }
       if (version !== VERSION || (action !== 'UploadMediaByUrl' && action !== 'QueryUploadTaskInfo')) {
         throw new ApiFailure(
           'InvalidActionOrVersion',
@@ -140,6 +145,19 @@ export class VodSimulator {
         body: { ResponseMetadata: { ...meta, Error: { Code: err.code, Message: err.message } } },
       };
     }
+  }
+
+  /**
+   * Makes the next `count` authenticated OpenAPI requests fail with `code` and HTTP `status`
+   * (e.g. InternalError/500, ServiceUnavailableTemp/503): server-side faults for tests.
+   */
+  injectFaults(fault: { code: string; status: number; count: number; message?: string }): void {
+    this.faults = {
+      code: fault.code,
+      status: fault.status,
+      message: fault.message ?? 'simulated server fault',
+      left: fault.count,
+    };
   }
 
   private uploadMediaByUrl(param: (n: string) => string | undefined): unknown {

@@ -266,4 +266,26 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     expect(await dlq.getJobCounts('waiting')).toEqual({ waiting: 0 });
     await dlq.close();
   });
+  it('5xx answers are retried; the final failed try records the source as dead-lettered (processing_error)', async () => {
+    sim.simulator.injectFaults({ code: 'InternalError', status: 500, count: 2 });
+    const job = (attemptsMade: number) => ({ ...reuploadJob(), attemptsMade, opts: { attempts: 3 } });
+    await expect(processReupload(job(0), deps)).rejects.toMatchObject({
+      code: 'InternalError',
+      kind: 'retryable',
+    });
+    await expect(processReupload(job(1), deps)).rejects.toMatchObject({ code: 'InternalError' });
+    const state = () => redis.hgetall(store.keys.sourceState(sourceKeyOf(source)));
+    expect(await state()).toEqual({});
+    expect(await processReupload(job(2), deps)).toMatchObject({ result: 'accepted' });
+
+    sim.simulator.injectFaults({ code: 'ServiceUnavailableTemp', status: 503, count: 1 });
+    await expect(processReupload({ ...job(2), id: 'ru-last' }, deps)).rejects.toMatchObject({
+      code: 'ServiceUnavailableTemp',
+    });
+    expect(await state()).toMatchObject({
+      decision: 'dead_lettered',
+      reason: 'processing_error',
+      code: 'ServiceUnavailableTemp',
+    });
+  });
 });

@@ -25,6 +25,9 @@ export interface ReuploadProcessorDeps {
 export interface ReuploadJobLike {
   id?: string;
   data: ReuploadJobData;
+  /** Failed tries so far (BullMQ's `attemptsMade`). */
+  attemptsMade?: number;
+  opts?: { attempts?: number };
 }
 
 /** What handling one re-upload came to (a retryable API failure throws instead). */
@@ -82,7 +85,17 @@ export async function processReupload(
   const { error } = outcome;
   if (error.kind === 'retryable') {
     deps.metrics.reuploadRequests.inc({ result: 'retried' });
-    deps.logger.warn({ reuploadJob: job.id, code: error.code, attempt }, 're-upload call failed; will retry');
+    const last = (job.attemptsMade ?? 0) + 1 >= (job.opts?.attempts ?? 1);
+    if (last) {
+      // The worker manager dead-letters the job (processing_error) when this throw is final; the
+      // source's state must say so too, or `vodctl status` would show "reupload_scheduled" forever.
+      await recordDeadLettered(job, deps, 'processing_error', error.code);
+    } else {
+      deps.logger.warn(
+        { reuploadJob: job.id, code: error.code, attempt },
+        're-upload call failed; will retry',
+      );
+    }
     throw error;
   }
   deps.metrics.reuploadRequests.inc({ result: 'rejected' });
@@ -97,7 +110,6 @@ async function deadLetterReupload(
   code: string,
   message: string,
 ): Promise<void> {
-  const now = (deps.now ?? Date.now)();
   const dedupeKey = `reupload:${job.id ?? job.data.triggeredBy}`;
   if (await deps.store.isProcessed(dedupeKey)) return;
   await deps.writers.deadLetter(dedupeKey, {
@@ -105,12 +117,25 @@ async function deadLetterReupload(
     detail: `${code}: ${message}`.slice(0, 2000),
     requestId: job.data.triggeredBy,
     reupload: job.data,
-    deadLetteredAt: now,
+    deadLetteredAt: (deps.now ?? Date.now)(),
   });
+  if (await recordDeadLettered(job, deps, reason, code)) deps.metrics.deadLetters.inc({ reason });
+  deps.logger.error(
+    { reuploadJob: job.id, reason, code, triggeredBy: job.data.triggeredBy },
+    're-upload dead-lettered',
+  );
+}
+
+/** Records the source's outcome `dead_lettered`: why its re-upload did not happen (for `vodctl status`). */
+async function recordDeadLettered(
+  job: ReuploadJobLike,
+  deps: ReuploadProcessorDeps,
+  reason: DeadLetterReason,
+  code: string,
+): Promise<boolean> {
   const { source } = job.data;
-  // The source's latest state must say why its re-upload did not happen (for `vodctl status`).
   const record: OutcomeRecord = {
-    requestId: dedupeKey,
+    requestId: `reupload:${job.id ?? job.data.triggeredBy}`,
     jobId: '',
     spaceName: source.spaceName,
     sourceUrl: source.sourceUrl,
@@ -119,14 +144,11 @@ async function deadLetterReupload(
     code,
     class: 'retryable',
     decision: 'dead_lettered',
+    // The uploads made so far: this re-upload never happened.
     attempt: job.data.attempt - 1,
     eventTime: '',
-    processedAt: new Date(now).toISOString(),
+    processedAt: new Date((deps.now ?? Date.now)()).toISOString(),
     reason,
   };
-  if (await deps.store.record(dedupeKey, record)) deps.metrics.deadLetters.inc({ reason });
-  deps.logger.error(
-    { reuploadJob: job.id, reason, code, triggeredBy: job.data.triggeredBy },
-    're-upload dead-lettered',
-  );
+  return deps.store.record(record.requestId, record);
 }
