@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  answersHttp,
   BENCH_DIR,
   callbackBody,
   commandStats,
@@ -31,7 +30,11 @@ const Q = `${PREFIX}:vod-events`;
 /** Fills vod-events with `n` events through the ingress's own writer (same job shape and options). */
 export async function fillEvents(redis, n, tag, callbackArgs = () => '') {
   const { EventJobWriter } = await import(join(REPO_ROOT, 'apps/ingress/dist/event-job-writer.js'));
-  const writer = new EventJobWriter(redis, PREFIX, { attempts: 10, keepCompleted: 1000, eventsMaxLen: 10_000 });
+  const writer = new EventJobWriter(redis, PREFIX, {
+    attempts: 10,
+    keepCompleted: 1000,
+    eventsMaxLen: 10_000,
+  });
   const { eventJobId } = await import(join(REPO_ROOT, 'packages/shared/dist/index.js'));
   for (let i = 0; i < n; i += 500) {
     const batch = [];
@@ -54,7 +57,11 @@ async function startWorker(variant, concurrency, ts, redisUrl) {
   }
   const port = await ts.freePort();
   const nodeArgs = opts.cpuProf
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH_DIR, 'results/profiles')}`, `--cpu-prof-name=worker-c${concurrency}.cpuprofile`]
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(BENCH_DIR, 'results/profiles')}`,
+        `--cpu-prof-name=worker-c${concurrency}.cpuprofile`,
+      ]
     : [];
   return startNode(join(REPO_ROOT, 'apps/worker/dist/main.js'), {
     nodeArgs,
@@ -147,7 +154,10 @@ printTable(
 for (const r of runs.filter((x) => x.round === 1)) {
   printTable(`redis time per job: ${r.variant}, concurrency ${r.concurrency}`, r.redisCommands);
 }
-printTable(`worker: medians of ${opts.rounds} interleaved rounds (target at concurrency 50: ours ≥ 0.8 × noop)`, summary);
+printTable(
+  `worker: medians of ${opts.rounds} interleaved rounds (target at concurrency 50: ours ≥ 0.8 × noop)`,
+  summary,
+);
 writeResult('worker', { options: opts, runs, summary });
 const wrong = runs.filter((r) => r.variant === 'ours' && (r.outcomes !== r.jobs || r.failed > 0));
 if (wrong.length > 0) {

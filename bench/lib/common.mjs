@@ -92,9 +92,11 @@ export async function startNode(script, { args = [], env = {}, ready, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited ${child.exitCode} before ready:\n${out}`);
-    if (await Promise.resolve()
-      .then(() => ready(out))
-      .catch(() => false))
+    if (
+      await Promise.resolve()
+        .then(() => ready(out))
+        .catch(() => false)
+    )
       return handle;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
