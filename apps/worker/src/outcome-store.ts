@@ -16,6 +16,8 @@ export interface UploadJobInfo {
   startedAt?: number;
   /** The source, kept for reconciliation: QueryUploadTaskInfo does not return CallbackArgs. */
   source?: UploadSource;
+  /** Its outcome came from reconciliation: a late real callback for it is a duplicate. */
+  reconciled?: boolean;
 }
 
 // One script = one atomic step: the processed marker, the outcome record, the latest source state,
@@ -92,6 +94,7 @@ export class OutcomeStore {
     const sourceKey = outcome.spaceName && outcome.sourceUrl ? sourceKeyOf(outcome) : '';
     const fields = outcomeToFields(outcome);
     const jobInfo: UploadJobInfo = { sourceKey, attempt: outcome.attempt };
+    if (outcome.origin === 'reconcile') jobInfo.reconciled = true;
     const written = await (
       this.redis as Redis & { recordOutcome: (...args: (string | number)[]) => Promise<number> }
     ).recordOutcome(

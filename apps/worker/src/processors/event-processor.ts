@@ -118,6 +118,14 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     return { decision: 'duplicate', requestId, class: 'duplicate' };
   }
 
+  // VOD's own callback for a JobId whose outcome reconciliation already recorded (it came after all,
+  // e.g. VOD redelivered longer than expected): the reconciled outcome stands.
+  if (!job.data.origin && known.upload?.reconciled) {
+    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
+    deps.logger.info({ requestId, jobId: event.Data.JobId }, 'callback superseded by its reconciled outcome');
+    return { decision: 'duplicate', requestId, class: 'duplicate' };
+  }
+
   // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
   if (job.data.origin === 'reconcile' && (await deps.store.settledByCallback(event.Data.JobId))) {
     deps.metrics.processed.inc({ code: label, class: 'duplicate' });

@@ -288,4 +288,39 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       code: 'ServiceUnavailableTemp',
     });
   });
+  it('a real callback arriving after the reconciled outcome of its JobId is a duplicate', async () => {
+    await store.trackUpload('job-late', { sourceKey: sourceKeyOf(source), attempt: 2, source }, Date.now());
+    const eventDeps = {
+      store,
+      writers,
+      classifier: new CodeClassifier(),
+      metrics: deps.metrics,
+      logger,
+      acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
+      unsupportedAction: 'dead_letter' as const,
+      maxAttempts: 3,
+      backoffBaseMs: 1000,
+    };
+    const data = {
+      Code: 'Success',
+      JobId: 'job-late',
+      SourceUrl: source.sourceUrl,
+      SpaceName: source.spaceName,
+      CallbackArgs: source.callbackArgs,
+    };
+    const body = (RequestId: string) =>
+      JSON.stringify({ RequestId, EventType: 'FileUploadByUrlComplete', Data: data });
+    const reconciled = await processEvent(
+      { id: 'r', data: { body: body('reconcile:job-late'), receivedAt: 0, origin: 'reconcile' } },
+      eventDeps,
+    );
+    expect(reconciled.decision).toBe('succeeded');
+    const late = await processEvent(
+      { id: 'c', data: { body: body('vod-late-1'), receivedAt: 0 } },
+      eventDeps,
+    );
+    expect(late.decision).toBe('duplicate');
+    const outcomes = await redis.xrange(`${prefix}:outcomes`, '-', '+');
+    expect(outcomes).toHaveLength(1);
+  });
 });
