@@ -77,6 +77,8 @@ const worker = await startApp(
     LOG_LEVEL: 'info',
     WORKER_METRICS_PORT: String(metricsPort),
     REUPLOAD_BACKOFF_MS: '1000',
+    // Re-uploads falling due within half a second share one UploadMediaByUrl call (see the call sizes).
+    REUPLOAD_BATCH_WAIT_MS: '500',
     VOLC_ACCESSKEY: credentials.accessKeyId,
     VOLC_SECRETKEY: credentials.secretKey,
     VOD_API_HOST: `127.0.0.1:${simPort}`,
