@@ -29,7 +29,9 @@ const config = configOrExit(() => loadWorkerConfig());
 const classifier = configOrExit(
   () => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)),
 );
-const logger = pino(loggerOptions('worker', config.LOG_LEVEL));
+// Asynchronous log writes: with one info line per event, a synchronous write per line cost ~10% of
+// the worker's CPU (bench/worker.mjs). pino flushes what is buffered when the process exits.
+const logger = pino(loggerOptions('worker', config.LOG_LEVEL), pino.destination({ dest: 1, sync: false }));
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.

@@ -1,0 +1,250 @@
+// End-to-end benchmark: the VOD simulator's load mode → ingress → Redis → worker, at a sustained
+// rate above what either pair can finish, for a fixed time, then until the backlog is drained.
+// Pairs: ours (the built ingress and worker) and naive (Fastify + `await queue.add` and a
+// do-it-yourself BullMQ worker), interleaved, medians reported. Event lag (receipt → outcome) is
+// measured on probe callbacks the bench sends alongside the load (send time vs the processed marker).
+//
+//   node bench/e2e.mjs [--rate=3000] [--seconds=20] [--rounds=2] [--worker-concurrency=50]
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import {
+  answersHttp,
+  BENCH_DIR,
+  callbackBody,
+  cpuMeter,
+  flags,
+  median,
+  percentile,
+  printTable,
+  REPO_ROOT,
+  sleep,
+  startNode,
+  testSupport,
+  writeResult,
+} from './lib/common.mjs';
+
+const opts = flags({
+  rate: 3000,
+  seconds: 20,
+  rounds: 2,
+  pairs: 'naive,ours',
+  workerConcurrency: 50,
+  probeRate: 20,
+  drainSeconds: 120,
+});
+const PREFIX = 'vod';
+const Q = `${PREFIX}:vod-events`;
+
+async function startPair(pair, ts, redisUrl) {
+  const port = await ts.freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const ingress =
+    pair === 'ours'
+      ? await startNode(join(REPO_ROOT, 'apps/ingress/dist/main.js'), {
+          env: {
+            INGRESS_PORT: String(port),
+            INGRESS_HOST: '127.0.0.1',
+            REDIS_URL: redisUrl,
+            QUEUE_PREFIX: PREFIX,
+          },
+          ready: () => answersHttp(`${base}/healthz`),
+        })
+      : await startNode(join(BENCH_DIR, 'servers/naive-ingress.mjs'), {
+          env: { PORT: String(port), REDIS_URL: redisUrl, QUEUE_PREFIX: PREFIX },
+          ready: () => answersHttp(`${base}/`),
+        });
+  const concurrency = String(opts.workerConcurrency);
+  let worker;
+  if (pair === 'ours') {
+    const metricsPort = await ts.freePort();
+    worker = await startNode(join(REPO_ROOT, 'apps/worker/dist/main.js'), {
+      env: {
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: PREFIX,
+        WORKER_CONCURRENCY: concurrency,
+        WORKER_METRICS_HOST: '127.0.0.1',
+        WORKER_METRICS_PORT: String(metricsPort),
+      },
+      ready: async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200,
+    });
+  } else {
+    worker = await startNode(join(BENCH_DIR, 'servers/naive-worker.mjs'), {
+      env: { REDIS_URL: redisUrl, QUEUE_PREFIX: PREFIX, WORKER_CONCURRENCY: concurrency },
+      ready: (out) => out.includes('naive worker ready'),
+    });
+  }
+  return { ingress, worker, url: `${base}/callbacks/vod` };
+}
+
+/** Time (epoch ms) the worker recorded this RequestId: ours stores the outcome's stream id, naive the time. */
+function markerTime(value) {
+  if (!value) return undefined;
+  return Number(value.split('-')[0]);
+}
+
+async function runPair(pair, round, ts, redisServer, redis) {
+  await redis.flushall();
+  const { ingress, worker, url } = await startPair(pair, ts, redisServer.url);
+  const probes = [];
+  const backlog = [];
+  try {
+    const meter = cpuMeter({ ingress: ingress.pid, worker: worker.pid, redis: redisServer.process.pid });
+    const t0 = Date.now();
+    let loadDone = false;
+    const sampler = (async () => {
+      while (!loadDone || backlog.at(-1)?.waiting > 0) {
+        const [waiting, active] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+        backlog.push({ s: Math.round((Date.now() - t0) / 1000), waiting, active });
+        if (Date.now() - t0 > (opts.seconds + opts.drainSeconds) * 1000) break;
+        await sleep(1000);
+      }
+    })();
+    const prober = (async () => {
+      let n = 0;
+      while (!loadDone) {
+        const requestId = `2024probe${pair}${round}x${n++}`;
+        const sentAt = Date.now();
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: callbackBody(requestId),
+        })
+          .then(async (res) => {
+            await res.arrayBuffer();
+            probes.push({ requestId, sentAt, status: res.status });
+          })
+          .catch(() => probes.push({ requestId, sentAt, status: 0 }));
+        await sleep(1000 / opts.probeRate);
+      }
+    })();
+    const sim = await startNode(join(REPO_ROOT, 'apps/vod-simulator/dist/main.js'), {
+      args: [
+        'load',
+        '--target',
+        url,
+        '--count',
+        String(opts.rate * opts.seconds),
+        '--rate',
+        String(opts.rate),
+        '--concurrency',
+        '50',
+        '--duplicates',
+        '0.05',
+        '--max-seconds',
+        String(opts.seconds + 30),
+      ],
+    });
+    const exit = await sim.exited;
+    const loadSeconds = (Date.now() - t0) / 1000;
+    loadDone = true;
+    await prober;
+    const outcomesAtLoadEnd = await redis.xlen(`${PREFIX}:outcomes`);
+    const report = JSON.parse(sim.output().slice(sim.output().indexOf('{')));
+    if (exit.code !== 0) throw new Error(`simulator load failed: ${sim.output()}`);
+    // Drained: nothing waiting or active.
+    const deadline = Date.now() + opts.drainSeconds * 1000;
+    for (;;) {
+      const [w, a] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+      if (w === 0 && a === 0) break;
+      if (Date.now() > deadline) break;
+      await sleep(100);
+    }
+    const drainedSeconds = (Date.now() - t0) / 1000;
+    const cpu = meter.stop();
+    await sampler;
+    const outcomes = await redis.xlen(`${PREFIX}:outcomes`);
+    const markers = await redis.mget(...probes.map((p) => `${PREFIX}:processed:${p.requestId}`));
+    const lags = probes.map((p, i) => markerTime(markers[i]) - p.sentAt).filter((x) => Number.isFinite(x));
+    const acked = (report.statuses['200'] ?? 0) + probes.filter((p) => p.status === 200).length;
+    const distinctAcked = report.distinct + probes.length;
+    return {
+      pair,
+      round,
+      sent: report.sent + probes.length,
+      acked,
+      non200: report.sent + probes.length - acked,
+      ingressP50Ms: report.latencyMs.p50,
+      ingressP99Ms: report.latencyMs.p99,
+      loadSeconds,
+      drainedSeconds,
+      outcomes,
+      // Every distinct event must end as exactly one outcome (all were acknowledged 200 here).
+      outcomesComplete: outcomes === distinctAcked,
+      processedPerSecDuringLoad: outcomesAtLoadEnd / loadSeconds,
+      endToEndPerSec: outcomes / drainedSeconds,
+      lagP50Ms: percentile(lags, 50),
+      lagP99Ms: percentile(lags, 99),
+      lagMaxMs: Math.max(...lags),
+      probesWithOutcome: lags.length,
+      probes: probes.length,
+      maxBacklog: Math.max(...backlog.map((b) => b.waiting)),
+      cpuUsPerEvent: (cpu.ingress + cpu.worker + cpu.redis) / outcomes,
+      ingressCpuUsPerEvent: cpu.ingress / outcomes,
+      workerCpuUsPerEvent: cpu.worker / outcomes,
+      redisCpuUsPerEvent: cpu.redis / outcomes,
+      backlog,
+    };
+  } finally {
+    await ingress.stop();
+    await worker.stop();
+  }
+}
+
+const ts = await testSupport();
+const redisServer = await ts.startRedisServer();
+const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+const runs = [];
+try {
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const pair of opts.pairs.split(',')) {
+      process.stdout.write(`round ${round}: ${pair} pair …\n`);
+      runs.push(await runPair(pair, round, ts, redisServer, redis));
+    }
+  }
+} finally {
+  redis.disconnect();
+  await redisServer.stop();
+}
+
+const summary = [...new Set(runs.map((r) => r.pair))].map((pair) => {
+  const rs = runs.filter((r) => r.pair === pair);
+  const m = (k) => median(rs.map((r) => r[k]));
+  return {
+    pair,
+    endToEndPerSec: m('endToEndPerSec'),
+    processedPerSecDuringLoad: m('processedPerSecDuringLoad'),
+    ingressP99Ms: m('ingressP99Ms'),
+    lagP50Ms: m('lagP50Ms'),
+    lagP99Ms: m('lagP99Ms'),
+    maxBacklog: m('maxBacklog'),
+    cpuUsPerEvent: m('cpuUsPerEvent'),
+    non200: rs.reduce((s, r) => s + r.non200, 0),
+    outcomesComplete: rs.every((r) => r.outcomesComplete),
+  };
+});
+const by = Object.fromEntries(summary.map((s) => [s.pair, s]));
+const ratios =
+  by.ours && by.naive
+    ? {
+        endToEndOursOverNaive: by.ours.endToEndPerSec / by.naive.endToEndPerSec,
+        cpuPerEventOursOverNaive: by.ours.cpuUsPerEvent / by.naive.cpuUsPerEvent,
+        lagP99OursOverNaive: by.ours.lagP99Ms / by.naive.lagP99Ms,
+      }
+    : {};
+printTable(
+  'end to end: every run',
+  runs.map(({ backlog, ...r }) => r),
+);
+for (const r of runs) {
+  const b = r.backlog.filter((_, i) => i % 5 === 0 || i === r.backlog.length - 1);
+  process.stdout.write(
+    `backlog ${r.pair} r${r.round} (s:waiting): ${b.map((x) => `${x.s}:${x.waiting}`).join(' ')}\n`,
+  );
+}
+printTable(`end to end: medians of ${opts.rounds} interleaved rounds`, summary);
+if (ratios.endToEndOursOverNaive) printTable('end to end: ours / naive (target ≥ 1.3)', [ratios]);
+writeResult('e2e', { options: opts, runs, summary, ratios });
+if (runs.some((r) => r.pair === 'ours' && !r.outcomesComplete)) {
+  process.stderr.write('FAILED: our pair did not turn every acknowledged event into exactly one outcome\n');
+  process.exitCode = 1;
+}
