@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { configOrExit, installShutdown, loggerOptions } from '@vod-callbacks/shared';
 import { pino } from 'pino';
 import { buildSimulatorApp } from './app.js';
