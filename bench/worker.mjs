@@ -9,12 +9,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   BENCH_DIR,
-  callbackBody,
   commandStats,
   cpuMeter,
   flags,
   median,
-  mixedKind,
   printTable,
   REPO_ROOT,
   sleep,
@@ -22,31 +20,11 @@ import {
   testSupport,
   writeResult,
 } from './lib/common.mjs';
+import { fillEvents } from './lib/fill.mjs';
 
 const opts = flags({ jobs: 10_000, concurrency: '1,10,50', rounds: 2, variants: 'noop,ours', cpuProf: '' });
 const PREFIX = 'vod';
 const Q = `${PREFIX}:vod-events`;
-
-/** Fills vod-events with `n` events through the ingress's own writer (same job shape and options). */
-export async function fillEvents(redis, n, tag, callbackArgs = () => '') {
-  const { EventJobWriter } = await import(join(REPO_ROOT, 'apps/ingress/dist/event-job-writer.js'));
-  const writer = new EventJobWriter(redis, PREFIX, {
-    attempts: 10,
-    keepCompleted: 1000,
-    eventsMaxLen: 10_000,
-  });
-  const { eventJobId } = await import(join(REPO_ROOT, 'packages/shared/dist/index.js'));
-  for (let i = 0; i < n; i += 500) {
-    const batch = [];
-    for (let j = i; j < Math.min(n, i + 500); j++) {
-      const requestId = `${tag}${j.toString(36)}`;
-      const body = callbackBody(requestId, mixedKind(j), callbackArgs(j));
-      const now = Date.now();
-      batch.push(writer.add(eventJobId(requestId), JSON.stringify({ body, receivedAt: now }), now));
-    }
-    await Promise.all(batch);
-  }
-}
 
 async function startWorker(variant, concurrency, ts, redisUrl) {
   if (variant === 'noop') {
