@@ -1,6 +1,7 @@
 import { startRedisServer, uniquePrefix } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
 import {
+  duplicateCount,
   report,
   requestIds,
   sendStream,
@@ -56,14 +57,3 @@ describe('fault: duplicate storm (every callback 3×, interleaved)', () => {
     }
   }, 180_000);
 });
-
-/** `vod_events_processed_total{class="duplicate"}` of a worker, read from its metrics endpoint. */
-async function duplicateCount(output: string): Promise<number> {
-  const url = /metrics on (http:\/\/[^ ]+\/metrics)/.exec(output)?.[1]?.replace('0.0.0.0', '127.0.0.1');
-  if (!url) throw new Error(`no metrics URL in worker output:\n${output}`);
-  const text = await (await fetch(url)).text();
-  let sum = 0;
-  for (const m of text.matchAll(/^vod_events_processed_total\{[^}]*class="duplicate"[^}]*\} (\d+)/gm))
-    sum += Number(m[1]);
-  return sum;
-}

@@ -223,3 +223,14 @@ export function rssBytes(pid: number): number {
 /** `n` distinct RequestIds for one test. */
 export const requestIds = (label: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${label}-${String(i).padStart(5, '0')}`);
+
+/** `vod_events_processed_total{class="duplicate"}` of a worker, read from its metrics endpoint. */
+export async function duplicateCount(output: string): Promise<number> {
+  const url = /metrics on (http:\/\/[^ ]+\/metrics)/.exec(output)?.[1]?.replace('0.0.0.0', '127.0.0.1');
+  if (!url) throw new Error(`no metrics URL in worker output:\n${output}`);
+  const text = await (await fetch(url)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^vod_events_processed_total\{[^}]*class="duplicate"[^}]*\} (\d+)/gm))
+    sum += Number(m[1]);
+  return sum;
+}

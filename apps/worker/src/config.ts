@@ -127,6 +127,11 @@ export const WORKER_ENV = {
     0,
     600000,
   ),
+  PROCESSING_DELAY_AT: envEnum(
+    ['before', 'after'],
+    'before',
+    'Test hook: sleep before processing, or after the outcome is recorded (the window a crash must not double).',
+  ),
 } as const;
 
 export type WorkerConfig = ConfigOf<typeof WORKER_ENV>;

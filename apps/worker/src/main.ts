@@ -67,6 +67,7 @@ const manager = new WorkerManager(
     lockDurationMs: config.WORKER_LOCK_MS,
     keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
     processingDelayMs: config.PROCESSING_DELAY_MS,
+    processingDelayAt: config.PROCESSING_DELAY_AT,
   },
   metrics,
   writers,

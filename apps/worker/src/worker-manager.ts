@@ -25,6 +25,8 @@ export interface WorkerManagerOptions {
   keepCompleted: number;
   /** Test hook: sleep inside each event job. */
   processingDelayMs: number;
+  /** Test hook: sleep before processing, or after the outcome is recorded but before the job completes. */
+  processingDelayAt?: 'before' | 'after';
 }
 
 /**
@@ -44,11 +46,15 @@ export class WorkerManager {
   /** Starts consuming `vod-events`. */
   startEventWorker(deps: EventProcessorDeps): Worker<EventJobData, EventResult> {
     const delay = this.options.processingDelayMs;
+    const after = this.options.processingDelayAt === 'after';
+    const sleep = () => new Promise((r) => setTimeout(r, delay));
     const processor: Processor<EventJobData, EventResult> = async (job) => {
       const end = this.metrics.processingSeconds.startTimer();
       try {
-        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-        return await processEvent(job, deps);
+        if (delay > 0 && !after) await sleep();
+        const result = await processEvent(job, deps);
+        if (delay > 0 && after) await sleep();
+        return result;
       } finally {
         end();
       }
