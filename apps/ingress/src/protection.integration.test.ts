@@ -24,7 +24,7 @@ describe('rate limit and load shedding of POST /callbacks/vod (real Redis)', () 
     h = undefined;
   });
 
-  const post = (app: IngressHarness['app'], id: string, remoteAddress = '10.1.1.1') =>
+  const post = (app: IngressHarness['app'], id: string, remoteAddress = '127.0.0.11') =>
     app.inject({
       method: 'POST',
       url: '/callbacks/vod',
@@ -39,7 +39,7 @@ describe('rate limit and load shedding of POST /callbacks/vod (real Redis)', () 
   });
 
   it('RATE_LIMIT_PER_MINUTE: the next callback from that address gets 429 JSON, counted; others pass', async () => {
-    const harness = await build({ RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_ALLOW_LIST: '10.9.9.9' });
+    const harness = await build({ RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_ALLOW_LIST: '127.0.0.19' });
     const { app } = harness;
     for (let i = 0; i < 3; i++) expect((await post(app, `rl-${i}`)).statusCode).toBe(200);
     const limited = await post(app, 'rl-3');
@@ -53,11 +53,11 @@ describe('rate limit and load shedding of POST /callbacks/vod (real Redis)', () 
     // Not stored: a 429 is a failed delivery that VOD retries.
     expect(await harness.enqueuer.queue.getJob('evt-rl-3')).toBeUndefined();
     // Another address and an allow-listed one are not affected; health and metrics are never limited.
-    expect((await post(app, 'rl-other', '10.2.2.2')).statusCode).toBe(200);
-    for (let i = 0; i < 5; i++) expect((await post(app, `rl-allowed-${i}`, '10.9.9.9')).statusCode).toBe(200);
+    expect((await post(app, 'rl-other', '127.0.0.12')).statusCode).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await post(app, `rl-allowed-${i}`, '127.0.0.19')).statusCode).toBe(200);
     for (let i = 0; i < 5; i++) {
-      expect((await app.inject({ url: '/healthz', remoteAddress: '10.1.1.1' })).statusCode).toBe(200);
-      expect((await app.inject({ url: '/metrics', remoteAddress: '10.1.1.1' })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/healthz', remoteAddress: '127.0.0.11' })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/metrics', remoteAddress: '127.0.0.11' })).statusCode).toBe(200);
     }
   });
 
