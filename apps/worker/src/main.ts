@@ -19,6 +19,7 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { acceptedEventTypes, loadWorkerConfig } from './config.js';
 import { JobWriters } from './job-writers.js';
+import { batchedStdout } from './log-destination.js';
 import { startMetricsServer } from './metrics-server.js';
 import { OutcomeStore } from './outcome-store.js';
 import { Reconciler } from './reconciler.js';
@@ -29,9 +30,7 @@ const config = configOrExit(() => loadWorkerConfig());
 const classifier = configOrExit(
   () => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)),
 );
-// Asynchronous log writes: with one info line per event, a synchronous write per line cost ~10% of
-// the worker's CPU (bench/worker.mjs). pino flushes what is buffered when the process exits.
-const logger = pino(loggerOptions('worker', config.LOG_LEVEL), pino.destination({ dest: 1, sync: false }));
+const logger = pino(loggerOptions('worker', config.LOG_LEVEL), batchedStdout());
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
