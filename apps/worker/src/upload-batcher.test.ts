@@ -1,5 +1,6 @@
 import type { UploadSource } from '@vod-callbacks/shared';
 import { type UploadedUrl, type UrlSet, type VodApi, VodApiError } from '@vod-callbacks/vod-client';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchJobIds, UploadBatcher } from './upload-batcher.js';
 
@@ -111,5 +112,40 @@ describe('matchJobIds', () => {
       { JobId: 'j1b', SourceUrl: 'https://a.example/1.mp4' },
     ];
     expect(matchJobIds(items, data).map(([, id]) => id)).toEqual(['j1a', 'j2', 'j1b', undefined]);
+  });
+});
+
+describe('UploadBatcher (property)', () => {
+  it('for any mix of spaces and URLs: calls are single-space, ≤ 20 URLs, and every URL gets the JobId VOD gave it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ space: fc.constantFrom('a', 'b', 'c'), n: fc.integer({ min: 0, max: 5 }) }), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        async (subs) => {
+          let next = 0;
+          const issued = new Map<string, string>(); // JobId → space|url
+          const { api, calls } = fakeApi((space, sets) =>
+            sets.map((s) => {
+              const JobId = `j${next++}`;
+              issued.set(JobId, `${space}|${s.SourceUrl}`);
+              return { JobId, SourceUrl: s.SourceUrl };
+            }),
+          );
+          const batcher = new UploadBatcher(api, { waitMs: 1 });
+          const results = await Promise.all(subs.map((x) => batcher.submit(src(x.space, x.n))));
+          expect(calls.every((c) => c.urls.length >= 1 && c.urls.length <= 20)).toBe(true);
+          expect(calls.reduce((t, c) => t + c.urls.length, 0)).toBe(subs.length);
+          const ids = results.map((r, i) => {
+            if (!r.ok) throw new Error('unexpected failure');
+            expect(issued.get(r.jobId)).toBe(`${subs[i]!.space}|https://a.example/${subs[i]!.n}.mp4`);
+            return r.jobId;
+          });
+          expect(new Set(ids).size).toBe(ids.length);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
