@@ -99,10 +99,10 @@ describe('fault: Redis unavailable for 60 s', () => {
 
       for (const p of ['frozen', 'down']) {
         expect(stats.byPhase[p]?.['200'], `200 while ${p}`).toBeUndefined();
-        expect(stats.byPhase[p]?.['503'], `503s while ${p}`).toBeGreaterThan(500);
+        expect(stats.byPhase[p]?.['503'], `503s while ${p}`).toBeGreaterThan(300);
         expect(Object.keys(stats.byPhase[p] ?? {}), `only 503 while ${p}`).toEqual(['503']);
         expect(readyz[p]?.['200'], `/readyz 200 while ${p}`).toBeUndefined();
-        expect(readyz[p]?.['503'], `/readyz 503 while ${p}`).toBeGreaterThan(10);
+        expect(readyz[p]?.['503'], `/readyz 503 while ${p}`).toBeGreaterThan(5);
       }
       expect(stats.unavailableWithoutRetryAfter).toBe(0);
       expect(stats.byPhase['up-again']?.['200']).toBeGreaterThan(100);
