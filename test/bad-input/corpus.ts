@@ -294,6 +294,22 @@ export function corpus(): CorpusCase[] {
       body: withData(`wt-${field}`, field, value),
       expected: invalid,
     })),
+    ...(
+      [
+        ['StoreUri', 1],
+        ['Height', '960'],
+        ['Bitrate', null],
+        ['Md5', 123],
+        ['Format', ['mp4']],
+        ['Size', { bytes: 1 }],
+        ['HlsMediaSize', true],
+        ['FileName', { path: 'x' }],
+      ] as const
+    ).map(([field, value]) => ({
+      name: `Data.SourceInfo.${field} of the wrong type`,
+      body: json(valid(`si-${field}`, (e) => (e.Data.SourceInfo[field] = value))),
+      expected: invalid,
+    })),
     {
       name: 'Data.OptionInfo.Templates an object',
       body: json(valid('tpl', (e) => (e.Data.OptionInfo.Templates = { a: 1 }))),
