@@ -3,9 +3,11 @@ import {
   DEAD_LETTER_JOB_NAME,
   DEFAULT_RETRY_POLICY,
   type DeadLetterJobData,
+  REUPLOADS_QUEUE,
   stableHash,
 } from '@vod-callbacks/shared';
 import { freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcessorHarness, type ProcessorHarness } from '../../../test/helpers/processor-harness.js';
 import { runCli } from './dispatcher.js';
@@ -149,6 +151,46 @@ describe('vodctl against real Redis and BullMQ', () => {
       ['replay-me', 'dead_lettered', ''],
       ['replay-me', 'reupload_scheduled', 'replay'],
     ]);
+  });
+
+  it('dlq replay of a re-upload dead letter puts the re-upload back into vod-reuploads once', async () => {
+    const reupload = {
+      source: { spaceName: 'space', sourceUrl: 'https://example.invalid/a.mp4', callbackArgs: 'item-7' },
+      attempt: 2,
+      triggeredBy: 'req-7',
+      code: 'InternalError.UrlUploadError',
+      scheduledAt: 1,
+    };
+    await h.deadLetters.add(
+      DEAD_LETTER_JOB_NAME,
+      {
+        reason: 'no_credentials',
+        detail: 'no keys',
+        requestId: 'req-7',
+        reupload,
+        deadLetteredAt: Date.now(),
+      },
+      { jobId: 'dl-reupload-7' },
+    );
+    // One without anything to replay is reported and skipped (exit 1).
+    await h.deadLetters.add(
+      DEAD_LETTER_JOB_NAME,
+      { reason: 'processing_error', detail: 'lost', deadLetteredAt: Date.now() },
+      { jobId: 'dl-empty' },
+    );
+    expect(await vodctl(['dlq', 'replay', '--all'])).toBe(EXIT.failed);
+    expect(err.join('\n')).toMatch(/skipped dl-empty: it carries neither an event body nor a re-upload/);
+    expect(out.at(-1)).toBe('replayed 1, skipped 1');
+    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
+    try {
+      const job = await reuploads.getJob('rp-dl-reupload-7');
+      expect(job?.data).toMatchObject({ ...reupload, scheduledAt: expect.any(Number) });
+      expect(job?.data.scheduledAt).toBeGreaterThan(1);
+      expect(await h.deadLetters.getJob('dl-reupload-7')).toBeUndefined();
+      expect(await h.deadLetters.getJob('dl-empty')).toBeDefined();
+    } finally {
+      await reuploads.close();
+    }
   });
 
   it('dlq replay --reason: only that reason; a selector is required and exclusive', async () => {

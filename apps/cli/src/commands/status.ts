@@ -1,4 +1,5 @@
 import { stableHash } from '@vod-callbacks/shared';
+import type { CliContext } from '../cli-context.js';
 import type { Command } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
 
@@ -6,7 +7,7 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Finds the source key of a JobId (via the upload-job mapping) or of a SourceUrl. */
 async function sourceKeyFor(
-  ctx: Parameters<Command['run']>[0],
+  ctx: CliContext,
   arg: string,
 ): Promise<{ sourceKey: string; via: 'jobId' | 'sourceUrl' } | undefined> {
   if (URL_LIKE.test(arg)) {
