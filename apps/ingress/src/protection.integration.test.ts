@@ -54,7 +54,8 @@ describe('rate limit and load shedding of POST /callbacks/vod (real Redis)', () 
     expect(await harness.enqueuer.queue.getJob('evt-rl-3')).toBeUndefined();
     // Another address and an allow-listed one are not affected; health and metrics are never limited.
     expect((await post(app, 'rl-other', '127.0.0.12')).statusCode).toBe(200);
-    for (let i = 0; i < 5; i++) expect((await post(app, `rl-allowed-${i}`, '127.0.0.19')).statusCode).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await post(app, `rl-allowed-${i}`, '127.0.0.19')).statusCode).toBe(200);
     for (let i = 0; i < 5; i++) {
       expect((await app.inject({ url: '/healthz', remoteAddress: '127.0.0.11' })).statusCode).toBe(200);
       expect((await app.inject({ url: '/metrics', remoteAddress: '127.0.0.11' })).statusCode).toBe(200);
