@@ -47,6 +47,12 @@ describe('vodctl dispatcher (no Redis needed)', () => {
     expect(err.join('\n')).toMatch(/vodctl/);
   });
 
+  it('a command group without its subcommand names the subcommands', async () => {
+    const { err, io: sink } = io();
+    expect(await runCli(['dlq'], COMMANDS, { io: sink })).toBe(EXIT.usage);
+    expect(err[0]).toMatch(/^vodctl dlq: expects one of list, show, replay, purge/);
+  });
+
   it('--help answers 0 on stdout, no arguments answers 2 on stderr', async () => {
     const a = io();
     expect(await runCli(['--help'], COMMANDS, { io: a.io })).toBe(EXIT.ok);

@@ -69,7 +69,12 @@ export async function runCli(
   }
   const found = findCommand(commands, argv);
   if (!found) {
-    io.err(`vodctl: unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))}\n\n${usageText(commands)}`);
+    const group = commands.filter((c) => c.path.length > 1 && c.path[0] === argv[0]);
+    io.err(
+      group.length > 0
+        ? `vodctl ${argv[0]}: expects one of ${group.map((c) => c.path[1]).join(', ')}\n\n${usageText(group)}`
+        : `vodctl: unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))}\n\n${usageText(commands)}`,
+    );
     return EXIT.usage;
   }
   const { command, rest } = found;
