@@ -62,6 +62,9 @@ async function startPair(pair, ts, redisUrl) {
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: PREFIX,
         WORKER_CONCURRENCY: concurrency,
+        // Re-uploads are scheduled but not due within the run (the naive worker only schedules them
+        // too), so every outcome counted is an event's outcome.
+        REUPLOAD_BACKOFF_MS: '600000',
         WORKER_METRICS_HOST: '127.0.0.1',
         WORKER_METRICS_PORT: String(metricsPort),
       },
@@ -161,6 +164,8 @@ async function runPair(pair, round, ts, redisServer, redis) {
       pair,
       round,
       sent: report.sent + probes.length,
+      duplicatesSent: report.duplicates,
+      distinct: distinctAcked,
       acked,
       non200: report.sent + probes.length - acked,
       ingressP50Ms: report.latencyMs.p50,

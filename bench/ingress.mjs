@@ -14,6 +14,7 @@ import {
   answersHttp,
   BENCH_DIR,
   callbackBody,
+  callbackBodyTemplate,
   cpuMeter,
   flags,
   median,
@@ -31,7 +32,7 @@ const opts = flags({
   warmup: 3,
   connections: 50,
   rounds: 2,
-  variants: 'bare,naive,ours',
+  variants: 'bare,probe,naive,ours',
   cpuProf: '',
   nodeArgs: '',
 });
@@ -67,6 +68,8 @@ async function post(url, body) {
   return res.status;
 }
 
+const fastBody = callbackBodyTemplate();
+
 function load(url, seconds, tag) {
   let n = 0;
   return autocannon({
@@ -78,7 +81,7 @@ function load(url, seconds, tag) {
       {
         method: 'POST',
         setupRequest(req) {
-          req.body = callbackBody(`${tag}${(n++).toString(36)}`);
+          req.body = fastBody(`${tag}${(n++).toString(36)}`);
           return req;
         },
       },

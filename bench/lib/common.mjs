@@ -188,6 +188,17 @@ export function callbackBody(requestId, kind = 'success', callbackArgs = '') {
   });
 }
 
+/**
+ * `callbackBody` as a template: returns `(requestId) => body` that only joins strings, so the load
+ * generator (on the same 2 cores as the server) spends ~10× less CPU per request than rendering
+ * the JSON each time. The Vid embeds the whole id instead of its last 6 characters.
+ */
+export function callbackBodyTemplate(kind = 'success') {
+  const TOKEN = 'R3QU35T1D';
+  const parts = callbackBody(TOKEN, kind).split(TOKEN);
+  return (requestId) => parts.join(requestId);
+}
+
 /** Prints rows as an aligned text table. */
 export function printTable(title, rows) {
   if (rows.length === 0) return;
