@@ -1,6 +1,5 @@
 export * from './backoff.js';
 export * from './callback-signature.js';
-export * from './coalesce-writes.js';
 export * from './env-config.js';
 export * from './event.js';
 export * from './logger.js';
