@@ -311,7 +311,12 @@ for (const r of runs) {
 }
 printTable(`end to end: medians of ${opts.rounds} interleaved rounds`, summary);
 if (ratios.endToEndOursOverNaive) printTable('end to end: ours / naive (target ≥ 1.3)', [ratios]);
-writeResult('e2e', { options: opts, runs, summary, ratios });
+writeResult(opts.generator === 'simulator' ? 'e2e-simulator' : 'e2e', {
+  options: opts,
+  runs,
+  summary,
+  ratios,
+});
 if (runs.some((r) => r.pair === 'ours' && !r.outcomesComplete)) {
   process.stderr.write('FAILED: our pair did not turn every acknowledged event into exactly one outcome\n');
   process.exitCode = 1;
