@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildIngressApp } from '../../apps/ingress/src/app.js';
 import { type IngressConfig, loadIngressConfig } from '../../apps/ingress/src/config.js';
-import { EventEnqueuer } from '../../apps/ingress/src/event-enqueuer.js';
+import { EventEnqueuer, enqueuerOptionsOf } from '../../apps/ingress/src/event-enqueuer.js';
 
 /** The real ingress app (not listening) on a real Redis, for `app.inject()` tests. */
 export interface IngressHarness {
@@ -18,22 +18,20 @@ export interface IngressHarness {
   close(): Promise<void>;
 }
 
-/** Builds the ingress exactly as main.ts does, from `env` (REDIS_URL and QUEUE_PREFIX required). */
+/**
+ * Builds the ingress exactly as main.ts does, from `env` (REDIS_URL and QUEUE_PREFIX required).
+ * `waitForRedis: false` builds it against a Redis that is not (yet) there.
+ */
 export async function createIngressHarness(
   env: Record<string, string>,
   logger = pino({ level: 'silent' }),
+  waitForRedis = true,
 ): Promise<IngressHarness> {
   const config = loadIngressConfig(env);
   const redis = createRedis(config.REDIS_URL, 'producer', 'test-ingress');
   redis.on('error', () => {});
-  await new Promise((resolve) => redis.once('ready', resolve));
-  const enqueuer = new EventEnqueuer(redis, {
-    prefix: config.QUEUE_PREFIX,
-    attempts: config.EVENT_JOB_ATTEMPTS,
-    keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
-    eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
-    timeoutMs: config.ENQUEUE_TIMEOUT_MS,
-  });
+  if (waitForRedis) await new Promise((resolve) => redis.once('ready', resolve));
+  const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config));
   const registry = createRegistry('ingress');
   const metrics = createIngressMetrics(registry);
   const { app } = await buildIngressApp({ config, enqueuer, redis, registry, metrics, logger });

@@ -7,11 +7,13 @@ import {
   envInt,
   envString,
   loadConfig,
+  QUEUE_RETENTION_ENV,
 } from '@vod-callbacks/shared';
 
 /** Every variable the ingress reads, with its default and doc (README's table is built from these). */
 export const INGRESS_ENV = {
   ...COMMON_ENV,
+  ...QUEUE_RETENTION_ENV,
   INGRESS_HOST: envString('0.0.0.0', 'Address the HTTP server binds.'),
   INGRESS_PORT: envInt(3000, 'HTTP port of the ingress.', 0, 65535),
   CALLBACK_BODY_LIMIT: envInt(
@@ -39,18 +41,6 @@ export const INGRESS_ENV = {
     'Times the worker tries an event job before dead-lettering it (processing_error).',
     1,
     100,
-  ),
-  EVENT_JOB_KEEP_COMPLETED: envInt(
-    1000,
-    'Completed event jobs kept in Redis (the rest are removed).',
-    0,
-    1_000_000,
-  ),
-  QUEUE_EVENTS_MAX_LEN: envInt(
-    10000,
-    "Approximate cap of BullMQ's events stream per queue.",
-    100,
-    10_000_000,
   ),
   EVICTION_POLICY_CHECK: envEnum(
     ['refuse', 'warn', 'off'],

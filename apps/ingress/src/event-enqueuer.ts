@@ -1,6 +1,7 @@
 import { EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { IngressConfig } from './config.js';
 import { EventJobWriter } from './event-job-writer.js';
 
 /** Settings of the enqueue path. */
@@ -14,6 +15,17 @@ export interface EnqueuerOptions {
   eventsMaxLen: number;
   /** Longest wait for Redis per event. */
   timeoutMs: number;
+}
+
+/** The enqueue settings of an ingress configuration. */
+export function enqueuerOptionsOf(config: IngressConfig): EnqueuerOptions {
+  return {
+    prefix: config.QUEUE_PREFIX,
+    attempts: config.EVENT_JOB_ATTEMPTS,
+    keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
+    eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
+    timeoutMs: config.ENQUEUE_TIMEOUT_MS,
+  };
 }
 
 /** Raised when Redis did not store the event in time or refused it; the route answers 503. */

@@ -1,12 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  createIngressMetrics,
-  createRedis,
-  createRegistry,
-  EVENTS_QUEUE,
-  type EventJobData,
-  eventJobId,
-} from '@vod-callbacks/shared';
+import { EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
 import {
   deletePrefix,
   freePort,
@@ -17,72 +10,25 @@ import {
 } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildIngressApp } from './app.js';
-import { loadIngressConfig } from './config.js';
-import { EventEnqueuer } from './event-enqueuer.js';
+import { createIngressHarness, type IngressHarness } from '../../../test/helpers/ingress-harness.js';
 
 const seedSuccess = readFileSync(
   new URL('../../../../shared/fixtures/seed-success.json', import.meta.url),
   'utf8',
 );
 
-interface Harness {
-  app: FastifyInstance;
-  redis: Redis;
-  enqueuer: EventEnqueuer;
-  registry: ReturnType<typeof createRegistry>;
-  close(): Promise<void>;
-}
+type Harness = IngressHarness;
 
-async function harness(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<Harness> {
-  const config = loadIngressConfig({
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    ENQUEUE_TIMEOUT_MS: '500',
-    ...env,
-  });
-  const redis = createRedis(config.REDIS_URL, 'producer', 'test-ingress');
-  redis.on('error', () => {});
-  if (env.WAIT_READY !== 'no') await new Promise((resolve) => redis.once('ready', resolve));
-  const enqueuer = new EventEnqueuer(redis, {
-    prefix,
-    attempts: config.EVENT_JOB_ATTEMPTS,
-    keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
-    eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
-    timeoutMs: config.ENQUEUE_TIMEOUT_MS,
-  });
-  const registry = createRegistry('ingress');
-  const metrics = createIngressMetrics(registry);
-  const { app } = await buildIngressApp({ config, enqueuer, redis, registry, metrics });
-  return {
-    app,
-    redis,
-    enqueuer,
-    registry,
-    async close() {
-      await app.close();
-      await enqueuer.close();
-      redis.disconnect();
-    },
-  };
-}
+const harness = (redisUrl: string, prefix: string, env: Record<string, string> = {}, waitForRedis = true) =>
+  createIngressHarness(
+    { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, ENQUEUE_TIMEOUT_MS: '500', ...env },
+    undefined,
+    waitForRedis,
+  );
 
 const post = (app: FastifyInstance, payload: string | Buffer, contentType = 'application/json') =>
   app.inject({ method: 'POST', url: '/callbacks/vod', headers: { 'content-type': contentType }, payload });
-
-async function metricValue(
-  registry: ReturnType<typeof createRegistry>,
-  name: string,
-  labels: Record<string, string>,
-) {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = (metric?.values as { labels: Record<string, string>; value: number }[] | undefined)?.find(
-    (v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l),
-  );
-  return value?.value ?? 0;
-}
 
 describe('ingress against real Redis', () => {
   let prefix: string;
@@ -108,7 +54,7 @@ describe('ingress against real Redis', () => {
     const job = await inspector.getJob(eventJobId('2020072711510***05207114001CC4'));
     expect(job?.data.body).toBe(seedSuccess);
     expect(job?.data.receivedAt).toBeGreaterThan(Date.now() - 10_000);
-    expect(await metricValue(h.registry, 'vod_callbacks_received_total', { result: 'accepted' })).toBe(1);
+    expect(await h.received('accepted')).toBe(1);
   });
 
   it('collapses a redelivered RequestId onto one job and still answers 200', async () => {
@@ -152,10 +98,8 @@ describe('ingress against real Redis', () => {
     const big = await post(h.app, JSON.stringify({ RequestId: 'big', pad: 'x'.repeat(300 * 1024) }));
     expect(big.statusCode).toBe(413);
     expect(big.json().error).toBe('too_large');
-    expect(
-      await metricValue(h.registry, 'vod_callbacks_received_total', { result: 'unsupported_media_type' }),
-    ).toBe(1);
-    expect(await metricValue(h.registry, 'vod_callbacks_received_total', { result: 'too_large' })).toBe(1);
+    expect(await h.received('unsupported_media_type')).toBe(1);
+    expect(await h.received('too_large')).toBe(1);
   });
 
   it('reports readiness from Redis', async () => {
@@ -168,7 +112,7 @@ describe('ingress against real Redis', () => {
 describe('ingress with Redis down', () => {
   it('answers 503 with Retry-After, never 200, and /readyz 503', async () => {
     const deadUrl = `redis://127.0.0.1:${await freePort()}`;
-    const h = await harness(deadUrl, uniquePrefix('down'), { WAIT_READY: 'no' });
+    const h = await harness(deadUrl, uniquePrefix('down'), {}, false);
     try {
       const started = Date.now();
       const res = await post(h.app, seedSuccess);
@@ -178,9 +122,7 @@ describe('ingress with Redis down', () => {
       // No offline queue: a dead Redis fails fast rather than waiting out ENQUEUE_TIMEOUT_MS.
       expect(Date.now() - started).toBeLessThan(1500);
       expect((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
-      expect(await metricValue(h.registry, 'vod_callbacks_received_total', { result: 'unavailable' })).toBe(
-        1,
-      );
+      expect(await h.received('unavailable')).toBe(1);
     } finally {
       await h.close();
     }
@@ -190,7 +132,7 @@ describe('ingress with Redis down', () => {
 describe('ingress started before Redis', () => {
   it('answers 503 while Redis is absent and 200 once it comes up, without a restart', async () => {
     const port = await freePort();
-    const h = await harness(`redis://127.0.0.1:${port}`, uniquePrefix('late'), { WAIT_READY: 'no' });
+    const h = await harness(`redis://127.0.0.1:${port}`, uniquePrefix('late'), {}, false);
     const server = { stop: async () => {} };
     try {
       expect((await post(h.app, seedSuccess)).statusCode).toBe(503);

@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildIngressApp } from './app.js';
 import { type IngressConfig, loadIngressConfig } from './config.js';
-import { EventEnqueuer } from './event-enqueuer.js';
+import { EventEnqueuer, enqueuerOptionsOf } from './event-enqueuer.js';
 import { ADMIN_BOARD_PATH, registerAdminBoard } from './plugins/admin-board.js';
 
 const config = configOrExit(() => loadIngressConfig());
@@ -28,13 +28,7 @@ redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection 
 
 await refuseEvictingRedis(redis, config);
 
-const enqueuer = new EventEnqueuer(redis, {
-  prefix: config.QUEUE_PREFIX,
-  attempts: config.EVENT_JOB_ATTEMPTS,
-  keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
-  eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
-  timeoutMs: config.ENQUEUE_TIMEOUT_MS,
-});
+const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config));
 const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE].map(
   (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
 );

@@ -5,6 +5,7 @@ import {
   envInt,
   envString,
   loadConfig,
+  QUEUE_RETENTION_ENV,
   UPLOAD_BY_URL_COMPLETE,
 } from '@vod-callbacks/shared';
 import { VOD_API_ENV } from '@vod-callbacks/vod-client';
@@ -12,6 +13,7 @@ import { VOD_API_ENV } from '@vod-callbacks/vod-client';
 /** Every variable the worker reads, with its default and doc (README's table is built from these). */
 export const WORKER_ENV = {
   ...COMMON_ENV,
+  ...QUEUE_RETENTION_ENV,
   WORKER_CONCURRENCY: envInt(10, 'Event jobs processed at once per worker process.', 1, 1000),
   WORKER_METRICS_HOST: envString('0.0.0.0', 'Address of the worker metrics server.'),
   WORKER_METRICS_PORT: envInt(
@@ -108,18 +110,6 @@ export const WORKER_ENV = {
     'How long the latest state per source is kept for `vodctl status`.',
     60,
     365 * 86400,
-  ),
-  EVENT_JOB_KEEP_COMPLETED: envInt(
-    1000,
-    'Completed jobs kept per queue (the rest are removed).',
-    0,
-    1_000_000,
-  ),
-  QUEUE_EVENTS_MAX_LEN: envInt(
-    10000,
-    "Approximate cap of BullMQ's events stream per queue.",
-    100,
-    10_000_000,
   ),
   PROCESSING_DELAY_MS: envInt(
     0,

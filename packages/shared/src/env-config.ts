@@ -104,6 +104,22 @@ export const COMMON_ENV = {
   ),
 } as const;
 
+/** Retention of BullMQ data, read by every process that adds jobs (the ingress and the worker). */
+export const QUEUE_RETENTION_ENV = {
+  EVENT_JOB_KEEP_COMPLETED: envInt(
+    1000,
+    'Completed jobs kept per queue (older ones are removed).',
+    0,
+    1_000_000,
+  ),
+  QUEUE_EVENTS_MAX_LEN: envInt(
+    10000,
+    "Approximate cap of BullMQ's events stream per queue.",
+    100,
+    10_000_000,
+  ),
+} as const;
+
 /** Runs `fn`; on ConfigError prints the message and exits 78 (EX_CONFIG), so a bad deploy fails loudly. */
 export function configOrExit<T>(fn: () => T): T {
   try {
