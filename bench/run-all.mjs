@@ -1,5 +1,5 @@
-// `npm run bench`: every benchmark, one after another, each in its own process with its own
-// redis-server. Needs a build (`npm exec pnpm@10.34.9 -- run build`) and redis-server on PATH.
+// `npm run bench` (scripts/bench.sh installs and builds first): every benchmark, one after another,
+// each in its own process with its own redis-server. Needs redis-server on PATH.
 // Not part of the test suite. About 25 minutes with the default 10-minute memory soak.
 //
 //   node bench/run-all.mjs [--only=ingress,worker,e2e,scaling,memory] [--soak-seconds=600]
