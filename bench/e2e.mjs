@@ -11,7 +11,6 @@
 //                      [--rounds=2] [--worker-concurrency=50]
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import {
   answersHttp,
   BENCH_DIR,
@@ -26,7 +25,7 @@ import {
   REPO_ROOT,
   sleep,
   startNode,
-  testSupport,
+  withBenchRedis,
   writeResult,
 } from './lib/common.mjs';
 
@@ -258,21 +257,16 @@ async function runPair(pair, round, ts, redisServer, redis) {
   }
 }
 
-const ts = await testSupport();
-const redisServer = await ts.startRedisServer();
-const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-const runs = [];
-try {
+const runs = await withBenchRedis(async (ts, redisServer, redis) => {
+  const runs = [];
   for (let round = 1; round <= opts.rounds; round++) {
     for (const pair of opts.pairs.split(',')) {
       process.stdout.write(`round ${round}: ${pair} pair …\n`);
       runs.push(await runPair(pair, round, ts, redisServer, redis));
     }
   }
-} finally {
-  redis.disconnect();
-  await redisServer.stop();
-}
+  return runs;
+});
 
 const summary = [...new Set(runs.map((r) => r.pair))].map((pair) => {
   const rs = runs.filter((r) => r.pair === pair);

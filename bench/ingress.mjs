@@ -9,7 +9,6 @@
 // Variant `probe` (diagnostic): our app with an enqueue that stores nothing.
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import {
   answersHttp,
   BENCH_DIR,
@@ -23,7 +22,7 @@ import {
   RESULTS_DIR,
   sleep,
   startNode,
-  testSupport,
+  withBenchRedis,
   writeResult,
 } from './lib/common.mjs';
 
@@ -157,11 +156,8 @@ async function runVariant(variant, round, ts, redisServer, redis) {
   }
 }
 
-const ts = await testSupport();
-const redisServer = await ts.startRedisServer();
-const redis = new Redis(redisServer.url);
-const runs = [];
-try {
+const runs = await withBenchRedis(async (ts, redisServer, redis) => {
+  const runs = [];
   const variants = opts.variants.split(',');
   for (let round = 1; round <= opts.rounds; round++) {
     for (const v of variants) {
@@ -169,10 +165,8 @@ try {
       runs.push(await runVariant(v, round, ts, redisServer, redis));
     }
   }
-} finally {
-  redis.disconnect();
-  await redisServer.stop();
-}
+  return runs;
+});
 
 const summary = [...new Set(runs.map((r) => r.variant))].map((variant) => {
   const rs = runs.filter((r) => r.variant === variant);

@@ -6,7 +6,6 @@
 //   node bench/memory.mjs [--jobs=10000] [--soak-seconds=600] [--soak-rate=300] [--skip-soak]
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   answersHttp,
   callbackBody,
@@ -17,7 +16,7 @@ import {
   REPO_ROOT,
   sleep,
   startNode,
-  testSupport,
+  withBenchRedis,
   writeResult,
 } from './lib/common.mjs';
 import { fillEvents } from './lib/fill.mjs';
@@ -217,18 +216,10 @@ async function soak(ts, redisServer, redis) {
   }
 }
 
-const ts = await testSupport();
-const redisServer = await ts.startRedisServer();
-const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-let bytes;
-let soaked;
-try {
-  bytes = await redisBytes(ts, redisServer, redis);
-  if (!opts.skipSoak) soaked = await soak(ts, redisServer, redis);
-} finally {
-  redis.disconnect();
-  await redisServer.stop();
-}
+const { bytes, soaked } = await withBenchRedis(async (ts, redisServer, redis) => ({
+  bytes: await redisBytes(ts, redisServer, redis),
+  soaked: opts.skipSoak ? undefined : await soak(ts, redisServer, redis),
+}));
 
 printTable(
   `redis memory (${opts.jobs} events; used_memory delta per event, MEMORY USAGE of a sample key)`,

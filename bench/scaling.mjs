@@ -6,7 +6,6 @@
 //   node bench/scaling.mjs [--jobs=6000] [--processes=1,2,4] [--delay=20] [--concurrency=10]
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   cpuMeter,
   flags,
@@ -15,7 +14,7 @@ import {
   REPO_ROOT,
   sleep,
   startNode,
-  testSupport,
+  withBenchRedis,
   writeResult,
 } from './lib/common.mjs';
 import { fillEvents } from './lib/fill.mjs';
@@ -88,11 +87,8 @@ async function run(scenario, processes, round, ts, redisServer, redis) {
   }
 }
 
-const ts = await testSupport();
-const redisServer = await ts.startRedisServer();
-const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-const runs = [];
-try {
+const runs = await withBenchRedis(async (ts, redisServer, redis) => {
+  const runs = [];
   for (const scenario of opts.scenarios.split(',')) {
     for (let round = 1; round <= opts.rounds; round++) {
       for (const p of String(opts.processes).split(',').map(Number)) {
@@ -101,10 +97,8 @@ try {
       }
     }
   }
-} finally {
-  redis.disconnect();
-  await redisServer.stop();
-}
+  return runs;
+});
 
 const summary = [];
 for (const scenario of [...new Set(runs.map((r) => r.scenario))]) {

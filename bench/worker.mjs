@@ -6,7 +6,6 @@
 //   node bench/worker.mjs [--jobs=10000] [--concurrency=1,10,50] [--rounds=2]
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   BENCH_DIR,
   commandStats,
@@ -17,7 +16,7 @@ import {
   REPO_ROOT,
   sleep,
   startNode,
-  testSupport,
+  withBenchRedis,
   writeResult,
 } from './lib/common.mjs';
 import { fillEvents } from './lib/fill.mjs';
@@ -95,11 +94,8 @@ async function drain(variant, concurrency, round, ts, redisServer, redis) {
   }
 }
 
-const ts = await testSupport();
-const redisServer = await ts.startRedisServer();
-const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-const runs = [];
-try {
+const runs = await withBenchRedis(async (ts, redisServer, redis) => {
+  const runs = [];
   for (const c of String(opts.concurrency).split(',').map(Number)) {
     for (let round = 1; round <= opts.rounds; round++) {
       for (const v of opts.variants.split(',')) {
@@ -108,10 +104,8 @@ try {
       }
     }
   }
-} finally {
-  redis.disconnect();
-  await redisServer.stop();
-}
+  return runs;
+});
 
 const summary = [];
 for (const c of [...new Set(runs.map((r) => r.concurrency))]) {

@@ -18,6 +18,23 @@ export async function testSupport() {
   }
 }
 
+/**
+ * Runs `fn(ts, redisServer, redis)` against a redis-server of its own (free port, temp dir), so the
+ * shared Redis is never touched and its CPU can be read from /proc; stops it afterwards.
+ */
+export async function withBenchRedis(fn) {
+  const ts = await testSupport();
+  const redisServer = await ts.startRedisServer();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  try {
+    return await fn(ts, redisServer, redis);
+  } finally {
+    redis.disconnect();
+    await redisServer.stop();
+  }
+}
+
 const TICK_US = 1e6 / 100; // CLK_TCK is 100 on Linux
 
 /** User and system CPU of a process in µs, from /proc/<pid>/stat (10 ms resolution). */
