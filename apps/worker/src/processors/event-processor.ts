@@ -114,23 +114,20 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   const label = codeLabel(code, (c) => deps.classifier.isKnownCode(c));
   const known = await deps.store.lookup(dedupeKey, event.Data.JobId);
   if (known.processed) {
-    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
-    return { decision: 'duplicate', requestId, class: 'duplicate' };
+    return duplicateOf(deps, label, requestId);
   }
 
   // VOD's own callback for a JobId whose outcome reconciliation already recorded (it came after all,
   // e.g. VOD redelivered longer than expected): the reconciled outcome stands.
   if (!job.data.origin && known.upload?.reconciled) {
-    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
     deps.logger.info({ requestId, jobId: event.Data.JobId }, 'callback superseded by its reconciled outcome');
-    return { decision: 'duplicate', requestId, class: 'duplicate' };
+    return duplicateOf(deps, label, requestId);
   }
 
   // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
   if (job.data.origin === 'reconcile' && (await deps.store.settledByCallback(event.Data.JobId))) {
-    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
     deps.logger.info({ requestId, jobId: event.Data.JobId }, 'reconciled event superseded by its callback');
-    return { decision: 'duplicate', requestId, class: 'duplicate' };
+    return duplicateOf(deps, label, requestId);
   }
 
   const cls = deps.classifier.classify(code, event.Data.Message ?? '');
@@ -168,8 +165,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     outcomeOf(event, job.data, cls, decision, attempt, now()),
   );
   if (!written) {
-    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
-    return { decision: 'duplicate', requestId, class: 'duplicate' };
+    return duplicateOf(deps, label, requestId);
   }
   deps.metrics.processed.inc({ code: label, class: cls });
   if (decision === 'reupload_scheduled') deps.metrics.reuploadsScheduled.inc();
@@ -200,8 +196,7 @@ async function deadLetterEvent(
   const dedupeKey = dedupeKeyOf(input.requestId, job.data);
   const label = codeLabel(input.code, (c) => deps.classifier.isKnownCode(c));
   if (await deps.store.isProcessed(dedupeKey)) {
-    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
-    return { decision: 'duplicate', requestId: input.requestId, class: 'duplicate' };
+    return duplicateOf(deps, label, input.requestId);
   }
   await deps.writers.deadLetter(dedupeKey, {
     reason: input.reason,
@@ -229,8 +224,7 @@ async function deadLetterEvent(
   outcome.reason = input.reason;
   const written = await deps.store.record(dedupeKey, outcome);
   if (!written) {
-    deps.metrics.processed.inc({ code: label, class: 'duplicate' });
-    return { decision: 'duplicate', requestId: input.requestId, class: 'duplicate' };
+    return duplicateOf(deps, label, input.requestId);
   }
   deps.metrics.processed.inc({ code: label, class: input.cls });
   deps.metrics.deadLetters.inc({ reason: input.reason });
@@ -239,6 +233,12 @@ async function deadLetterEvent(
     'event dead-lettered',
   );
   return { decision: 'dead_lettered', requestId: input.requestId, class: input.cls, reason: input.reason };
+}
+
+/** Counts an event already recorded under its dedupe key; nothing else is done with it. */
+function duplicateOf(deps: EventProcessorDeps, label: string, requestId: string): EventResult {
+  deps.metrics.processed.inc({ code: label, class: 'duplicate' });
+  return { decision: 'duplicate', requestId, class: 'duplicate' };
 }
 
 function outcomeOf(
