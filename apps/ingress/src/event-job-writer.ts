@@ -1,4 +1,4 @@
-import { EVENT_JOB_NAME, EVENTS_QUEUE } from '@vod-callbacks/shared';
+import { type BatchScript, EVENT_JOB_NAME, EVENTS_QUEUE, ScriptBatch } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 
 /** The job options every event job carries (what BullMQ's `defaultJobOptions` would give it). */
@@ -54,13 +54,6 @@ return results
 /** Most jobs per script call; a larger turn is split (keeps one call's Redis time short). */
 const MAX_BATCH = 256;
 
-interface Waiter {
-  resolve(result: AddResult): void;
-  reject(err: Error): void;
-}
-
-type AddEventJobs = (args: string[]) => Promise<number[]>;
-
 /**
  * Writes `vod-events` jobs: every add of one event-loop turn goes to Redis in one script call,
  * sent in `setImmediate` (so an answer waits at most one turn longer). The jobs are standard BullMQ
@@ -70,16 +63,12 @@ type AddEventJobs = (args: string[]) => Promise<number[]>;
  * batch too, but allocate a Pipeline per batch and still run one script per job.
  */
 export class EventJobWriter {
-  private readonly head: string[];
   private readonly optsHead: string;
-  private readonly addScript: AddEventJobs;
-  private args: string[];
-  private waiters: Waiter[] = [];
-  private scheduled = false;
+  private readonly batch: ScriptBatch<AddResult>;
 
   constructor(redis: Redis, prefix: string, options: EventJobOptions) {
     const q = `${prefix}:${EVENTS_QUEUE}:`;
-    this.head = [
+    const head = [
       `${q}wait`,
       `${q}meta`,
       `${q}active`,
@@ -89,7 +78,6 @@ export class EventJobWriter {
       EVENT_JOB_NAME,
       String(options.eventsMaxLen),
     ];
-    this.args = [...this.head];
     // BullMQ stores the options as JSON, jobId included; the rest is the same for every event job.
     const opts = {
       attempts: options.attempts,
@@ -102,42 +90,17 @@ export class EventJobWriter {
     if (!('vodAddEventJobs' in redis)) {
       redis.defineCommand('vodAddEventJobs', { numberOfKeys: 5, lua: ADD_EVENT_JOBS });
     }
-    this.addScript = (redis as unknown as { vodAddEventJobs: AddEventJobs }).vodAddEventJobs.bind(redis);
+    const addScript = (redis as unknown as { vodAddEventJobs: BatchScript }).vodAddEventJobs.bind(redis);
+    this.batch = new ScriptBatch(
+      addScript,
+      head,
+      (reply) => (reply === 1 ? 'added' : 'duplicate'),
+      MAX_BATCH,
+    );
   }
 
   /** Stores one event job with id `jobId` and JSON `data`; resolves once Redis holds it. */
   add(jobId: string, data: string, timestamp: number): Promise<AddResult> {
-    return new Promise<AddResult>((resolve, reject) => {
-      this.args.push(jobId, data, `${this.optsHead}${JSON.stringify(jobId)}}`, String(timestamp));
-      this.waiters.push({ resolve, reject });
-      if (this.waiters.length >= MAX_BATCH) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flush);
-      }
-    });
+    return this.batch.add([jobId, data, `${this.optsHead}${JSON.stringify(jobId)}}`, String(timestamp)]);
   }
-
-  private readonly flush = (): void => {
-    this.scheduled = false;
-    const waiters = this.waiters;
-    if (waiters.length === 0) return;
-    const args = this.args;
-    this.waiters = [];
-    this.args = [...this.head];
-    this.addScript(args).then(
-      (results) => {
-        if (!Array.isArray(results) || results.length !== waiters.length) {
-          const err = new Error(`unexpected reply to a batch of ${waiters.length} adds`);
-          for (const w of waiters) w.reject(err);
-          return;
-        }
-        for (let i = 0; i < waiters.length; i++)
-          waiters[i]!.resolve(results[i] === 1 ? 'added' : 'duplicate');
-      },
-      (err: Error) => {
-        for (const w of waiters) w.reject(err);
-      },
-    );
-  };
 }

@@ -10,4 +10,5 @@ export * from './queues.js';
 export * from './redis.js';
 export * from './redis-keys.js';
 export * from './retry-policy.js';
+export * from './script-batch.js';
 export * from './shutdown.js';

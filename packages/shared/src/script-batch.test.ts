@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ScriptBatch } from './script-batch.js';
+
+/** A script that records each call and replies with each item's first argument upper-cased. */
+function fakeScript(headLength: number, itemLength: number) {
+  const calls: string[][] = [];
+  const script = async (args: string[]) => {
+    calls.push(args);
+    const replies: string[] = [];
+    for (let i = headLength; i < args.length; i += itemLength) replies.push(args[i]!.toUpperCase());
+    return replies;
+  };
+  return { calls, script };
+}
+
+describe('ScriptBatch', () => {
+  it('sends the items of one turn in one call, head first, and gives each item its own reply', async () => {
+    const { calls, script } = fakeScript(1, 2);
+    const batch = new ScriptBatch(script, ['head'], (r) => `got ${String(r)}`, 100);
+    const replies = await Promise.all(['a', 'b', 'c'].map((x) => batch.add([x, `${x}2`])));
+    expect(replies).toEqual(['got A', 'got B', 'got C']);
+    expect(calls).toEqual([['head', 'a', 'a2', 'b', 'b2', 'c', 'c2']]);
+  });
+
+  it('splits a turn at maxItems, and a later turn is a new call', async () => {
+    const { calls, script } = fakeScript(0, 1);
+    const batch = new ScriptBatch(script, [], String, 2);
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => batch.add([x])));
+    await batch.add(['f']);
+    expect(calls).toEqual([['a', 'b'], ['c', 'd'], ['e'], ['f']]);
+  });
+
+  it('rejects every item of a call that failed, or whose reply does not match the items', async () => {
+    const failing = new ScriptBatch(async () => Promise.reject(new Error('NOSCRIPT')), [], String, 10);
+    const failed = await Promise.allSettled([failing.add(['a']), failing.add(['b'])]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+
+    const short = new ScriptBatch(async () => ['only one'], [], String, 10);
+    await expect(Promise.all([short.add(['a']), short.add(['b'])])).rejects.toThrow(/batch of 2/);
+  });
+});
