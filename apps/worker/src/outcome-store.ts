@@ -1,7 +1,9 @@
 import {
+  type BatchScript,
   type OutcomeRecord,
   outcomeToFields,
   RedisKeys,
+  ScriptBatch,
   sourceKeyOf,
   stableHash,
   type UploadSource,
@@ -20,26 +22,83 @@ export interface UploadJobInfo {
   reconciled?: boolean;
 }
 
-// One script = one atomic step: the processed marker, the outcome record, the latest source state,
-// the JobId mapping and the pending-upload entry change together or not at all. A worker killed
-// before it runs leaves nothing; a retried job then finds no marker and records once.
+// One atomic step per event: the processed marker, the outcome record, the latest source state, the
+// JobId mapping and the pending-upload entry change together or not at all. A worker killed before
+// it runs leaves nothing; a retried job then finds no marker and records once. Every record of one
+// event-loop turn goes in one call (ScriptBatch): KEYS are the outcomes stream and the pending
+// uploads; ARGV holds the TTLs and cap, then per event its four keys, JobId, source key, mode,
+// reconciled flag, the index of the attempt value among its fields, the field count and the fields.
+// Mode 'given' records the attempt as sent. Mode 'mapping' takes it from the JobId mapping (1 when
+// there is none), which saves the worker a lookup round trip when the decision does not depend on
+// it; 'mapping-strict' also answers -1 (nothing written) when that mapping says reconciliation
+// already recorded the JobId's outcome. Replies per event: the attempt recorded, or 0 for a
+// duplicate (already processed).
 const RECORD_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local n = tonumber(ARGV[6])
-local fields = {}
-for i = 1, n do fields[i] = ARGV[6 + i] end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
-if ARGV[4] ~= '' then
-  redis.call('DEL', KEYS[3])
-  redis.call('HSET', KEYS[3], 'sourceKey', ARGV[4], 'outcomeId', id, unpack(fields))
-  redis.call('EXPIRE', KEYS[3], ARGV[3])
-  redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
-  redis.call('SET', KEYS[5], ARGV[5], 'EX', ARGV[3])
-  redis.call('ZREM', KEYS[6], ARGV[7 + n])
+local replies = {}
+local i = 4
+while i <= #ARGV do
+  local processedKey, stateKey, byUrlKey, uploadKey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local jobId, sourceKey, mode, reconciled = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local attemptAt, n = tonumber(ARGV[i + 8]), tonumber(ARGV[i + 9])
+  local fields = {}
+  for j = 1, n do fields[j] = ARGV[i + 9 + j] end
+  i = i + 10 + n
+  local reply
+  if redis.call('EXISTS', processedKey) == 1 then
+    reply = 0
+  else
+    local attempt = tonumber(fields[attemptAt])
+    if mode ~= 'given' then
+      attempt = 1
+      local raw = redis.call('GET', uploadKey)
+      if raw then
+        local ok, info = pcall(cjson.decode, raw)
+        if ok and type(info) == 'table' then
+          attempt = tonumber(info.attempt) or 1
+          if mode == 'mapping-strict' and info.reconciled == true then reply = -1 end
+        end
+      end
+      fields[attemptAt] = tostring(attempt)
+    end
+    if not reply then
+      local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
+      if sourceKey ~= '' then
+        local info = { sourceKey = sourceKey, attempt = attempt }
+        if reconciled == '1' then info.reconciled = true end
+        redis.call('DEL', stateKey)
+        redis.call('HSET', stateKey, 'sourceKey', sourceKey, 'outcomeId', id, unpack(fields))
+        redis.call('EXPIRE', stateKey, ARGV[3])
+        redis.call('SET', byUrlKey, sourceKey, 'EX', ARGV[3])
+        if jobId ~= '' then
+          redis.call('SET', uploadKey, cjson.encode(info), 'EX', ARGV[3])
+          redis.call('ZREM', KEYS[2], jobId)
+        end
+      end
+      redis.call('SET', processedKey, id, 'EX', ARGV[1])
+      reply = attempt
+    end
+  end
+  replies[#replies + 1] = reply
 end
-redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-return 1
+return replies
 `;
+
+/** Most records per script call; a larger turn is split. */
+const MAX_RECORD_BATCH = 128;
+
+/** Where the recorded attempt number comes from; see RECORD_SCRIPT. */
+export type AttemptSource = 'given' | 'mapping' | 'mapping-strict';
+
+/** What `record` did: the outcome was written (with this attempt), or nothing was written and why. */
+export type RecordResult =
+  | { written: true; attempt: number }
+  | { written: false; why: 'duplicate' | 'superseded_by_reconciliation' };
+
+function recordResultOf(reply: unknown): RecordResult {
+  const n = Number(reply);
+  if (n > 0) return { written: true, attempt: n };
+  return { written: false, why: n === -1 ? 'superseded_by_reconciliation' : 'duplicate' };
+}
 
 /** Settings of the store. */
 export interface OutcomeStoreOptions {
@@ -52,15 +111,29 @@ export interface OutcomeStoreOptions {
 /** Reads and writes everything the worker keeps besides BullMQ jobs. */
 export class OutcomeStore {
   readonly keys: RedisKeys;
+  private readonly records: ScriptBatch<RecordResult>;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: OutcomeStoreOptions,
   ) {
     this.keys = new RedisKeys(options.prefix);
-    if (!('recordOutcome' in redis)) {
-      redis.defineCommand('recordOutcome', { numberOfKeys: 6, lua: RECORD_SCRIPT });
+    if (!('vodRecordOutcomes' in redis)) {
+      redis.defineCommand('vodRecordOutcomes', { numberOfKeys: 2, lua: RECORD_SCRIPT });
     }
+    const script = (redis as unknown as { vodRecordOutcomes: BatchScript }).vodRecordOutcomes.bind(redis);
+    this.records = new ScriptBatch(
+      script,
+      [
+        this.keys.outcomes,
+        this.keys.pendingUploads,
+        String(options.dedupeTtlSeconds),
+        String(options.outcomesMaxLen),
+        String(options.sourceStateTtlSeconds),
+      ],
+      recordResultOf,
+      MAX_RECORD_BATCH,
+    );
   }
 
   /** True when an outcome was already recorded under this dedupe key. */
@@ -86,34 +159,32 @@ export class OutcomeStore {
   }
 
   /**
-   * Records the outcome and marks `dedupeKey` processed, atomically. Returns false when the key
-   * was already processed (a duplicate that raced past the first check): nothing was written.
+   * Records the outcome and marks `dedupeKey` processed, atomically. Nothing is written when the key
+   * was already processed (a duplicate that raced past the first check), nor, with
+   * `attemptFrom: 'mapping-strict'`, when reconciliation already recorded the JobId's outcome.
+   * With a `mapping` source the attempt in `outcome` is replaced by the one the JobId mapping holds.
    */
-  async record(dedupeKey: string, outcome: OutcomeRecord): Promise<boolean> {
+  record(
+    dedupeKey: string,
+    outcome: OutcomeRecord,
+    attemptFrom: AttemptSource = 'given',
+  ): Promise<RecordResult> {
     // An event without a usable source (invalid payload) gets an outcome record but no source state.
     const sourceKey = outcome.spaceName && outcome.sourceUrl ? sourceKeyOf(outcome) : '';
     const fields = outcomeToFields(outcome);
-    const jobInfo: UploadJobInfo = { sourceKey, attempt: outcome.attempt };
-    if (outcome.origin === 'reconcile') jobInfo.reconciled = true;
-    const written = await (
-      this.redis as Redis & { recordOutcome: (...args: (string | number)[]) => Promise<number> }
-    ).recordOutcome(
+    return this.records.add([
       this.keys.processed(dedupeKey),
-      this.keys.outcomes,
       this.keys.sourceState(sourceKey),
       this.keys.sourceByUrl(stableHash(outcome.sourceUrl)),
       this.keys.uploadJob(outcome.jobId || 'none'),
-      this.keys.pendingUploads,
-      this.options.dedupeTtlSeconds,
-      this.options.outcomesMaxLen,
-      this.options.sourceStateTtlSeconds,
-      sourceKey,
-      JSON.stringify(jobInfo),
-      fields.length,
-      ...fields,
       outcome.jobId,
-    );
-    return written === 1;
+      sourceKey,
+      attemptFrom,
+      outcome.origin === 'reconcile' ? '1' : '0',
+      String(fields.indexOf('attempt') + 2),
+      String(fields.length),
+      ...fields,
+    ]);
   }
 
   /**

@@ -168,6 +168,28 @@ describe('event processor against real Redis and BullMQ', () => {
     expect(await redis.zcard(`${prefix}:pending-uploads`)).toBe(0);
   });
 
+  it('records the attempt of a tracked JobId for success and permanent codes (read by the record script)', async () => {
+    const source = { spaceName: 'ecqc-live', sourceUrl: 'http://xxx.mp4', callbackArgs: 'item id' };
+    await store.trackUpload('job-ok-3', { sourceKey: sourceKeyOf(source), attempt: 3 }, Date.now());
+    await store.trackUpload('job-404-2', { sourceKey: sourceKeyOf(source), attempt: 2 }, Date.now());
+    const ok = fixture('seed-success.json');
+    ok.Data.JobId = 'job-ok-3';
+    const notFound = fixture('seed-failure.json');
+    notFound.Data.JobId = 'job-404-2';
+    const untracked = fixture('seed-success.json');
+    untracked.RequestId = 'rid-untracked';
+    untracked.Data.JobId = 'job-never-seen';
+
+    const results = await Promise.all([ok, notFound, untracked].map((e) => processEvent(job(e), deps)));
+    expect(results.map((r) => r.decision)).toEqual(['succeeded', 'failed_permanent', 'succeeded']);
+    const byJob = new Map((await outcomes()).map((o) => [o.jobId, o.attempt]));
+    expect(Object.fromEntries(byJob)).toEqual({ 'job-ok-3': 3, 'job-404-2': 2, 'job-never-seen': 1 });
+    expect(await redis.zcard(`${prefix}:pending-uploads`)).toBe(0);
+    expect(JSON.parse((await redis.get(`${prefix}:upload-job:job-ok-3`)) ?? '{}')).toMatchObject({
+      attempt: 3,
+    });
+  });
+
   it('dead-letters unknown codes, unsupported event types and invalid payloads, each counted by reason', async () => {
     const unknown = fixture('seed-success.json');
     unknown.RequestId = 'rid-unknown';

@@ -1,4 +1,5 @@
 import {
+  type CodeClass,
   type CodeClassifier,
   codeLabel,
   type DeadLetterReason,
@@ -112,13 +113,35 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   }
 
   const label = codeLabel(code, (c) => deps.classifier.isKnownCode(c));
+  const cls = deps.classifier.classify(code, event.Data.Message ?? '');
+
+  // Success and permanent failure do not depend on the attempt: one script call drops a duplicate,
+  // takes the attempt from the JobId mapping and records (no lookup round trip first). A callback
+  // whose JobId reconciliation already recorded (it came after all, e.g. VOD redelivered longer
+  // than expected) writes nothing: the reconciled outcome stands.
+  if ((cls === 'success' || cls === 'permanent') && job.data.origin !== 'reconcile') {
+    const decision = decide(cls, 1, deps.maxAttempts);
+    const result = await deps.store.record(
+      dedupeKey,
+      outcomeOf(event, job.data, cls, decision, 1, now()),
+      job.data.origin ? 'mapping' : 'mapping-strict',
+    );
+    if (!result.written) {
+      if (result.why === 'superseded_by_reconciliation') {
+        deps.logger.info(
+          { requestId, jobId: event.Data.JobId },
+          'callback superseded by its reconciled outcome',
+        );
+      }
+      return duplicateOf(deps, label, requestId);
+    }
+    return recorded(deps, event, label, { decision, class: cls, attempt: result.attempt });
+  }
+
   const known = await deps.store.lookup(dedupeKey, event.Data.JobId);
   if (known.processed) {
     return duplicateOf(deps, label, requestId);
   }
-
-  // VOD's own callback for a JobId whose outcome reconciliation already recorded (it came after all,
-  // e.g. VOD redelivered longer than expected): the reconciled outcome stands.
   if (!job.data.origin && known.upload?.reconciled) {
     deps.logger.info({ requestId, jobId: event.Data.JobId }, 'callback superseded by its reconciled outcome');
     return duplicateOf(deps, label, requestId);
@@ -130,7 +153,6 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     return duplicateOf(deps, label, requestId);
   }
 
-  const cls = deps.classifier.classify(code, event.Data.Message ?? '');
   if (cls === 'unknown') {
     return deadLetterEvent(job, deps, {
       requestId,
@@ -160,22 +182,44 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     );
   }
 
-  const written = await deps.store.record(
+  const result = await deps.store.record(
     dedupeKey,
     outcomeOf(event, job.data, cls, decision, attempt, now()),
   );
-  if (!written) {
+  if (!result.written) {
     return duplicateOf(deps, label, requestId);
   }
-  deps.metrics.processed.inc({ code: label, class: cls });
+  return recorded(deps, event, label, { decision, class: cls, attempt, delayMs });
+}
+
+/** Counts, times and logs an event whose outcome was just recorded. */
+function recorded(
+  deps: EventProcessorDeps,
+  event: UploadCompleteEvent,
+  label: string,
+  what: { decision: Decision; class: CodeClass; attempt: number; delayMs?: number },
+): EventResult {
+  const { decision, attempt, delayMs } = what;
+  const requestId = event.RequestId;
+  deps.metrics.processed.inc({ code: label, class: what.class });
   if (decision === 'reupload_scheduled') deps.metrics.reuploadsScheduled.inc();
   if (decision === 'retries_exhausted') deps.metrics.retriesExhausted.inc();
-  observeLag(deps, event, now());
-  deps.logger.info(
-    { requestId, jobId: event.Data.JobId, code, class: cls, decision, attempt, delayMs },
+  observeLag(deps, event, (deps.now ?? Date.now)());
+  // Every outcome is in the outcomes stream; the log carries the ones someone may have to act on
+  // (a line per success cost ~6% of the worker's CPU in bench/worker.mjs). LOG_LEVEL=debug logs all.
+  deps.logger[decision === 'succeeded' ? 'debug' : 'info'](
+    {
+      requestId,
+      jobId: event.Data.JobId,
+      code: event.Data.Code,
+      class: what.class,
+      decision,
+      attempt,
+      delayMs,
+    },
     'event processed',
   );
-  return { decision, requestId, class: cls, delayMs };
+  return { decision, requestId, class: what.class, delayMs };
 }
 
 interface DeadLetterInput {
@@ -222,8 +266,8 @@ async function deadLetterEvent(
         processedAt: new Date(now).toISOString(),
       };
   outcome.reason = input.reason;
-  const written = await deps.store.record(dedupeKey, outcome);
-  if (!written) {
+  const result = await deps.store.record(dedupeKey, outcome);
+  if (!result.written) {
     return duplicateOf(deps, label, input.requestId);
   }
   deps.metrics.processed.inc({ code: label, class: input.cls });

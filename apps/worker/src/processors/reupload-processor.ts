@@ -150,5 +150,5 @@ async function recordDeadLettered(
     processedAt: new Date((deps.now ?? Date.now)()).toISOString(),
     reason,
   };
-  return deps.store.record(record.requestId, record);
+  return (await deps.store.record(record.requestId, record)).written;
 }
