@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventJobId, sourceKeyOf } from './queues.js';
+import { eventJobId, sourceKeyOf, stableHash } from './queues.js';
 
 describe('eventJobId', () => {
   it('is deterministic and never integer-like or contains ":"', () => {
@@ -26,5 +26,13 @@ describe('sourceKeyOf', () => {
     expect(sourceKeyOf({ spaceName: 'ab', sourceUrl: 'c', callbackArgs: '' })).not.toBe(
       sourceKeyOf({ spaceName: 'a', sourceUrl: 'bc', callbackArgs: '' }),
     );
+  });
+});
+
+describe('stableHash', () => {
+  it('keeps the digests Redis keys were written with (SHA-256 of each part + NUL, 32 hex chars)', () => {
+    expect(stableHash('ecqc-live', 'http://xxx.mp4', 'item id')).toBe('e03cc8a0f307f96e41a933ceb31eb7b3');
+    expect(stableHash('http://xxx.mp4')).toBe('4d4842dc5edc0bf29fe8832d334c15c7');
+    expect(stableHash('a\ud800', 'é')).toBe('6226a5e65cf9c3c3c31b13565bd33a81');
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { UploadCompleteEvent } from './event.js';
 
 /** Queue of raw callbacks, filled by the ingress, drained by the event processor. */
@@ -96,9 +96,8 @@ export function eventJobId(requestId: string): string {
 
 /** Stable short hash used in Redis keys and job ids derived from free-form values. */
 export function stableHash(...parts: string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\u0000');
-  return h.digest('hex').slice(0, 32);
+  // Each part followed by NUL (so ['ab','c'] and ['a','bc'] differ), hashed in one call.
+  return hash('sha256', `${parts.join('\u0000')}\u0000`).slice(0, 32);
 }
 
 /** Identity of a source for the attempt budget: SpaceName + SourceUrl + CallbackArgs. */
