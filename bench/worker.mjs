@@ -26,20 +26,21 @@ const PREFIX = 'vod';
 const Q = `${PREFIX}:vod-events`;
 
 async function startWorker(variant, concurrency, ts, redisUrl) {
+  const nodeArgs = opts.cpuProf
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(BENCH_DIR, 'results/profiles')}`,
+        `--cpu-prof-name=worker-${variant}-c${concurrency}.cpuprofile`,
+      ]
+    : [];
   if (variant === 'noop') {
     return startNode(join(BENCH_DIR, 'servers/noop-worker.mjs'), {
+      nodeArgs,
       env: { REDIS_URL: redisUrl, QUEUE_PREFIX: PREFIX, WORKER_CONCURRENCY: String(concurrency) },
       ready: (out) => out.includes('noop worker ready'),
     });
   }
   const port = await ts.freePort();
-  const nodeArgs = opts.cpuProf
-    ? [
-        '--cpu-prof',
-        `--cpu-prof-dir=${join(BENCH_DIR, 'results/profiles')}`,
-        `--cpu-prof-name=worker-c${concurrency}.cpuprofile`,
-      ]
-    : [];
   return startNode(join(REPO_ROOT, 'apps/worker/dist/main.js'), {
     nodeArgs,
     env: {
