@@ -2,7 +2,7 @@
 // the seed's sample callbacks plus variants through the real HTTP route, and prints the outcomes.
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { signCallback, sourceKeyOf } from '../packages/shared/dist/index.js';
+import { readSourceState, signCallback, sourceKeyOf } from '../packages/shared/dist/index.js';
 import {
   freePort,
   startApp,
@@ -229,7 +229,8 @@ async function uploadBatchThroughSimulator() {
 
   const FINAL = new Set(['succeeded', 'failed_permanent', 'retries_exhausted', 'dead_lettered']);
   const stateOf = async (u) =>
-    redis.hgetall(
+    readSourceState(
+      redis,
       `${prefix}:source:${sourceKeyOf({ spaceName, sourceUrl: u.sourceUrl, callbackArgs: u.callbackArgs })}`,
     );
   const states = await waitFor(

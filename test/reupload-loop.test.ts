@@ -7,6 +7,7 @@ import {
   type OutcomeRecord,
   outcomeFromFields,
   RedisKeys,
+  readSourceState,
   signCallback,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
@@ -168,7 +169,7 @@ async function settled(
   return waitFor(
     `final outcome of ${sourceUrl}`,
     async () => {
-      const s = await redis.hgetall(key);
+      const s = await readSourceState(redis, key);
       return FINAL.has(s.decision ?? '') ? s : undefined;
     },
     30_000,

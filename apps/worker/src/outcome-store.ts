@@ -5,6 +5,7 @@ import {
   RedisKeys,
   ScriptBatch,
   sourceKeyOf,
+  sourceStateJson,
   stableHash,
   type UploadSource,
 } from '@vod-callbacks/shared';
@@ -27,7 +28,8 @@ export interface UploadJobInfo {
 // it runs leaves nothing; a retried job then finds no marker and records once. Every record of one
 // event-loop turn goes in one call (ScriptBatch): KEYS are the outcomes stream and the pending
 // uploads; ARGV holds the TTLs and cap, then per event its four keys, JobId, source key, mode,
-// reconciled flag, the index of the attempt value among its fields, the field count and the fields.
+// reconciled flag, source state (JSON without outcomeId and attempt, see sourceStateJson), the index of the attempt value among
+// its fields, the field count and the fields.
 // Mode 'given' records the attempt as sent. Mode 'mapping' takes it from the JobId mapping (1 when
 // there is none), which saves the worker a lookup round trip when the decision does not depend on
 // it; 'mapping-strict' also answers -1 (nothing written) when that mapping says reconciliation
@@ -39,10 +41,10 @@ local i = 4
 while i <= #ARGV do
   local processedKey, stateKey, byUrlKey, uploadKey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local jobId, sourceKey, mode, reconciled = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  local attemptAt, n = tonumber(ARGV[i + 8]), tonumber(ARGV[i + 9])
+  local state, attemptAt, n = ARGV[i + 8], tonumber(ARGV[i + 9]), tonumber(ARGV[i + 10])
   local fields = {}
-  for j = 1, n do fields[j] = ARGV[i + 9 + j] end
-  i = i + 10 + n
+  for j = 1, n do fields[j] = ARGV[i + 10 + j] end
+  i = i + 11 + n
   local reply
   if redis.call('EXISTS', processedKey) == 1 then
     reply = 0
@@ -65,9 +67,8 @@ while i <= #ARGV do
       if sourceKey ~= '' then
         local info = { sourceKey = sourceKey, attempt = attempt }
         if reconciled == '1' then info.reconciled = true end
-        redis.call('DEL', stateKey)
-        redis.call('HSET', stateKey, 'sourceKey', sourceKey, 'outcomeId', id, unpack(fields))
-        redis.call('EXPIRE', stateKey, ARGV[3])
+        state = '{"outcomeId":"' .. id .. '","attempt":"' .. attempt .. '",' .. string.sub(state, 2)
+        redis.call('SET', stateKey, state, 'EX', ARGV[3])
         redis.call('SET', byUrlKey, sourceKey, 'EX', ARGV[3])
         if jobId ~= '' then
           redis.call('SET', uploadKey, cjson.encode(info), 'EX', ARGV[3])
@@ -181,6 +182,7 @@ export class OutcomeStore {
       sourceKey,
       attemptFrom,
       outcome.origin === 'reconcile' ? '1' : '0',
+      sourceKey ? sourceStateJson(sourceKey, fields) : '',
       String(fields.indexOf('attempt') + 2),
       String(fields.length),
       ...fields,

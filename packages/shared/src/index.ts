@@ -12,3 +12,4 @@ export * from './redis-keys.js';
 export * from './retry-policy.js';
 export * from './script-batch.js';
 export * from './shutdown.js';
+export * from './source-state.js';

@@ -1,4 +1,4 @@
-import { stableHash } from '@vod-callbacks/shared';
+import { readSourceState, stableHash } from '@vod-callbacks/shared';
 import type { CliContext } from '../cli-context.js';
 import type { Command } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
@@ -38,7 +38,7 @@ export const statusCommand: Command = {
   async run(ctx, { positionals, values }) {
     const arg = positionals[0]!;
     const found = await sourceKeyFor(ctx, arg);
-    const state = found ? await ctx.redis.hgetall(ctx.keys.sourceState(found.sourceKey)) : {};
+    const state = found ? await readSourceState(ctx.redis, ctx.keys.sourceState(found.sourceKey)) : {};
     if (!found || Object.keys(state).length === 0) {
       throw notFound(
         `nothing recorded for ${URL_LIKE.test(arg) ? 'SourceUrl' : 'JobId'} ${JSON.stringify(arg)}`,

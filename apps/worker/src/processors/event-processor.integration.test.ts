@@ -10,6 +10,7 @@ import {
   outcomeFromFields,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
+  readSourceState,
   sourceKeyOf,
   stableHash,
 } from '@vod-callbacks/shared';
@@ -108,7 +109,8 @@ describe('event processor against real Redis and BullMQ', () => {
       eventTime: '2020-07-27T11:04:05Z',
     });
     expect(await counter('vod_events_processed_total', { code: 'Success', class: 'success' })).toBe(1);
-    const state = await redis.hgetall(
+    const state = await readSourceState(
+      redis,
       `${prefix}:source:${sourceKeyOf({ spaceName: 'ecqc-live', sourceUrl: 'http://xxx.mp4', callbackArgs: 'item id' })}`,
     );
     expect(state.decision).toBe('succeeded');

@@ -9,6 +9,7 @@ import {
   type EventJobData,
   eventJobId,
   type ReuploadJobData,
+  readSourceState,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
 import { deletePrefix, freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
@@ -113,7 +114,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     expect(letters.map((j) => [j.data.reason, j.data.reupload?.source.callbackArgs])).toEqual([
       ['no_credentials', source.callbackArgs],
     ]);
-    const state = await redis.hgetall(store.keys.sourceState(sourceKeyOf(source)));
+    const state = await readSourceState(redis, store.keys.sourceState(sourceKeyOf(source)));
     expect(state).toMatchObject({ decision: 'dead_lettered', reason: 'no_credentials', attempt: '1' });
     // Processing the same job again (a retry after a crash) writes nothing new.
     await processReupload(reuploadJob(), { ...deps, batcher: undefined });
@@ -160,7 +161,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       eventDeps,
     );
     expect(processed.decision).toBe('succeeded');
-    const state = await redis.hgetall(store.keys.sourceState(sourceKeyOf(source)));
+    const state = await readSourceState(redis, store.keys.sourceState(sourceKeyOf(source)));
     expect(state).toMatchObject({ attempt: '3', decision: 'succeeded' });
     expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).toBeNull();
 
@@ -274,7 +275,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       kind: 'retryable',
     });
     await expect(processReupload(job(1), deps)).rejects.toMatchObject({ code: 'InternalError' });
-    const state = () => redis.hgetall(store.keys.sourceState(sourceKeyOf(source)));
+    const state = () => readSourceState(redis, store.keys.sourceState(sourceKeyOf(source)));
     expect(await state()).toEqual({});
     expect(await processReupload(job(2), deps)).toMatchObject({ result: 'accepted' });
 

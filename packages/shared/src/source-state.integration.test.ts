@@ -1,0 +1,29 @@
+import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSourceState, sourceStateJson } from './source-state.js';
+
+describe('source state', () => {
+  let redis: Redis;
+  const prefix = uniquePrefix('state');
+  beforeAll(() => {
+    redis = new Redis(testRedisUrl());
+  });
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('keeps the source key and every field but attempt (the record script adds it and outcomeId)', () => {
+    const json = sourceStateJson('sk', ['requestId', 'r1', 'attempt', '1', 'callbackArgs', '{"a":"b"}']);
+    expect(JSON.parse(json)).toEqual({ sourceKey: 'sk', requestId: 'r1', callbackArgs: '{"a":"b"}' });
+  });
+
+  it('reads a state string, nothing as {}, and a state written as a hash by earlier builds', async () => {
+    await redis.set(`${prefix}:json`, JSON.stringify({ decision: 'succeeded', attempt: '2' }));
+    await redis.hset(`${prefix}:hash`, { decision: 'failed_permanent', attempt: '1' });
+    expect(await readSourceState(redis, `${prefix}:json`)).toEqual({ decision: 'succeeded', attempt: '2' });
+    expect(await readSourceState(redis, `${prefix}:hash`)).toEqual({ decision: 'failed_permanent', attempt: '1' });
+    expect(await readSourceState(redis, `${prefix}:none`)).toEqual({});
+  });
+});
