@@ -4,6 +4,8 @@
 // The queue is filled while paused and resumed once the worker is ready, so start-up is not timed.
 //
 //   node bench/worker.mjs [--jobs=10000] [--concurrency=1,10,50] [--rounds=2]
+//                         [--variants=noop,ours,alt --alt-worker=<other checkout>/apps/worker/dist/main.js]
+// `alt` runs another build of our worker the same way as `ours` (an A/B of a change in one run).
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import {
@@ -21,7 +23,14 @@ import {
 } from './lib/common.mjs';
 import { fillEvents } from './lib/fill.mjs';
 
-const opts = flags({ jobs: 10_000, concurrency: '1,10,50', rounds: 2, variants: 'noop,ours', cpuProf: '' });
+const opts = flags({
+  jobs: 10_000,
+  concurrency: '1,10,50',
+  rounds: 2,
+  variants: 'noop,ours',
+  cpuProf: '',
+  altWorker: '',
+});
 const PREFIX = 'vod';
 const Q = `${PREFIX}:vod-events`;
 
@@ -41,7 +50,9 @@ async function startWorker(variant, concurrency, ts, redisUrl) {
     });
   }
   const port = await ts.freePort();
-  return startNode(join(REPO_ROOT, 'apps/worker/dist/main.js'), {
+  const main = variant === 'alt' ? opts.altWorker : join(REPO_ROOT, 'apps/worker/dist/main.js');
+  if (!main) throw new Error('--variants=alt needs --alt-worker=<path to apps/worker/dist/main.js>');
+  return startNode(main, {
     nodeArgs,
     env: {
       REDIS_URL: redisUrl,
@@ -73,8 +84,9 @@ async function drain(variant, concurrency, round, ts, redisServer, redis) {
     }
     const cpu = meter.stop();
     const redisCommands = await commandStats(redis, opts.jobs);
-    const outcomes = variant === 'ours' ? await redis.xlen(`${PREFIX}:outcomes`) : null;
-    const reuploads = variant === 'ours' ? await redis.zcard(`${PREFIX}:vod-reuploads:delayed`) : null;
+    const ours = variant !== 'noop';
+    const outcomes = ours ? await redis.xlen(`${PREFIX}:outcomes`) : null;
+    const reuploads = ours ? await redis.zcard(`${PREFIX}:vod-reuploads:delayed`) : null;
     const failed = await redis.zcard(`${Q}:failed`);
     return {
       variant,
@@ -112,12 +124,13 @@ const summary = [];
 for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
   const m = (v, k) => median(runs.filter((r) => r.concurrency === c && r.variant === v).map((r) => r[k]));
   const row = { concurrency: c };
-  for (const v of ['noop', 'ours']) {
+  for (const v of opts.variants.split(',')) {
     row[`${v}JobsPerSec`] = m(v, 'jobsPerSec');
     row[`${v}CpuUsPerJob`] = m(v, 'workerCpuUsPerJob');
     row[`${v}RedisUsPerJob`] = m(v, 'redisCpuUsPerJob');
   }
   row.oursOverNoop = row.oursJobsPerSec / row.noopJobsPerSec;
+  if (row.altJobsPerSec) row.oursOverAlt = row.oursJobsPerSec / row.altJobsPerSec;
   summary.push(row);
 }
 printTable(
@@ -132,7 +145,7 @@ printTable(
   summary,
 );
 writeResult('worker', { options: opts, runs, summary });
-const wrong = runs.filter((r) => r.variant === 'ours' && (r.outcomes !== r.jobs || r.failed > 0));
+const wrong = runs.filter((r) => r.variant !== 'noop' && (r.outcomes !== r.jobs || r.failed > 0));
 if (wrong.length > 0) {
   process.stderr.write('FAILED: our worker did not record exactly one outcome per job\n');
   process.exitCode = 1;
