@@ -16,6 +16,7 @@ import {
   BENCH_DIR,
   callbackBody,
   callbackBodyTemplate,
+  commandStats,
   cpuMeter,
   flags,
   median,
@@ -168,6 +169,7 @@ async function runPair(pair, round, ts, redisServer, redis) {
   const probes = [];
   const backlog = [];
   try {
+    await redis.config('RESETSTAT');
     const meter = cpuMeter({ ingress: ingress.pid, worker: worker.pid, redis: redisServer.process.pid });
     const t0 = Date.now();
     let loadDone = false;
@@ -217,6 +219,7 @@ async function runPair(pair, round, ts, redisServer, redis) {
     const cpu = meter.stop();
     await sampler;
     const outcomes = await redis.xlen(`${PREFIX}:outcomes`);
+    const redisCommands = await commandStats(redis, outcomes, 12);
     const markers = await redis.mget(...probes.map((p) => `${PREFIX}:processed:${p.requestId}`));
     const lags = probes.map((p, i) => markerTime(markers[i]) - p.sentAt).filter((x) => Number.isFinite(x));
     const acked = (report.statuses['200'] ?? 0) + probes.filter((p) => p.status === 200).length;
@@ -249,6 +252,9 @@ async function runPair(pair, round, ts, redisServer, redis) {
       ingressCpuUsPerEvent: cpu.ingress / outcomes,
       workerCpuUsPerEvent: cpu.worker / outcomes,
       redisCpuUsPerEvent: cpu.redis / outcomes,
+      // Time inside commands (INFO commandstats); the rest of Redis's CPU is network I/O and its loop.
+      redisCommandUsPerEvent: redisCommands.reduce((sum, c) => sum + c.usPer, 0),
+      redisCommands,
       backlog,
     };
   } finally {
@@ -280,6 +286,10 @@ const summary = [...new Set(runs.map((r) => r.pair))].map((pair) => {
     lagP99Ms: m('lagP99Ms'),
     maxBacklog: m('maxBacklog'),
     cpuUsPerEvent: m('cpuUsPerEvent'),
+    ingressCpuUsPerEvent: m('ingressCpuUsPerEvent'),
+    workerCpuUsPerEvent: m('workerCpuUsPerEvent'),
+    redisCpuUsPerEvent: m('redisCpuUsPerEvent'),
+    redisCommandUsPerEvent: m('redisCommandUsPerEvent'),
     non200: rs.reduce((s, r) => s + r.non200, 0),
     outcomesComplete: rs.every((r) => r.outcomesComplete),
   };
@@ -295,8 +305,11 @@ const ratios =
     : {};
 printTable(
   'end to end: every run',
-  runs.map(({ backlog, ...r }) => r),
+  runs.map(({ backlog, redisCommands, ...r }) => r),
 );
+for (const r of runs.filter((x) => x.round === 1)) {
+  printTable(`redis time per event: ${r.pair}`, r.redisCommands);
+}
 for (const r of runs) {
   const b = r.backlog.filter((_, i) => i % 5 === 0 || i === r.backlog.length - 1);
   process.stdout.write(
