@@ -28,8 +28,10 @@ export interface UploadJobInfo {
 // it runs leaves nothing; a retried job then finds no marker and records once. Every record of one
 // event-loop turn goes in one call (ScriptBatch): KEYS are the outcomes stream and the pending
 // uploads; ARGV holds the TTLs and cap, then per event its four keys, JobId, source key, mode,
-// reconciled flag, source state (JSON without outcomeId and attempt, see sourceStateJson), the index of the attempt value among
-// its fields, the field count and the fields.
+// reconciled flag, source state (JSON without outcomeId and attempt, see sourceStateJson), the
+// index of the attempt value among its fields, the field count and the fields. The per-event keys
+// travel in ARGV because their number varies; under a `{…}` prefix they share the declared keys'
+// cluster slot, as BullMQ's own scripts assume for job keys.
 // Mode 'given' records the attempt as sent. Mode 'mapping' takes it from the JobId mapping (1 when
 // there is none), which saves the worker a lookup round trip when the decision does not depend on
 // it; 'mapping-strict' also answers -1 (nothing written) when that mapping says reconciliation

@@ -142,6 +142,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   if (known.processed) {
     return duplicateOf(deps, label, requestId);
   }
+  // As above: a callback for a JobId whose outcome reconciliation already recorded is a duplicate.
   if (!job.data.origin && known.upload?.reconciled) {
     deps.logger.info({ requestId, jobId: event.Data.JobId }, 'callback superseded by its reconciled outcome');
     return duplicateOf(deps, label, requestId);
