@@ -39,14 +39,12 @@ export class EnqueueUnavailableError extends Error {
  */
 export class EventEnqueuer {
   readonly queue: Queue<EventJobData>;
-  private readonly timeoutMs: number;
   private readonly writer: EventJobWriter;
 
   constructor(
     private readonly connection: Redis,
     options: EnqueuerOptions,
   ) {
-    this.timeoutMs = options.timeoutMs;
     this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
       connection,
       prefix: options.prefix,
@@ -62,7 +60,10 @@ export class EventEnqueuer {
     // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
     this.queue.on('error', () => {});
     // The queue above stays for what reads it (bull-board, gauges); adds take the lean path.
-    this.writer = new EventJobWriter(connection, options.prefix, options);
+    this.writer = new EventJobWriter(connection, options.prefix, options, {
+      ms: options.timeoutMs,
+      error: () => new EnqueueUnavailableError('enqueue timed out'),
+    });
   }
 
   /** Resolves once Redis holds the job; rejects with EnqueueUnavailableError otherwise. */
@@ -71,20 +72,13 @@ export class EventEnqueuer {
     // outage in memory, for callbacks already answered 503.
     if (this.connection.status !== 'ready')
       throw new EnqueueUnavailableError(`redis ${this.connection.status}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EnqueueUnavailableError('enqueue timed out')), this.timeoutMs);
-    });
+    // The job data is JSON.stringify({ body, receivedAt }), written out (same text, no object).
+    const data = `{"body":${JSON.stringify(body)},"receivedAt":${receivedAt}}`;
     try {
-      await Promise.race([
-        this.writer.add(eventJobId(requestId), JSON.stringify({ body, receivedAt }), receivedAt),
-        timeout,
-      ]);
+      await this.writer.add(eventJobId(requestId), data, receivedAt);
     } catch (err) {
       if (err instanceof EnqueueUnavailableError) throw err;
       throw new EnqueueUnavailableError((err as Error).message);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

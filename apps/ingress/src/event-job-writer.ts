@@ -66,7 +66,13 @@ export class EventJobWriter {
   private readonly optsHead: string;
   private readonly batch: ScriptBatch<AddResult>;
 
-  constructor(redis: Redis, prefix: string, options: EventJobOptions) {
+  /** `timeout`: a batch Redis has not answered within `timeout.ms` rejects its adds with `timeout.error()`. */
+  constructor(
+    redis: Redis,
+    prefix: string,
+    options: EventJobOptions,
+    timeout?: { ms: number; error: () => Error },
+  ) {
     const q = `${prefix}:${EVENTS_QUEUE}:`;
     const head = [
       `${q}wait`,
@@ -96,6 +102,7 @@ export class EventJobWriter {
       head,
       (reply) => (reply === 1 ? 'added' : 'duplicate'),
       MAX_BATCH,
+      timeout,
     );
   }
 

@@ -38,4 +38,22 @@ describe('ScriptBatch', () => {
     const short = new ScriptBatch(async () => ['only one'], [], String, 10);
     await expect(Promise.all([short.add(['a']), short.add(['b'])])).rejects.toThrow(/batch of 2/);
   });
+
+  it('rejects the items of a call not answered in time with the timeout error; a late reply changes nothing', async () => {
+    let answer: (replies: unknown) => void = () => {};
+    const slow = () => new Promise((resolve) => (answer = resolve));
+    const batch = new ScriptBatch(slow, [], String, 10, { ms: 20, error: () => new Error('timed out') });
+    const items = Promise.allSettled([batch.add(['a']), batch.add(['b'])]);
+    const settled = await items;
+    expect(settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.value))).toEqual([
+      'timed out',
+      'timed out',
+    ]);
+    answer(['A', 'B']);
+    const fast = new ScriptBatch(async (args: string[]) => args, [], String, 10, {
+      ms: 20,
+      error: () => new Error('timed out'),
+    });
+    expect(await fast.add(['c'])).toBe('c');
+  });
 });

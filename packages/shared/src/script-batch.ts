@@ -18,11 +18,16 @@ export class ScriptBatch<T> {
   private waiters: Waiter<T>[] = [];
   private scheduled = false;
 
+  /**
+   * With `timeout`, a call not answered within `timeout.ms` of being sent rejects its items with
+   * `timeout.error()` (one timer per call, not per item); a late reply is then ignored.
+   */
   constructor(
     private readonly script: BatchScript,
     private readonly head: readonly string[],
     private readonly toResult: (reply: unknown) => T,
     private readonly maxItems: number,
+    private readonly timeout?: { ms: number; error: () => Error },
   ) {
     this.args = [...head];
   }
@@ -47,18 +52,25 @@ export class ScriptBatch<T> {
     const args = this.args;
     this.waiters = [];
     this.args = [...this.head];
+    const { timeout } = this;
+    const timer = timeout && setTimeout(() => this.rejectAll(waiters, timeout.error()), timeout.ms);
     this.script(args).then(
       (replies) => {
+        clearTimeout(timer);
         if (!Array.isArray(replies) || replies.length !== waiters.length) {
-          const err = new Error(`unexpected reply to a batch of ${waiters.length} script items`);
-          for (const w of waiters) w.reject(err);
+          this.rejectAll(waiters, new Error(`unexpected reply to a batch of ${waiters.length} script items`));
           return;
         }
         for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(this.toResult(replies[i]));
       },
       (err: Error) => {
-        for (const w of waiters) w.reject(err);
+        clearTimeout(timer);
+        this.rejectAll(waiters, err);
       },
     );
   };
+
+  private rejectAll(waiters: readonly Waiter<T>[], err: Error): void {
+    for (const w of waiters) w.reject(err);
+  }
 }

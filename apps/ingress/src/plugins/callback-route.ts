@@ -60,9 +60,11 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
     (_req, body, done) => done(null, body),
   );
 
-  app.addHook('onResponse', async (_request, reply) => {
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onResponse', (_request, reply, done) => {
     metrics.ackSeconds.observe(reply.elapsedTime / 1000);
     metrics.received.inc({ result: receiveResultOf(reply.statusCode) });
+    done();
   });
 
   app.post(CALLBACK_PATH, async (request, reply) => {
