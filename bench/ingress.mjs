@@ -6,7 +6,9 @@
 //
 //   node bench/ingress.mjs [--duration=10] [--warmup=3] [--connections=50] [--rounds=2]
 //                          [--variants=bare,naive,ours] [--cpu-prof=ours]
-// Variant `probe` (diagnostic): our app with an enqueue that stores nothing.
+//                          [--variants=naive,alt,ours --alt-ingress=<checkout>/apps/ingress/dist/main.js]
+// Variant `probe` (diagnostic): our app with an enqueue that stores nothing. Variant `alt`: another
+// build of our ingress, run like `ours` (an A/B of a change in one run).
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import {
@@ -34,6 +36,7 @@ const opts = flags({
   variants: 'bare,probe,naive,ours',
   cpuProf: '',
   nodeArgs: '',
+  altIngress: '',
 });
 const PREFIX = 'vod';
 const SEEDS = 20;
@@ -50,15 +53,24 @@ const SERVERS = {
   }),
   ours: (port, redisUrl) => ({
     script: join(REPO_ROOT, 'apps/ingress/dist/main.js'),
-    env: {
-      INGRESS_PORT: String(port),
-      INGRESS_HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: PREFIX,
-      LOG_LEVEL: 'warn',
-    },
+    env: oursEnv(port, redisUrl),
   }),
+  alt: (port, redisUrl) => {
+    if (!opts.altIngress)
+      throw new Error('--variants=alt needs --alt-ingress=<path to apps/ingress/dist/main.js>');
+    return { script: opts.altIngress, env: oursEnv(port, redisUrl) };
+  },
 };
+
+function oursEnv(port, redisUrl) {
+  return {
+    INGRESS_PORT: String(port),
+    INGRESS_HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: PREFIX,
+    LOG_LEVEL: 'warn',
+  };
+}
 
 /** Posts one body; returns the status. */
 async function post(url, body) {
@@ -113,7 +125,7 @@ async function runVariant(variant, round, ts, redisServer, redis) {
     const r = await load(url, opts.duration, `${tag}m`);
     const cpu = meter.stop();
 
-    const stores = variant === 'naive' || variant === 'ours';
+    const stores = variant === 'naive' || variant === 'ours' || variant === 'alt';
     let stored = 0;
     let expected = 0;
     let dedupeOk = true;
@@ -193,6 +205,10 @@ const ratios =
         redisCpuOursOverNaive: by.ours.redisCpuUsPerAck / by.naive.redisCpuUsPerAck,
         throughputOursOverNaive: by.ours.reqPerSec / by.naive.reqPerSec,
         p99OursOverNaive: by.ours.p99Ms / by.naive.p99Ms,
+        ...(by.alt && {
+          serverCpuOursOverAlt: by.ours.serverCpuUsPerAck / by.alt.serverCpuUsPerAck,
+          throughputOursOverAlt: by.ours.reqPerSec / by.alt.reqPerSec,
+        }),
       }
     : {};
 

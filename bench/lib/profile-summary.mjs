@@ -1,9 +1,12 @@
 // Summarises a V8 .cpuprofile: self time by function and by package, to see where the CPU goes.
-//   node bench/lib/profile-summary.mjs <file.cpuprofile> [top=25]
+// With a count of work items (jobs, requests) it also prints µs per item, so two profiles of
+// different lengths compare (e.g. the no-op and our worker from `bench/worker.mjs --cpuProf=1`).
+//   node bench/lib/profile-summary.mjs <file.cpuprofile> [top=25] [items]
 import { readFileSync } from 'node:fs';
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, itemsArg] = process.argv.slice(2);
 const top = Number(topArg ?? 25);
+const items = itemsArg ? Number(itemsArg) : undefined;
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map();
@@ -32,7 +35,9 @@ for (const [id, us] of self) {
 const show = (title, m) => {
   process.stdout.write(`\n${title}\n`);
   for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
-    process.stdout.write(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
+    process.stdout.write(
+      `${((v / total) * 100).toFixed(1).padStart(5)}%${items ? `${(v / items).toFixed(1).padStart(7)} µs` : ''}  ${k}\n`,
+    );
 };
 show('self time by function', fnTotals);
 show('self time by package', pkgTotals);
