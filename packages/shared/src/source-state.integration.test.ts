@@ -23,7 +23,10 @@ describe('source state', () => {
     await redis.set(`${prefix}:json`, JSON.stringify({ decision: 'succeeded', attempt: '2' }));
     await redis.hset(`${prefix}:hash`, { decision: 'failed_permanent', attempt: '1' });
     expect(await readSourceState(redis, `${prefix}:json`)).toEqual({ decision: 'succeeded', attempt: '2' });
-    expect(await readSourceState(redis, `${prefix}:hash`)).toEqual({ decision: 'failed_permanent', attempt: '1' });
+    expect(await readSourceState(redis, `${prefix}:hash`)).toEqual({
+      decision: 'failed_permanent',
+      attempt: '1',
+    });
     expect(await readSourceState(redis, `${prefix}:none`)).toEqual({});
   });
 });
