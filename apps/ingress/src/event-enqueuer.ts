@@ -1,4 +1,4 @@
-import { EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
+import { EVENTS_QUEUE, type EventJobData, eventJobDataJson, eventJobId } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngressConfig } from './config.js';
@@ -66,16 +66,17 @@ export class EventEnqueuer {
     });
   }
 
-  /** Resolves once Redis holds the job; rejects with EnqueueUnavailableError otherwise. */
+  /**
+   * Stores `body` (JSON text the caller has parsed: it is embedded in the job as-is). Resolves once
+   * Redis holds the job; rejects with EnqueueUnavailableError otherwise.
+   */
   async enqueue(requestId: string, body: string, receivedAt: number): Promise<void> {
     // Not connected: refuse at once. Queuing the add until Redis returns would hold every body of an
     // outage in memory, for callbacks already answered 503.
     if (this.connection.status !== 'ready')
       throw new EnqueueUnavailableError(`redis ${this.connection.status}`);
-    // The job data is JSON.stringify({ body, receivedAt }), written out (same text, no object).
-    const data = `{"body":${JSON.stringify(body)},"receivedAt":${receivedAt}}`;
     try {
-      await this.writer.add(eventJobId(requestId), data, receivedAt);
+      await this.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
     } catch (err) {
       if (err instanceof EnqueueUnavailableError) throw err;
       throw new EnqueueUnavailableError((err as Error).message);

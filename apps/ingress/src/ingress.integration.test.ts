@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EVENTS_QUEUE, type EventJobData, eventJobId } from '@vod-callbacks/shared';
+import { EVENTS_QUEUE, type EventJobData, eventJobDataJson, eventJobId } from '@vod-callbacks/shared';
 import {
   deletePrefix,
   freePort,
@@ -41,6 +41,8 @@ describe('ingress against real Redis', () => {
     inspector = new Queue<EventJobData>(EVENTS_QUEUE, { connection: { url: testRedisUrl() }, prefix });
   });
 
+  const storedData = (jobId: string) => h.redis.hget(`${prefix}:${EVENTS_QUEUE}:${jobId}`, 'data');
+
   afterEach(async () => {
     await deletePrefix(h.redis, prefix);
     await inspector.close();
@@ -52,8 +54,12 @@ describe('ingress against real Redis', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ ok: true, requestId: '2020072711510***05207114001CC4' });
     const job = await inspector.getJob(eventJobId('2020072711510***05207114001CC4'));
-    expect(job?.data.body).toBe(seedSuccess);
+    // Workers get the event parsed with the job; Redis holds the body's bytes verbatim.
+    expect(job?.data.event).toEqual(JSON.parse(seedSuccess));
     expect(job?.data.receivedAt).toBeGreaterThan(Date.now() - 10_000);
+    expect(await storedData(eventJobId('2020072711510***05207114001CC4'))).toBe(
+      eventJobDataJson(seedSuccess, job?.data.receivedAt ?? 0),
+    );
     expect(await h.received('accepted')).toBe(1);
   });
 
@@ -67,7 +73,7 @@ describe('ingress against real Redis', () => {
     expect(again.statusCode).toBe(200);
     expect(await inspector.getJobCountByTypes('waiting', 'active', 'delayed', 'completed')).toBe(1);
     const job = await inspector.getJob(eventJobId('2020072711510***05207114001CC4'));
-    expect(job?.data.body).toBe(seedSuccess);
+    expect(job?.data.event).toEqual(JSON.parse(seedSuccess));
   });
 
   it('accepts RequestIds BullMQ would reject as ids (integer-like, with colons)', async () => {

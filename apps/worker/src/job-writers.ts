@@ -2,6 +2,10 @@ import {
   DEAD_LETTER_JOB_NAME,
   DEAD_LETTERS_QUEUE,
   type DeadLetterJobData,
+  EVENTS_QUEUE,
+  type EventJobData,
+  embeddedEventText,
+  eventBodyOf,
   REUPLOAD_JOB_NAME,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
@@ -30,7 +34,7 @@ export class JobWriters {
   readonly deadLetters: Queue<DeadLetterJobData>;
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     private readonly options: JobWritersOptions,
   ) {
     const common = {
@@ -68,6 +72,21 @@ export class JobWriters {
     const jobId = `dl-${stableHash(dedupeKey)}`;
     await this.deadLetters.add(DEAD_LETTER_JOB_NAME, data, { jobId });
     return jobId;
+  }
+
+  /**
+   * The callback's JSON text of an event job, for its dead letter: exactly as received. A job that
+   * holds the event embedded (from the ingress) is read back from its stored data, where the ingress
+   * wrote the text verbatim; failing that, the parsed event is serialised again.
+   */
+  async eventBody(job: { id?: string; data: Partial<EventJobData> }): Promise<string | undefined> {
+    if (typeof job.data.body === 'string') return job.data.body;
+    if (job.id) {
+      const stored = await this.connection.hget(`${this.options.prefix}:${EVENTS_QUEUE}:${job.id}`, 'data');
+      const text = stored === null ? undefined : embeddedEventText(stored);
+      if (text !== undefined) return text;
+    }
+    return eventBodyOf(job.data);
   }
 
   async close(): Promise<void> {

@@ -114,11 +114,10 @@ export class WorkerManager {
     );
     if (!final) return;
     try {
-      const data = job.data as Partial<EventJobData>;
       await this.writers.deadLetter(`failed:${queueName}:${job.id}`, {
         reason: 'processing_error',
         detail: `${queueName} job ${job.id} failed ${job.attemptsMade} times: ${err.message}`.slice(0, 2000),
-        body: typeof data.body === 'string' ? data.body : undefined,
+        body: queueName === EVENTS_QUEUE ? await this.writers.eventBody(job as Job<EventJobData>) : undefined,
         reupload: queueName === EVENTS_QUEUE ? undefined : (job.data as never),
         deadLetteredAt: Date.now(),
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventJobId, sourceKeyOf, stableHash } from './queues.js';
+import { embeddedEventText, eventJobDataJson, eventJobId, sourceKeyOf, stableHash } from './queues.js';
 
 describe('eventJobId', () => {
   it('is deterministic and never integer-like or contains ":"', () => {
@@ -34,5 +34,21 @@ describe('stableHash', () => {
     expect(stableHash('ecqc-live', 'http://xxx.mp4', 'item id')).toBe('e03cc8a0f307f96e41a933ceb31eb7b3');
     expect(stableHash('http://xxx.mp4')).toBe('4d4842dc5edc0bf29fe8832d334c15c7');
     expect(stableHash('a\ud800', 'é')).toBe('6226a5e65cf9c3c3c31b13565bd33a81');
+  });
+});
+
+describe('event job data with the callback embedded', () => {
+  it('is the JSON of { event, receivedAt }, and gives back the exact text embedded', () => {
+    const texts = [
+      '{"RequestId":"a","Data":{"Code":"Success"}}',
+      ' {\n  "RequestId" : "sp\\u00e9ce",\n  "x": 1.50 } ',
+      '{"RequestId":"tricky","CallbackArgs":",\\"receivedAt\\":1}","n":[1,{"receivedAt":2}]}',
+    ];
+    for (const text of texts) {
+      const data = eventJobDataJson(text, 1717000000000);
+      expect(JSON.parse(data)).toEqual({ event: JSON.parse(text), receivedAt: 1717000000000 });
+      expect(embeddedEventText(data)).toBe(text);
+    }
+    expect(embeddedEventText(JSON.stringify({ body: '{}', receivedAt: 1 }))).toBeUndefined();
   });
 });

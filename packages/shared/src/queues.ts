@@ -18,15 +18,53 @@ export const REUPLOAD_JOB_NAME = 'reupload';
 export const DEAD_LETTER_JOB_NAME = 'dead-letter';
 
 /** Job data of `vod-events`: the callback body exactly as received, so nothing is lost to re-serialisation. */
-export interface EventJobData {
-  /** The raw JSON body. */
-  body: string;
+export type EventJobData = EventJobPayload & {
   /** Epoch ms when the ingress accepted it. */
   receivedAt: number;
   /** Set when the event did not come from VOD's HTTP callback. */
   origin?: 'reconcile' | 'replay';
   /** For replays: the dead letter being replayed (part of the dedupe key, so one replay counts once). */
   replayOf?: string;
+};
+
+/**
+ * The callback itself, in one of two forms. The ingress embeds the body's JSON text as it arrived
+ * into the job's data (`event`): Redis holds the exact bytes, and the worker gets the event already
+ * parsed with the job, with no escaping on the way in and no second parse on the way out.
+ * Replays and reconciliation store the JSON text as a string (`body`).
+ */
+export type EventJobPayload = { event: unknown; body?: undefined } | { body: string; event?: undefined };
+
+/**
+ * The callback's JSON text of an event job (re-serialised when the job holds it embedded), for dead
+ * letters and replays; undefined for data that holds neither form.
+ */
+export function eventBodyOf(data: Partial<EventJobPayload>): string | undefined {
+  if (typeof data.body === 'string') return data.body;
+  return data.event === undefined ? undefined : JSON.stringify(data.event);
+}
+
+/**
+ * An event job's data as JSON text, with the callback's JSON text embedded as-is (`event`). `json`
+ * must be valid JSON (the ingress has parsed it); the result is what JSON.stringify would give for
+ * `{ event, receivedAt }`, but for the event's own spacing.
+ */
+export function eventJobDataJson(json: string, receivedAt: number): string {
+  return `${EMBED_HEAD}${json}${EMBED_TAIL}${receivedAt}}`;
+}
+
+const EMBED_HEAD = '{"event":';
+const EMBED_TAIL = ',"receivedAt":';
+
+/**
+ * The callback's JSON text exactly as `eventJobDataJson` embedded it, from an event job's stored
+ * data (BullMQ's `data` field of the job hash); undefined for data in another form.
+ */
+export function embeddedEventText(dataJson: string): string | undefined {
+  if (!dataJson.startsWith(EMBED_HEAD)) return undefined;
+  // The tail is ours, after the last byte of the event: its last occurrence.
+  const end = dataJson.lastIndexOf(EMBED_TAIL);
+  return end > EMBED_HEAD.length ? dataJson.slice(EMBED_HEAD.length, end) : undefined;
 }
 
 /** What a re-upload repeats: the source and what the customer passed on the original upload. */

@@ -74,7 +74,7 @@ function parseBody(body: string): unknown {
  */
 export async function processEvent(job: EventJobLike, deps: EventProcessorDeps): Promise<EventResult> {
   const now = deps.now ?? Date.now;
-  const parsed = parseBody(job.data.body);
+  const parsed = job.data.body === undefined ? job.data.event : parseBody(job.data.body);
   const validation = validateEvent(parsed);
 
   if (!validation.ok) {
@@ -247,7 +247,7 @@ async function deadLetterEvent(
     reason: input.reason,
     detail: input.detail,
     requestId: input.requestId,
-    body: job.data.body,
+    body: await deps.writers.eventBody(job),
     deadLetteredAt: now,
   });
   const outcome: OutcomeRecord = input.event
