@@ -5,7 +5,8 @@
 //
 //   node bench/worker.mjs [--jobs=10000] [--concurrency=1,10,50] [--rounds=2]
 //                         [--variants=noop,ours,alt --alt-worker=<other checkout>/apps/worker/dist/main.js]
-// `alt` runs another build of our worker the same way as `ours` (an A/B of a change in one run).
+// `alt` runs another build of our worker the same way as `ours` (an A/B of a change in one run);
+// `--alt-job-form=body` fills its queue the way builds before the embedded event did.
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import {
@@ -69,7 +70,8 @@ async function drain(variant, concurrency, round, ts, redisServer, redis) {
   await redis.flushall();
   const queue = new Queue('vod-events', { connection: redis, prefix: PREFIX });
   await queue.pause();
-  await fillEvents(redis, opts.jobs, `2024050609w${concurrency}${variant[0]}${round}x`);
+  const form = variant === 'alt' ? opts.altJobForm : 'embedded';
+  await fillEvents(redis, opts.jobs, `2024050609w${concurrency}${variant[0]}${round}x`, undefined, form);
   const worker = await startWorker(variant, concurrency, ts, redisServer.url);
   try {
     await redis.config('RESETSTAT');
