@@ -150,8 +150,8 @@ export class OutcomeStore {
   }
 
   /**
-   * `isProcessed` and `uploadJob` in one round trip (both keys are strings, so one MGET): the
-   * event processor needs both for every event.
+   * `isProcessed` and `uploadJob` in one round trip (both keys are strings, so one MGET): what the
+   * event processor needs before deciding on a code whose decision depends on the attempt.
    */
   async lookup(dedupeKey: string, jobId: string): Promise<{ processed: boolean; upload?: UploadJobInfo }> {
     const [marker, upload] = await this.redis.mget(
