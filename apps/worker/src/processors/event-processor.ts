@@ -127,13 +127,9 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
       job.data.origin ? 'mapping' : 'mapping-strict',
     );
     if (!result.written) {
-      if (result.why === 'superseded_by_reconciliation') {
-        deps.logger.info(
-          { requestId, jobId: event.Data.JobId },
-          'callback superseded by its reconciled outcome',
-        );
-      }
-      return duplicateOf(deps, label, requestId);
+      return result.why === 'superseded_by_reconciliation'
+        ? supersededByReconciliation(deps, label, event)
+        : duplicateOf(deps, label, requestId);
     }
     return recorded(deps, event, label, { decision, class: cls, attempt: result.attempt });
   }
@@ -144,8 +140,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   }
   // As above: a callback for a JobId whose outcome reconciliation already recorded is a duplicate.
   if (!job.data.origin && known.upload?.reconciled) {
-    deps.logger.info({ requestId, jobId: event.Data.JobId }, 'callback superseded by its reconciled outcome');
-    return duplicateOf(deps, label, requestId);
+    return supersededByReconciliation(deps, label, event);
   }
 
   // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
@@ -278,6 +273,19 @@ async function deadLetterEvent(
     'event dead-lettered',
   );
   return { decision: 'dead_lettered', requestId: input.requestId, class: input.cls, reason: input.reason };
+}
+
+/** VOD's own callback for a JobId whose outcome reconciliation recorded first: logged, then a duplicate. */
+function supersededByReconciliation(
+  deps: EventProcessorDeps,
+  label: string,
+  event: UploadCompleteEvent,
+): EventResult {
+  deps.logger.info(
+    { requestId: event.RequestId, jobId: event.Data.JobId },
+    'callback superseded by its reconciled outcome',
+  );
+  return duplicateOf(deps, label, event.RequestId);
 }
 
 /** Counts an event already recorded under its dedupe key; nothing else is done with it. */
