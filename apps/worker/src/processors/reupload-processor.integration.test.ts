@@ -23,7 +23,7 @@ import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
 import { Reconciler } from '../reconciler.js';
 import { UploadBatcher } from '../upload-batcher.js';
-import { processEvent } from './event-processor.js';
+import { type EventProcessorDeps, processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
 
 const logger = pino({ level: 'silent' });
@@ -95,6 +95,19 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       logger,
     };
   });
+  /** The event processor on the same store, writers and metrics as the re-upload processor. */
+  const eventProcessorDeps = (): EventProcessorDeps => ({
+    store,
+    writers,
+    classifier: new CodeClassifier(),
+    metrics: deps.metrics,
+    logger,
+    acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
+    unsupportedAction: 'dead_letter',
+    maxAttempts: 3,
+    backoffBaseMs: 1000,
+  });
+
   afterEach(async () => {
     await writers.close();
     await deletePrefix(redis, prefix);
@@ -145,17 +158,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
         Vid: 'v1',
       },
     };
-    const eventDeps = {
-      store,
-      writers,
-      classifier: new CodeClassifier(),
-      metrics: deps.metrics,
-      logger,
-      acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
-      unsupportedAction: 'dead_letter' as const,
-      maxAttempts: 3,
-      backoffBaseMs: 1000,
-    };
+    const eventDeps = eventProcessorDeps();
     const processed = await processEvent(
       { id: 'e1', data: { body: JSON.stringify(event), receivedAt: 0 } },
       eventDeps,
@@ -291,17 +294,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   });
   it('a real callback arriving after the reconciled outcome of its JobId is a duplicate', async () => {
     await store.trackUpload('job-late', { sourceKey: sourceKeyOf(source), attempt: 2, source }, Date.now());
-    const eventDeps = {
-      store,
-      writers,
-      classifier: new CodeClassifier(),
-      metrics: deps.metrics,
-      logger,
-      acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
-      unsupportedAction: 'dead_letter' as const,
-      maxAttempts: 3,
-      backoffBaseMs: 1000,
-    };
+    const eventDeps = eventProcessorDeps();
     const data = {
       Code: 'Success',
       JobId: 'job-late',
