@@ -1,6 +1,5 @@
 import { validateEvent } from '@vod-callbacks/shared';
 import { describe, expect, it } from 'vitest';
-import { apiErrorKind } from './api-error.js';
 import { reconcileJobIds } from './reconcile.js';
 import { RECONCILED_FAILURE_CODE, taskInfoToEvent, taskStateClass } from './task-event.js';
 import type { UploadTaskInfo, VodApi } from './vod-api.js';
@@ -53,30 +52,6 @@ describe('taskInfoToEvent', () => {
       expect(taskStateClass(s)).toBe('running');
     expect(taskInfoToEvent({ JobId: 'j', State: 'processing' }, known, NOW)).toBeUndefined();
     expect(taskInfoToEvent({ JobId: 'j', State: 'success' }, undefined, NOW)).toBeUndefined();
-  });
-});
-
-describe('apiErrorKind', () => {
-  it('rejects credential, signature and parameter codes; retries the rest', () => {
-    for (const c of [
-      'InvalidAccessKey',
-      'SignatureDoesNotMatch',
-      'InvalidParameter.URLSets',
-      'MissingParameter',
-      'AccessDenied',
-    ]) {
-      expect(apiErrorKind(c)).toBe('rejected');
-    }
-    for (const c of [
-      'FlowLimitExceeded',
-      'InternalError',
-      'ServiceUnavailableTemp',
-      'NetworkError',
-      'BadResponse',
-      'Whatever',
-    ]) {
-      expect(apiErrorKind(c)).toBe('retryable');
-    }
   });
 });
 
