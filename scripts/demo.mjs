@@ -13,7 +13,7 @@ import {
 import { VodApiClient } from '../packages/vod-client/dist/index.js';
 
 const fixture = (name) =>
-  JSON.parse(readFileSync(new URL(`../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8'));
 
 async function findRedis() {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

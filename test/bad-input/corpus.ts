@@ -3,10 +3,7 @@ import { gzipSync } from 'node:zlib';
 
 /** The seed page's two sample bodies exactly as printed (neither is valid JSON). */
 export function seedSamples(): { success: string; failure: string } {
-  const lines = readFileSync(
-    new URL('../../../shared/seed/000_b4e989f408ce15ea.txt', import.meta.url),
-    'utf8',
-  ).split('\n');
+  const lines = readFileSync(new URL('../fixtures/seed-page.txt', import.meta.url), 'utf8').split('\n');
   const blocks: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] !== '{') continue;
@@ -19,7 +16,7 @@ export function seedSamples(): { success: string; failure: string } {
 }
 
 const seedSuccess = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/seed-success.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/seed-success.json', import.meta.url), 'utf8'),
 );
 
 /** A valid callback (the corrected seed success sample) with `RequestId` and optional changes. */

@@ -4,9 +4,7 @@ import { outcomeFromFields } from '@vod-callbacks/shared';
 import { type AppProcess, freePort, REPO_ROOT, startApp, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 
-const seed = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/seed-success.json', import.meta.url), 'utf8'),
-);
+const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-success.json', import.meta.url), 'utf8'));
 
 /** A distinct, valid callback body (the seed success sample with its own RequestId and JobId). */
 export function callbackBody(requestId: string): string {

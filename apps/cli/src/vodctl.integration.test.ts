@@ -15,7 +15,7 @@ import { EXIT } from './exit-codes.js';
 import { COMMANDS } from './main.js';
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), 'utf8'));
 
 describe('vodctl against real Redis and BullMQ', () => {
   let h: ProcessorHarness;

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIngressHarness, type IngressHarness } from '../../../test/helpers/ingress-harness.js';
 
 const seedSuccess = readFileSync(
-  new URL('../../../../shared/fixtures/seed-success.json', import.meta.url),
+  new URL('../../../test/fixtures/seed-success.json', import.meta.url),
   'utf8',
 );
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createIngressHarness, type IngressHarness } from '../../../test/helpers/ingress-harness.js';
 
 const seed = JSON.parse(
-  readFileSync(new URL('../../../../shared/fixtures/seed-success.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../test/fixtures/seed-success.json', import.meta.url), 'utf8'),
 );
 const body = (requestId: string) => JSON.stringify({ ...seed, RequestId: requestId });
 

@@ -7,7 +7,7 @@ import { createIngressHarness, type IngressHarness } from '../../../test/helpers
 const KEY = 'Abcd1234Efgh';
 const URL_AS_CONFIGURED = 'https://callbacks.example.com/callbacks/vod';
 const seed = JSON.parse(
-  readFileSync(new URL('../../../../shared/fixtures/seed-success.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../test/fixtures/seed-success.json', import.meta.url), 'utf8'),
 );
 // Pretty-printed on purpose: the signature covers the raw bytes, not a re-serialisation.
 const body = (id: string) => Buffer.from(JSON.stringify({ ...seed, RequestId: id }, null, 2));

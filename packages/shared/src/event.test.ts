@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { eventAgeSeconds, isUsableRequestId, validateEvent } from './event.js';
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), 'utf8'));
 
 describe('event schema', () => {
   it('accepts both corrected seed samples as they are', () => {

@@ -24,7 +24,7 @@ import { OutcomeStore } from '../outcome-store.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../../../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../../../../test/fixtures/${name}`, import.meta.url), 'utf8'));
 
 describe('event processor against real Redis and BullMQ', () => {
   let prefix: string;
