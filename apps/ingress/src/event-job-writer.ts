@@ -1,4 +1,12 @@
-import { type BatchScript, EVENT_JOB_NAME, EVENTS_QUEUE, ScriptBatch } from '@vod-callbacks/shared';
+import {
+  type BatchScript,
+  EVENT_JOB_NAME,
+  EVENTS_QUEUE,
+  jobOptionsJson,
+  LUA_BULLMQ_ADD_JOB,
+  queueKeys,
+  ScriptBatch,
+} from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 
 /** The job options every event job carries (what BullMQ's `defaultJobOptions` would give it). */
@@ -14,40 +22,22 @@ export interface EventJobOptions {
 /** Whether the add created a job or found one with the same id (a redelivered callback). */
 export type AddResult = 'added' | 'duplicate';
 
-// The part of bullmq 6.7.0's addStandardJob script an event job needs, for every job of a batch: the
-// job hash exactly as BullMQ writes it (name, data, opts, timestamp, delay, priority), LPUSH to wait,
-// the 'waiting' event (capped), and once per batch the marker that wakes workers unless the queue is
-// paused or at its global concurrency. Left out because they do nothing for a job with a custom id
-// and no parent, dedupe, delay or priority: the id counter INCR, the msgpack/cjson round trip of the
-// options, the parent and deduplication branches, and the uncapped 'added' event (QueueEvents
-// listeners still get 'waiting' and 'duplicated'). Job keys are built from the prefix inside the
-// script, as BullMQ's own scripts do (a `{…}` prefix keeps them in the queue's cluster slot).
-// Pinned by event-job-writer.integration.test.ts against Queue.add and a real Worker; revisit it
-// with every bullmq upgrade.
-const ADD_EVENT_JOBS = `
-local meta = redis.call('HMGET', KEYS[2], 'paused', 'concurrency', 'opts.maxLenEvents')
-local maxEvents = meta[3] or ARGV[3]
+// Every add of a batch goes through the shared BullMQ job layout (LUA_BULLMQ_ADD_JOB), and the
+// marker that wakes workers is set once per batch. Job keys are built from the queue's base key
+// inside the script, as BullMQ's own scripts do (a `{…}` prefix keeps them in the queue's cluster
+// slot). KEYS: wait, meta, active, events, marker; ARGV: base key, job name, default events cap,
+// then per job its id, data, options and timestamp.
+const ADD_EVENT_JOBS = `${LUA_BULLMQ_ADD_JOB}
+local maxEvents = vodMaxEvents(KEYS[2], ARGV[3])
 local results = {}
 local added = false
 for i = 4, #ARGV, 4 do
-  local jobId = ARGV[i]
-  local jobKey = ARGV[1] .. jobId
-  if redis.call('EXISTS', jobKey) == 1 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxEvents, '*', 'event', 'duplicated', 'jobId', jobId)
-    results[#results + 1] = 0
-  else
-    redis.call('HSET', jobKey, 'name', ARGV[2], 'data', ARGV[i + 1], 'opts', ARGV[i + 2],
-      'timestamp', ARGV[i + 3], 'delay', 0, 'priority', 0)
-    redis.call('LPUSH', KEYS[1], jobId)
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
-    results[#results + 1] = 1
-    added = true
-  end
+  local r = vodAddJob(ARGV[1] .. ARGV[i], KEYS[1], KEYS[4], maxEvents, ARGV[i], ARGV[2], ARGV[i + 1],
+    ARGV[i + 2], ARGV[i + 3])
+  results[#results + 1] = r
+  if r == 1 then added = true end
 end
-if added then
-  local maxed = meta[1] or (meta[2] and redis.call('LLEN', KEYS[3]) >= tonumber(meta[2]))
-  if not maxed then redis.call('ZADD', KEYS[5], 0, '0') end
-end
+if added then vodWakeWorkers(KEYS[2], KEYS[3], KEYS[5]) end
 return results
 `;
 
@@ -63,7 +53,7 @@ const MAX_BATCH = 256;
  * batch too, but allocate a Pipeline per batch and still run one script per job.
  */
 export class EventJobWriter {
-  private readonly optsHead: string;
+  private readonly optsOf: (jobId: string) => string;
   private readonly batch: ScriptBatch<AddResult>;
 
   /** `timeout`: a batch Redis has not answered within `timeout.ms` rejects its adds with `timeout.error()`. */
@@ -73,14 +63,14 @@ export class EventJobWriter {
     options: EventJobOptions,
     timeout?: { ms: number; error: () => Error },
   ) {
-    const q = `${prefix}:${EVENTS_QUEUE}:`;
+    const q = queueKeys(prefix, EVENTS_QUEUE);
     const head = [
-      `${q}wait`,
-      `${q}meta`,
-      `${q}active`,
-      `${q}events`,
-      `${q}marker`,
-      q,
+      q.wait,
+      q.meta,
+      q.active,
+      q.events,
+      q.marker,
+      q.base,
       EVENT_JOB_NAME,
       String(options.eventsMaxLen),
     ];
@@ -92,7 +82,7 @@ export class EventJobWriter {
       // Failed jobs are dead-lettered by the worker; keep them a week as evidence, bounded.
       removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
     };
-    this.optsHead = `${JSON.stringify(opts).slice(0, -1)},"jobId":`;
+    this.optsOf = jobOptionsJson(opts);
     if (!('vodAddEventJobs' in redis)) {
       redis.defineCommand('vodAddEventJobs', { numberOfKeys: 5, lua: ADD_EVENT_JOBS });
     }
@@ -108,6 +98,6 @@ export class EventJobWriter {
 
   /** Stores one event job with id `jobId` and JSON `data`; resolves once Redis holds it. */
   add(jobId: string, data: string, timestamp: number): Promise<AddResult> {
-    return this.batch.add([jobId, data, `${this.optsHead}${JSON.stringify(jobId)}}`, String(timestamp)]);
+    return this.batch.add([jobId, data, this.optsOf(jobId), String(timestamp)]);
   }
 }

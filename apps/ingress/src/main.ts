@@ -1,4 +1,5 @@
 import {
+  assertBullmqLayout,
   checkEvictionPolicy,
   configOrExit,
   createIngressMetrics,
@@ -20,6 +21,8 @@ import { type IngressConfig, loadIngressConfig } from './config.js';
 import { EventEnqueuer, enqueuerOptionsOf } from './event-enqueuer.js';
 import { ADMIN_BOARD_PATH, registerAdminBoard } from './plugins/admin-board.js';
 
+// Our Lua scripts write BullMQ jobs themselves: refuse a bullmq whose layout they were not checked against.
+assertBullmqLayout();
 const config = configOrExit(() => loadIngressConfig());
 const logger = pino(loggerOptions('ingress', config.LOG_LEVEL));
 

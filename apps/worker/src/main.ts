@@ -1,4 +1,5 @@
 import {
+  assertBullmqLayout,
   CodeClassifier,
   configOrExit,
   createQueueMetrics,
@@ -25,6 +26,8 @@ import { Reconciler } from './reconciler.js';
 import { UploadBatcher } from './upload-batcher.js';
 import { WorkerManager } from './worker-manager.js';
 
+// Our Lua scripts write BullMQ jobs themselves: refuse a bullmq whose layout they were not checked against.
+assertBullmqLayout();
 const config = configOrExit(() => loadWorkerConfig());
 const classifier = configOrExit(
   () => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)),

@@ -1,4 +1,5 @@
 export * from './backoff.js';
+export * from './bullmq-job-layout.js';
 export * from './callback-signature.js';
 export * from './env-config.js';
 export * from './event.js';
