@@ -106,6 +106,8 @@ describe('metrics contract (live ingress + worker)', () => {
         sampleValue(samples, 'vod_queue_oldest_waiting_seconds', { queue: 'vod-dead-letters' }),
       ).toBeGreaterThan(0);
       expect(sampleValue(samples, 'vod_queue_oldest_waiting_seconds', { queue: 'vod-events' })).toBe(0);
+      for (const queue of ['vod-events', 'vod-reuploads', 'vod-dead-letters'])
+        expect(sampleValue(samples, 'vod_queue_paused', { queue }), queue).toBe(0);
     }
   });
 

@@ -22,6 +22,12 @@ export const WORKER_ENV = {
     0,
     65535,
   ),
+  WORKER_SHUTDOWN_TIMEOUT_MS: envInt(
+    30000,
+    'On SIGTERM, how long running jobs may take to finish before the worker exits anyway (their jobs are picked up again after WORKER_LOCK_MS); keep a deployment’s grace period above it.',
+    1000,
+    3600000,
+  ),
   WORKER_LOCK_MS: envInt(
     30000,
     'BullMQ job lock; a killed worker’s job is picked up again after about this long.',

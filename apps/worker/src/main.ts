@@ -134,20 +134,24 @@ const { server, port } = await startMetricsServer({
 
 // Order: stop taking jobs and let running ones finish, then stop serving metrics, then close queues
 // and Redis last (the workers need it to finish their jobs).
-installShutdown(logger, [
-  { name: 'stop reconciler', run: () => reconciler?.close() },
-  { name: 'close workers', run: () => manager.close() },
-  {
-    name: 'close metrics server',
-    run: () => new Promise((resolve) => server.close(() => resolve(undefined))),
-  },
-  {
-    name: 'close queues',
-    run: () =>
-      Promise.allSettled([writers.close(), syntheticEvents.close(), ...gaugeQueues.map((q) => q.close())]),
-  },
-  { name: 'close redis', run: () => redis.quit() },
-]);
+installShutdown(
+  logger,
+  [
+    { name: 'stop reconciler', run: () => reconciler?.close() },
+    { name: 'close workers', run: () => manager.close() },
+    {
+      name: 'close metrics server',
+      run: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+    },
+    {
+      name: 'close queues',
+      run: () =>
+        Promise.allSettled([writers.close(), syntheticEvents.close(), ...gaugeQueues.map((q) => q.close())]),
+    },
+    { name: 'close redis', run: () => redis.quit() },
+  ],
+  { timeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS },
+);
 
 logger.info(
   {

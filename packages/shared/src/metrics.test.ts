@@ -12,8 +12,8 @@ import {
 } from './metrics.js';
 import { DEAD_LETTER_REASONS } from './queues.js';
 
-const snap = (waiting: number): QueueSnapshot[] => [
-  { queue: 'vod-events', counts: { waiting, active: 1 }, oldestWaitingSeconds: waiting ? 12 : 0 },
+const snap = (waiting: number, paused = false): QueueSnapshot[] => [
+  { queue: 'vod-events', counts: { waiting, active: 1 }, oldestWaitingSeconds: waiting ? 12 : 0, paused },
 ];
 
 describe('queue gauges', () => {
@@ -26,10 +26,19 @@ describe('queue gauges', () => {
     expect(calls).toBe(1);
     expect(texts[0]).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 1');
     expect(texts[0]).toContain('vod_queue_oldest_waiting_seconds{queue="vod-events"} 12');
+    expect(texts[0]).toContain('vod_queue_paused{queue="vod-events"} 0');
     await new Promise((r) => setTimeout(r, 250));
     const later = await registry.metrics();
     expect(calls).toBe(2);
     expect(later).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 2');
+  });
+
+  it('tell a paused queue apart (its jobs stay in waiting)', async () => {
+    const registry = new Registry();
+    createQueueMetrics(registry, async () => snap(7, true));
+    const text = await registry.metrics();
+    expect(text).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 7');
+    expect(text).toContain('vod_queue_paused{queue="vod-events"} 1');
   });
 
   it('show no values when Redis fails, and do not cache the failure', async () => {
@@ -47,6 +56,7 @@ describe('queue gauges', () => {
     const failed = await registry.metrics();
     expect(failed).not.toMatch(/^vod_queue_jobs\{/m);
     expect(failed).not.toMatch(/^vod_queue_oldest_waiting_seconds\{/m);
+    expect(failed).not.toMatch(/^vod_queue_paused\{/m);
     // Within the cache interval, yet Redis is asked again because the last read failed.
     const ok = await registry.metrics();
     expect(calls).toBe(2);

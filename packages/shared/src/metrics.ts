@@ -194,6 +194,11 @@ export interface QueueSnapshot {
   counts: Partial<Record<QueueState, number>>;
   /** Age in seconds of the oldest waiting job, 0 when none waits. */
   oldestWaitingSeconds: number;
+  /**
+   * True while the queue is paused. BullMQ 6 keeps a paused queue's jobs in `wait`, so the waiting
+   * count alone cannot tell a backlog apart from a paused queue (an autoscaler must not add workers for it).
+   */
+  paused: boolean;
 }
 
 /**
@@ -256,7 +261,18 @@ export function createQueueMetrics(
       for (const s of snaps) this.labels(s.queue).set(s.oldestWaitingSeconds);
     },
   });
-  return { jobs, oldest };
+  const paused = new Gauge<'queue'>({
+    name: 'vod_queue_paused',
+    help: 'Queue paused (1) or not (0); a paused queue keeps its jobs in waiting.',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      const snaps = await read().catch(() => []);
+      this.reset();
+      for (const s of snaps) this.labels(s.queue).set(s.paused ? 1 : 0);
+    },
+  });
+  return { jobs, oldest, paused };
 }
 
 export type { Registry };
