@@ -11,12 +11,13 @@ const PREFIX = 'vod';
  */
 export async function fillEvents(redis, n, tag, callbackArgs = () => '', form = 'embedded') {
   const { EventJobWriter } = await import(join(REPO_ROOT, 'apps/ingress/dist/event-job-writer.js'));
+  const { eventJobId, eventJobDataJson, eventJobOptions, DEFAULT_JOB_SETTINGS } = await import(
+    join(REPO_ROOT, 'packages/shared/dist/index.js')
+  );
   const writer = new EventJobWriter(redis, PREFIX, {
-    attempts: 10,
-    keepCompleted: 1000,
+    jobOptions: eventJobOptions(DEFAULT_JOB_SETTINGS),
     eventsMaxLen: 10_000,
   });
-  const { eventJobId, eventJobDataJson } = await import(join(REPO_ROOT, 'packages/shared/dist/index.js'));
   const dataOf = (body, now) =>
     form === 'body' ? JSON.stringify({ body, receivedAt: now }) : eventJobDataJson(body, now);
   for (let i = 0; i < n; i += 500) {

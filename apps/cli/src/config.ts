@@ -1,7 +1,16 @@
-import { COMMON_ENV, type ConfigOf, loadConfig } from '@vod-callbacks/shared';
+import {
+  COMMON_ENV,
+  type ConfigOf,
+  EVENT_JOB_ENV,
+  loadConfig,
+  REUPLOAD_JOB_ENV,
+} from '@vod-callbacks/shared';
 
-/** Variables `vodctl` reads: the same Redis and prefix as the ingress and the worker. */
-export const CLI_ENV = { ...COMMON_ENV } as const;
+/**
+ * Variables `vodctl` reads: the same Redis and prefix as the ingress and the worker, and the job
+ * settings of the jobs it adds (replays, reconciled events), so they match the ones the others add.
+ */
+export const CLI_ENV = { ...COMMON_ENV, ...EVENT_JOB_ENV, ...REUPLOAD_JOB_ENV } as const;
 
 export type CliConfig = ConfigOf<typeof CLI_ENV>;
 

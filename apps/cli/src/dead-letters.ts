@@ -5,11 +5,12 @@ import {
   EVENT_JOB_NAME,
   EVENTS_QUEUE,
   type EventJobData,
+  eventJobOptions,
   REUPLOAD_JOB_NAME,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
+  reuploadJobOptions,
 } from '@vod-callbacks/shared';
-import type { JobsOptions } from 'bullmq';
 import type { CliContext } from './cli-context.js';
 
 /** A dead letter as the CLI shows it. */
@@ -62,21 +63,6 @@ export async function removeDeadLetter(ctx: CliContext, id: string): Promise<boo
   return (await ctx.queue(DEAD_LETTERS_QUEUE).remove(id)) === 1;
 }
 
-// Same attempts and retention as the ingress gives callbacks (EventEnqueuer): a replayed event is
-// processed exactly like a delivered one.
-const REPLAY_EVENT_OPTIONS: JobsOptions = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { count: 1000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-};
-const REPLAY_REUPLOAD_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 2000 },
-  removeOnComplete: { age: 24 * 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-};
-
 /** Where a replay goes: an event back into vod-events, or a re-upload back into vod-reuploads. */
 export interface ReplayPlan {
   queue: typeof EVENTS_QUEUE | typeof REUPLOADS_QUEUE;
@@ -108,14 +94,15 @@ export async function replayDeadLetter(ctx: CliContext, dl: DeadLetter, plan: Re
       origin: 'replay',
       replayOf: dl.id,
     };
+    // The options every event job gets: a replayed event is processed exactly like a delivered one.
     await ctx.queue<EventJobData>(EVENTS_QUEUE).add(EVENT_JOB_NAME, data, {
-      ...REPLAY_EVENT_OPTIONS,
+      ...eventJobOptions(ctx.config),
       jobId: plan.jobId,
     });
   } else {
     const data: ReuploadJobData = { ...(dl.data.reupload as ReuploadJobData), scheduledAt: ctx.now() };
     await ctx.queue<ReuploadJobData>(REUPLOADS_QUEUE).add(REUPLOAD_JOB_NAME, data, {
-      ...REPLAY_REUPLOAD_OPTIONS,
+      ...reuploadJobOptions(ctx.config),
       jobId: plan.jobId,
     });
   }

@@ -193,6 +193,38 @@ describe('vodctl against real Redis and BullMQ', () => {
     }
   });
 
+  it('dlq replay gives the jobs it adds the configured attempts and retention, like the ingress and worker', async () => {
+    await deliver(unknownCodeEvent('replay-opts'));
+    const reupload = {
+      source: { spaceName: 'space', sourceUrl: 'https://example.invalid/o.mp4', callbackArgs: '' },
+      attempt: 2,
+      triggeredBy: 'req-o',
+      code: 'InternalError.UrlUploadError',
+      scheduledAt: 1,
+    };
+    await h.deadLetters.add(
+      DEAD_LETTER_JOB_NAME,
+      { reason: 'no_credentials', detail: 'no keys', reupload, deadLetteredAt: Date.now() },
+      { jobId: 'dl-reupload-o' },
+    );
+    const env = {
+      EVENT_JOB_ATTEMPTS: '3',
+      EVENT_JOB_KEEP_COMPLETED: '9',
+      REUPLOAD_API_ATTEMPTS: '4',
+      REUPLOAD_API_BACKOFF_MS: '500',
+    };
+    expect(await vodctl(['dlq', 'replay', '--all'], env)).toBe(EXIT.ok);
+    const event = await h.events.getJob(`rp-dl-${stableHash('replay-opts')}`);
+    expect(event?.opts).toMatchObject({ attempts: 3, removeOnComplete: { count: 9 } });
+    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
+    try {
+      const job = await reuploads.getJob('rp-dl-reupload-o');
+      expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 500 } });
+    } finally {
+      await reuploads.close();
+    }
+  });
+
   it('dlq replay --reason: only that reason; a selector is required and exclusive', async () => {
     await deliver(unknownCodeEvent('r-1'));
     await deliver({ RequestId: 'r-2', EventType: 'SomethingElse', Data: {} });

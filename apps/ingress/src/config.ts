@@ -2,6 +2,7 @@ import {
   COMMON_ENV,
   ConfigError,
   type ConfigOf,
+  EVENT_JOB_ENV,
   envBool,
   envEnum,
   envInt,
@@ -14,6 +15,7 @@ import {
 export const INGRESS_ENV = {
   ...COMMON_ENV,
   ...QUEUE_RETENTION_ENV,
+  ...EVENT_JOB_ENV,
   INGRESS_HOST: envString('0.0.0.0', 'Address the HTTP server binds.'),
   INGRESS_PORT: envInt(3000, 'HTTP port of the ingress.', 0, 65535),
   CALLBACK_BODY_LIMIT: envInt(
@@ -36,12 +38,6 @@ export const INGRESS_ENV = {
     60000,
   ),
   RETRY_AFTER_SECONDS: envInt(5, 'Retry-After sent with 503 answers.', 1, 3600),
-  EVENT_JOB_ATTEMPTS: envInt(
-    10,
-    'Times the worker tries an event job before dead-lettering it (processing_error).',
-    1,
-    100,
-  ),
   EVICTION_POLICY_CHECK: envEnum(
     ['refuse', 'warn', 'off'],
     'refuse',

@@ -1,5 +1,11 @@
-import { EVENTS_QUEUE, type EventJobData, eventJobDataJson, eventJobId } from '@vod-callbacks/shared';
-import { Queue } from 'bullmq';
+import {
+  EVENTS_QUEUE,
+  type EventJobData,
+  eventJobDataJson,
+  eventJobId,
+  eventJobOptions,
+} from '@vod-callbacks/shared';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngressConfig } from './config.js';
 import { EventJobWriter } from './event-job-writer.js';
@@ -7,10 +13,8 @@ import { EventJobWriter } from './event-job-writer.js';
 /** Settings of the enqueue path. */
 export interface EnqueuerOptions {
   prefix: string;
-  /** Attempts the worker gets per event job. */
-  attempts: number;
-  /** Completed event jobs kept. */
-  keepCompleted: number;
+  /** Options of every event job (`eventJobOptions`). */
+  jobOptions: JobsOptions;
   /** Cap of BullMQ's events stream. */
   eventsMaxLen: number;
   /** Longest wait for Redis per event. */
@@ -21,8 +25,7 @@ export interface EnqueuerOptions {
 export function enqueuerOptionsOf(config: IngressConfig): EnqueuerOptions {
   return {
     prefix: config.QUEUE_PREFIX,
-    attempts: config.EVENT_JOB_ATTEMPTS,
-    keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
+    jobOptions: eventJobOptions(config),
     eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
     timeoutMs: config.ENQUEUE_TIMEOUT_MS,
   };
@@ -49,13 +52,7 @@ export class EventEnqueuer {
       connection,
       prefix: options.prefix,
       streams: { events: { maxLen: options.eventsMaxLen } },
-      defaultJobOptions: {
-        attempts: options.attempts,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { count: options.keepCompleted },
-        // Failed jobs are dead-lettered by the worker; keep them a week as evidence, bounded.
-        removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-      },
+      defaultJobOptions: options.jobOptions,
     });
     // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
     this.queue.on('error', () => {});

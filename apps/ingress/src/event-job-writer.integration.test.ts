@@ -1,4 +1,10 @@
-import { createRedis, EVENT_JOB_NAME, EVENTS_QUEUE, type EventJobData } from '@vod-callbacks/shared';
+import {
+  createRedis,
+  EVENT_JOB_NAME,
+  EVENTS_QUEUE,
+  type EventJobData,
+  eventJobOptions,
+} from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -7,13 +13,12 @@ import { EventJobWriter } from './event-job-writer.js';
 
 // The lean add must produce exactly the job bullmq 6.7.0's Queue.add produces with the same
 // options, and a plain BullMQ Worker must treat it like one (data, attempts, backoff, retention).
-const OPTIONS = { attempts: 3, keepCompleted: 2, eventsMaxLen: 1000 };
-const DEFAULT_JOB_OPTIONS = {
-  attempts: OPTIONS.attempts,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { count: OPTIONS.keepCompleted },
-  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-};
+const KEEP_COMPLETED = 2;
+const DEFAULT_JOB_OPTIONS = eventJobOptions({
+  EVENT_JOB_ATTEMPTS: 3,
+  EVENT_JOB_KEEP_COMPLETED: KEEP_COMPLETED,
+});
+const OPTIONS = { jobOptions: DEFAULT_JOB_OPTIONS, eventsMaxLen: 1000 };
 
 const data = (body: string, receivedAt: number) => JSON.stringify({ body, receivedAt });
 
@@ -63,7 +68,7 @@ describe('EventJobWriter', () => {
     expect(await redis.zrange(`${prefix}:${EVENTS_QUEUE}:marker`, 0, -1)).toEqual(['0']);
     const job = await queue.getJob('evt-b"2');
     expect(job?.data).toEqual({ body: '{"RequestId":"a\\"1"}', receivedAt: 5 });
-    expect(job?.opts.attempts).toBe(OPTIONS.attempts);
+    expect(job?.opts.attempts).toBe(3);
     expect(await queue.getJobCounts('wait')).toEqual({ wait: 2 });
   });
 
@@ -93,7 +98,7 @@ describe('EventJobWriter', () => {
         connection: redis,
         prefix,
         concurrency: 5,
-        removeOnComplete: { count: OPTIONS.keepCompleted },
+        removeOnComplete: { count: KEEP_COMPLETED },
       },
     );
     workers.push(worker);
@@ -110,7 +115,7 @@ describe('EventJobWriter', () => {
     expect(seen.filter((s) => s.id === 'evt-flaky').map((s) => s.attemptsMade)).toEqual([0, 1]);
     await waitFor(
       'completed jobs capped',
-      async () => (await queue.getJobCounts('completed')).completed === OPTIONS.keepCompleted,
+      async () => (await queue.getJobCounts('completed')).completed === KEEP_COMPLETED,
     );
   });
 

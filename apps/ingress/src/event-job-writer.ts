@@ -7,14 +7,13 @@ import {
   queueKeys,
   ScriptBatch,
 } from '@vod-callbacks/shared';
+import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-/** The job options every event job carries (what BullMQ's `defaultJobOptions` would give it). */
-export interface EventJobOptions {
-  /** Attempts the worker gets per event job. */
-  attempts: number;
-  /** Completed event jobs kept. */
-  keepCompleted: number;
+/** What every event job the writer adds shares. */
+export interface EventJobWriterOptions {
+  /** The options each job carries (`eventJobOptions`: what BullMQ's `defaultJobOptions` would give it). */
+  jobOptions: JobsOptions;
   /** Cap of BullMQ's events stream, used until the queue's meta holds one. */
   eventsMaxLen: number;
 }
@@ -60,7 +59,7 @@ export class EventJobWriter {
   constructor(
     redis: Redis,
     prefix: string,
-    options: EventJobOptions,
+    options: EventJobWriterOptions,
     timeout?: { ms: number; error: () => Error },
   ) {
     const q = queueKeys(prefix, EVENTS_QUEUE);
@@ -75,14 +74,7 @@ export class EventJobWriter {
       String(options.eventsMaxLen),
     ];
     // BullMQ stores the options as JSON, jobId included; the rest is the same for every event job.
-    const opts = {
-      attempts: options.attempts,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { count: options.keepCompleted },
-      // Failed jobs are dead-lettered by the worker; keep them a week as evidence, bounded.
-      removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-    };
-    this.optsOf = jobOptionsJson(opts);
+    this.optsOf = jobOptionsJson(options.jobOptions);
     if (!('vodAddEventJobs' in redis)) {
       redis.defineCommand('vodAddEventJobs', { numberOfKeys: 5, lua: ADD_EVENT_JOBS });
     }

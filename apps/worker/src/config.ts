@@ -1,11 +1,13 @@
 import {
   COMMON_ENV,
   type ConfigOf,
+  EVENT_JOB_ENV,
   envEnum,
   envInt,
   envString,
   loadConfig,
   QUEUE_RETENTION_ENV,
+  REUPLOAD_JOB_ENV,
   UPLOAD_BY_URL_COMPLETE,
 } from '@vod-callbacks/shared';
 import { VOD_API_ENV } from '@vod-callbacks/vod-client';
@@ -14,6 +16,7 @@ import { VOD_API_ENV } from '@vod-callbacks/vod-client';
 export const WORKER_ENV = {
   ...COMMON_ENV,
   ...QUEUE_RETENTION_ENV,
+  ...EVENT_JOB_ENV,
   WORKER_CONCURRENCY: envInt(10, 'Event jobs processed at once per worker process.', 1, 1000),
   WORKER_METRICS_HOST: envString('0.0.0.0', 'Address of the worker metrics server.'),
   WORKER_METRICS_PORT: envInt(
@@ -84,13 +87,7 @@ export const WORKER_ENV = {
     0,
     10000,
   ),
-  REUPLOAD_API_ATTEMPTS: envInt(
-    8,
-    'Tries of a re-upload whose API call failed retryably (throttling, 5xx, network) before it is dead-lettered.',
-    1,
-    100,
-  ),
-  REUPLOAD_API_BACKOFF_MS: envInt(2000, 'Base of the exponential delay between those tries.', 10, 3600000),
+  ...REUPLOAD_JOB_ENV,
   RECONCILE_AFTER_SECONDS: envInt(
     600,
     'A re-upload whose callback has not come after this long is looked up with QueryUploadTaskInfo (VOD gives up redelivering after ~45 s).',

@@ -1,6 +1,8 @@
 import {
   DEAD_LETTER_JOB_NAME,
+  DEAD_LETTER_JOB_OPTIONS,
   DEAD_LETTERS_QUEUE,
+  DEFAULT_JOB_SETTINGS,
   type DeadLetterJobData,
   EVENTS_QUEUE,
   type EventJobData,
@@ -9,6 +11,8 @@ import {
   REUPLOAD_JOB_NAME,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
+  type ReuploadJobSettings,
+  reuploadJobOptions,
   stableHash,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
@@ -17,16 +21,12 @@ import type { Redis } from 'ioredis';
 export interface JobWritersOptions {
   prefix: string;
   eventsMaxLen: number;
-  /** Tries of a re-upload whose API call fails retryably (REUPLOAD_API_ATTEMPTS, default 8). */
-  reuploadAttempts?: number;
-  /** Base of the exponential delay between those tries (REUPLOAD_API_BACKOFF_MS, default 2000). */
-  reuploadBackoffMs?: number;
+  /** REUPLOAD_API_ATTEMPTS and REUPLOAD_API_BACKOFF_MS (their defaults when left out). */
+  reuploadJobs?: ReuploadJobSettings;
 }
 
 // Job ids derive from the event's dedupe key, so a job retried after a crash re-adds the same id
-// (a no-op) instead of a second re-upload or dead letter. Completed re-upload jobs are kept for a
-// day so the id is still known while the event job could be retried.
-const KEEP_REUPLOADS = { age: 24 * 3600, count: 100_000 };
+// (a no-op) instead of a second re-upload or dead letter.
 
 /** Adds re-upload jobs and dead letters; used by every processor of the worker. */
 export class JobWriters {
@@ -44,15 +44,11 @@ export class JobWriters {
     };
     this.reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, {
       ...common,
-      defaultJobOptions: {
-        removeOnComplete: KEEP_REUPLOADS,
-        removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-      },
+      defaultJobOptions: reuploadJobOptions(options.reuploadJobs ?? DEFAULT_JOB_SETTINGS),
     });
     this.deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, {
       ...common,
-      // Dead letters wait for a person (`vodctl dlq`); nothing consumes them.
-      defaultJobOptions: { removeOnComplete: true, removeOnFail: false },
+      defaultJobOptions: DEAD_LETTER_JOB_OPTIONS,
     });
   }
 
@@ -61,9 +57,6 @@ export class JobWriters {
     await this.reuploads.add(REUPLOAD_JOB_NAME, data, {
       jobId: `ru-${stableHash(dedupeKey)}`,
       delay: delayMs,
-      // Network/throttling errors of the API call are retried by BullMQ; see the re-upload processor.
-      attempts: this.options.reuploadAttempts ?? 8,
-      backoff: { type: 'exponential', delay: this.options.reuploadBackoffMs ?? 2000 },
     });
   }
 

@@ -58,8 +58,7 @@ const store = new OutcomeStore(redis, {
 const writers = new JobWriters(redis, {
   prefix: config.QUEUE_PREFIX,
   eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
-  reuploadAttempts: config.REUPLOAD_API_ATTEMPTS,
-  reuploadBackoffMs: config.REUPLOAD_API_BACKOFF_MS,
+  reuploadJobs: config,
 });
 const manager = new WorkerManager(
   {
@@ -108,7 +107,7 @@ manager.startReuploadWorker(
   config.REUPLOAD_CONCURRENCY,
   config.REUPLOAD_RATE_PER_SECOND,
 );
-const syntheticEvents = new SyntheticEventWriter(redis, config.QUEUE_PREFIX);
+const syntheticEvents = new SyntheticEventWriter(redis, config.QUEUE_PREFIX, config);
 const reconciler = api
   ? new Reconciler({
       redis,

@@ -6,6 +6,7 @@ import {
   type DeadLetterJobData,
   EVENTS_QUEUE,
   eventJobDataJson,
+  eventJobOptions,
   stableHash,
 } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
@@ -54,8 +55,7 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
     // Spacing, an escape and a trailing zero that re-serialising the parsed event would change.
     const raw = ' {\n  "RequestId" : "wm-1",\n  "Note": "caf\\u00e9",  "Size": 1.50 }';
     const ingressWriter = new EventJobWriter(redis, prefix, {
-      attempts: 1,
-      keepCompleted: 10,
+      jobOptions: eventJobOptions({ EVENT_JOB_ATTEMPTS: 1, EVENT_JOB_KEEP_COMPLETED: 10 }),
       eventsMaxLen: 1000,
     });
     const now = Date.now();

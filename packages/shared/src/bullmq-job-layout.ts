@@ -62,7 +62,7 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
  * The job options BullMQ stores for a job (JSON, `jobId` last), built once per job kind: `head`
  * holds the options common to every job, the id is appended per job.
  */
-export function jobOptionsJson(common: Record<string, unknown>): (jobId: string) => string {
+export function jobOptionsJson(common: object): (jobId: string) => string {
   const head = `${JSON.stringify(common).slice(0, -1)},"jobId":`;
   return (jobId) => `${head}${JSON.stringify(jobId)}}`;
 }

@@ -104,14 +104,8 @@ export const COMMON_ENV = {
   ),
 } as const;
 
-/** Retention of BullMQ data, read by every process that adds jobs (the ingress and the worker). */
+/** Retention of BullMQ's events streams, read by the long-running processes that add jobs. */
 export const QUEUE_RETENTION_ENV = {
-  EVENT_JOB_KEEP_COMPLETED: envInt(
-    1000,
-    'Completed jobs kept per queue (older ones are removed).',
-    0,
-    1_000_000,
-  ),
   QUEUE_EVENTS_MAX_LEN: envInt(
     10000,
     "Approximate cap of BullMQ's events stream per queue.",

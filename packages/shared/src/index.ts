@@ -3,6 +3,7 @@ export * from './bullmq-job-layout.js';
 export * from './callback-signature.js';
 export * from './env-config.js';
 export * from './event.js';
+export * from './job-options.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './outcome.js';

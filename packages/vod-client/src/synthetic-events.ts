@@ -2,7 +2,9 @@ import {
   EVENT_JOB_NAME,
   EVENTS_QUEUE,
   type EventJobData,
+  type EventJobSettings,
   eventJobId,
+  eventJobOptions,
   type UploadCompleteEvent,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
@@ -16,17 +18,12 @@ import type { Redis } from 'ioredis';
 export class SyntheticEventWriter {
   readonly queue: Queue<EventJobData>;
 
-  constructor(connection: Redis, prefix: string) {
+  /** `settings`: EVENT_JOB_ATTEMPTS and EVENT_JOB_KEEP_COMPLETED, as the ingress gives callbacks. */
+  constructor(connection: Redis, prefix: string, settings: EventJobSettings) {
     this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
       connection,
       prefix,
-      // The same job options as the ingress's defaults: retried by the worker, then dead-lettered.
-      defaultJobOptions: {
-        attempts: 10,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-      },
+      defaultJobOptions: eventJobOptions(settings),
     });
   }
 

@@ -52,7 +52,7 @@ export const reconcileCommand: Command = {
     const options = vodApiOptionsOf(apiConfig);
     if (!options)
       throw new CliError(EXIT.config, 'VOLC_ACCESSKEY and VOLC_SECRETKEY must be set to query VOD');
-    const events = new SyntheticEventWriter(ctx.redis, ctx.keys.prefix);
+    const events = new SyntheticEventWriter(ctx.redis, ctx.keys.prefix, ctx.config);
     try {
       const report = await reconcileJobIds(parseJobIds(String(values['job-ids'])), {
         api: new VodApiClient(options),

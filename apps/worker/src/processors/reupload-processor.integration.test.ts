@@ -4,6 +4,7 @@ import {
   createRegistry,
   createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
+  DEFAULT_JOB_SETTINGS,
   type DeadLetterJobData,
   EVENTS_QUEUE,
   type EventJobData,
@@ -181,7 +182,11 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     const result = await processReupload(reuploadJob(), deps);
     if (result.result !== 'accepted') throw new Error('not accepted');
     await new Promise((r) => setTimeout(r, 50)); // the simulator finishes the task (callback dropped)
-    const events = new SyntheticEventWriter(redis, prefix);
+    // Reconciled events get the configured event-job options, as the ingress gives callbacks.
+    const events = new SyntheticEventWriter(redis, prefix, {
+      EVENT_JOB_ATTEMPTS: 4,
+      EVENT_JOB_KEEP_COMPLETED: 7,
+    });
     let now = Date.now() + 10_000;
     const reconciler = new Reconciler({
       redis,
@@ -210,6 +215,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     const queue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
     const job = await queue.getJob(eventJobId(`reconcile:${result.jobId}`));
     expect(job?.data.origin).toBe('reconcile');
+    expect(job?.opts).toMatchObject({ attempts: 4, removeOnComplete: { count: 7 } });
     const body = JSON.parse(job!.data.body);
     expect(body.Data).toMatchObject({
       Code: 'Success',
@@ -230,7 +236,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     await reconciler.close();
   });
   it('runs one reconcile pass per interval however many workers tick (Redis lock)', async () => {
-    const events = new SyntheticEventWriter(redis, prefix);
+    const events = new SyntheticEventWriter(redis, prefix, DEFAULT_JOB_SETTINGS);
     const make = () =>
       new Reconciler({
         redis,
