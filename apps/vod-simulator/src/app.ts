@@ -32,6 +32,8 @@ export function buildSimulatorApp(config: SimulatorConfig, logger: Logger): Simu
     callbackPrivateKey: config.SIM_CALLBACK_PRIVATE_KEY,
     redeliveryDelaysMs: redeliveryDelays(config),
     callbackTimeoutMs: config.SIM_CALLBACK_TIMEOUT_MS,
+    maxRequestLineBytes: config.SIM_MAX_REQUEST_LINE_BYTES,
+    deniedActions: config.SIM_DENY_ACTIONS.split(',').filter(Boolean),
     logger,
   });
   const app: FastifyInstance = Fastify({

@@ -22,6 +22,17 @@ export const SIMULATOR_ENV = {
   }),
   SIM_REGION: envString('cn-north-1', 'Region the signature’s credential scope must name.', { minLength: 1 }),
   SIM_MAX_SKEW_SECONDS: envInt(900, 'Largest accepted distance between X-Date and the clock.', 1, 86400),
+  SIM_MAX_REQUEST_LINE_BYTES: envInt(
+    8192,
+    'Longest request line answered; longer gets HTTP 414 like a gateway (nginx’s default buffer is 8 KB).',
+    1024,
+    16000,
+  ),
+  SIM_DENY_ACTIONS: envString(
+    '',
+    'Comma-separated Actions the key lacks permission for (answered 403 LackPolicy).',
+    { pattern: '^([A-Za-z]+(,[A-Za-z]+)*)?$' },
+  ),
   SIM_QPS: envInt(
     500,
     'API requests per second answered before FlowLimitExceeded (VOD: 500 per account).',

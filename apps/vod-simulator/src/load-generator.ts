@@ -93,7 +93,7 @@ export function loadEvent(
       CallbackArgs: JSON.stringify({ itemId: `item-${index}`, batch: 'load' }),
       Vid: ok ? `v0d${randomBytes(15).toString('hex').slice(0, 29)}` : '',
       SpaceName: spaceName,
-      SourceInfo: ok ? successSourceInfo(sourceUrl) : failureSourceInfo(),
+      SourceInfo: ok ? successSourceInfo(sourceUrl) : failureSourceInfo(sourceUrl),
       OptionInfo: {
         TemplateId: '',
         Templates: [{ TemplateIds: ['tpl-transcode-default'], TemplateType: 'transcode' }],

@@ -34,7 +34,8 @@ export function successSourceInfo(
   ][n(0, 2) % 4]!;
   const duration = Math.round((10 + (n(2, 4) % 590)) * 1000 + (n(6, 3) % 1000)) / 1000;
   const bitrate = 800_000 + (n(9, 5) % 6_000_000);
-  const name = fileName ?? `${h.slice(0, 32)}.mp4`;
+  // VOD's stored name has no suffix unless the customer gave a FileName (see the callback samples).
+  const name = fileName ?? h.slice(0, 32);
   return {
     StoreUri: `tos-cn-v-0001/${name}`,
     Height: height,
@@ -49,7 +50,16 @@ export function successSourceInfo(
   };
 }
 
-/** SourceInfo of a failed upload, as VOD sends it (zeroes, a FileType, little else). */
-export function failureSourceInfo(): Record<string, unknown> {
-  return { FileType: 'video', Width: 0, Height: 0, Bitrate: 0, Duration: 0, Size: 0 };
+/** SourceInfo of a failed upload, as VOD sends it (zeroes, its stored FileName without a suffix). */
+export function failureSourceInfo(sourceUrl: string, fileName?: string): Record<string, unknown> {
+  return {
+    StoreUri: '',
+    FileType: 'video',
+    Width: 0,
+    Height: 0,
+    Bitrate: 0,
+    Duration: 0,
+    Size: 0,
+    FileName: fileName ?? hex(sourceUrl).slice(0, 32),
+  };
 }

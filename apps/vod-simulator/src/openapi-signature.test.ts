@@ -90,7 +90,7 @@ describe('verifyOpenApiSignature against the official SDK signer', () => {
       'SignatureDoesNotMatch',
     );
     expect(verifyOpenApiSignature(sdkSigned(uploadParams, { accessKeyId: 'AKLTother' }), creds)?.code).toBe(
-      'InvalidAccessKey',
+      'InvalidClientTokenId',
     );
     expect(verifyOpenApiSignature(sdkSigned(uploadParams, { region: 'ap-singapore-1' }), creds)?.code).toBe(
       'SignatureDoesNotMatch',

@@ -121,7 +121,11 @@ export function verifyOpenApiSignature(
   if (!m) return { code: 'InvalidAuthorization', status: 400, message: 'Authorization is malformed' };
   const [, ak, date, region, service, signedList, signature] = m as unknown as string[];
   if (ak !== creds.accessKeyId) {
-    return { code: 'InvalidAccessKey', status: 401, message: 'The AccessKeyId is invalid' };
+    return {
+      code: 'InvalidClientTokenId',
+      status: 401,
+      message: 'The security token included in the request is invalid',
+    };
   }
   const xDate = header(req, 'x-date') ?? '';
   const at = parseXDate(xDate);

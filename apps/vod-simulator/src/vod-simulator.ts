@@ -11,6 +11,7 @@ import {
 import { QpsQuota } from './qps-quota.js';
 import { outcomeFor, type ScenarioFile } from './scenario.js';
 import { type SimTask, TaskStore } from './task-store.js';
+import { checkUrlSets, MAX_URL_SETS } from './upload-rules.js';
 
 /** Everything the simulator is configured with. */
 export interface VodSimulatorOptions {
@@ -24,6 +25,10 @@ export interface VodSimulatorOptions {
   callbackPrivateKey: string;
   redeliveryDelaysMs: readonly number[];
   callbackTimeoutMs: number;
+  /** Longest request line (`GET /?… HTTP/1.1`) answered; longer ones get a gateway's 414. */
+  maxRequestLineBytes: number;
+  /** Actions the key may not call (answered 403 LackPolicy): a sub-account without the policy. */
+  deniedActions?: readonly string[];
   logger: Logger;
 }
 
@@ -48,8 +53,7 @@ export interface ApiStats {
 }
 
 const VERSION = '2020-08-01';
-const MAX_PER_CALL = 20;
-const CALLBACK_ARGS_MAX_BYTES = 512;
+const ACTIONS = new Set(['UploadMediaByUrl', 'QueryUploadTaskInfo']);
 
 class ApiFailure extends Error {
   constructor(
@@ -76,11 +80,13 @@ export class VodSimulator {
   };
   private readonly quota: QpsQuota;
   private faults: { code: string; status: number; message: string; left: number } | undefined;
+  private deniedActions: Set<string>;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: VodSimulatorOptions) {
     this.tasks = new TaskStore(options.maxTasks);
     this.quota = new QpsQuota(options.qps);
+    this.deniedActions = new Set(options.deniedActions ?? []);
     this.sender = new CallbackSender({
       callbackUrl: options.callbackUrl,
       signUrl: options.callbackSignUrl || options.callbackUrl,
@@ -94,6 +100,12 @@ export class VodSimulator {
   /** Answers one OpenAPI request (`/?Action=…&Version=…`). */
   handle(req: SignedRequest): ApiAnswer {
     this.stats.requests++;
+    // The gateway in front of the OpenAPI refuses an over-long request line before any OpenAPI
+    // code runs, so the answer is its plain page, not a ResponseMetadata.
+    if (Buffer.byteLength(`${req.method} ${req.rawUrl} HTTP/1.1`) > this.options.maxRequestLineBytes) {
+      this.stats.errors.RequestLineTooLong = (this.stats.errors.RequestLineTooLong ?? 0) + 1;
+      return { status: 414, body: '414 Request-URI Too Large' };
+    }
     const query = parseQuery(req.rawUrl);
     // The SDK sends these two actions as GET with query parameters; a form body is accepted too.
     if (req.body.length > 0 && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) {
@@ -125,11 +137,18 @@ export class VodSimulator {
         this.faults.left--;
         throw new ApiFailure(this.faults.code, this.faults.status, this.faults.message);
       }
-      if (version !== VERSION || (action !== 'UploadMediaByUrl' && action !== 'QueryUploadTaskInfo')) {
+      if (version !== VERSION || !ACTIONS.has(action)) {
         throw new ApiFailure(
           'InvalidActionOrVersion',
           404,
           `Could not find operation ${action} for version ${version}`,
+        );
+      }
+      if (this.deniedActions.has(action)) {
+        throw new ApiFailure(
+          'LackPolicy',
+          403,
+          `Request was rejected because of lack of policy for ${action}`,
         );
       }
       const result =
@@ -160,6 +179,11 @@ export class VodSimulator {
     };
   }
 
+  /** Makes `actions` answer 403 LackPolicy (a key without the permission); `[]` allows all again. */
+  denyActions(actions: readonly string[]): void {
+    this.deniedActions = new Set(actions);
+  }
+
   private uploadMediaByUrl(param: (n: string) => string | undefined): unknown {
     const spaceName = param('SpaceName');
     if (!spaceName) throw new ApiFailure('MissingParameter', 400, 'SpaceName is required');
@@ -171,28 +195,9 @@ export class VodSimulator {
     } catch {
       throw new ApiFailure('InvalidParameter', 400, 'URLSets is not valid JSON');
     }
-    if (!Array.isArray(sets) || sets.length === 0 || sets.length > MAX_PER_CALL) {
-      throw new ApiFailure(
-        'InvalidParameter',
-        400,
-        `URLSets must be an array of 1 to ${MAX_PER_CALL} entries`,
-      );
-    }
-    for (const s of sets as Record<string, unknown>[]) {
-      if (!s || typeof s.SourceUrl !== 'string' || s.SourceUrl === '') {
-        throw new ApiFailure('InvalidParameter', 400, 'every URLSet needs a SourceUrl');
-      }
-      if (
-        s.CallbackArgs !== undefined &&
-        (typeof s.CallbackArgs !== 'string' || Buffer.byteLength(s.CallbackArgs) > CALLBACK_ARGS_MAX_BYTES)
-      ) {
-        throw new ApiFailure(
-          'InvalidParameter',
-          400,
-          `CallbackArgs must be a string of at most ${CALLBACK_ARGS_MAX_BYTES} bytes`,
-        );
-      }
-    }
+    const problem = checkUrlSets(sets);
+    if (problem) throw new ApiFailure(problem.code, 400, problem.message);
+    if (!Array.isArray(sets)) throw new ApiFailure('InvalidParameter', 400, 'URLSets must be an array');
     this.stats.urlsAccepted += sets.length;
     this.stats.uploadBatchSizes[sets.length] = (this.stats.uploadBatchSizes[sets.length] ?? 0) + 1;
     return {
@@ -235,7 +240,9 @@ export class VodSimulator {
     task.state = ok ? 'success' : 'failed';
     task.vid = ok ? randomId('v0d', 29) : '';
     task.requestId = vodRequestId(Date.now());
-    task.sourceInfo = ok ? successSourceInfo(task.sourceUrl, task.fileName, task.md5) : failureSourceInfo();
+    task.sourceInfo = ok
+      ? successSourceInfo(task.sourceUrl, task.fileName, task.md5)
+      : failureSourceInfo(task.sourceUrl, task.fileName);
     if (task.outcome.drop) {
       this.stats.scriptedDrops++;
       this.options.logger.debug({ jobId: task.jobId }, 'callback dropped by script');
@@ -269,8 +276,8 @@ export class VodSimulator {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    if (ids.length === 0 || ids.length > MAX_PER_CALL) {
-      throw new ApiFailure('InvalidParameter', 400, `JobIds must list 1 to ${MAX_PER_CALL} ids`);
+    if (ids.length === 0 || ids.length > MAX_URL_SETS) {
+      throw new ApiFailure('InvalidParameter', 400, `JobIds must list 1 to ${MAX_URL_SETS} ids`);
     }
     const list: unknown[] = [];
     const missing: string[] = [];
@@ -289,6 +296,7 @@ export class VodSimulator {
         SpaceName: t.spaceName,
         AccountId: '2100000000',
         SourceInfo: t.sourceInfo ?? {},
+        CallbackArgs: t.callbackArgs,
       });
     }
     return { Data: { MediaInfoList: list, NotExistJobIds: missing } };
