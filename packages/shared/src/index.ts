@@ -15,3 +15,4 @@ export * from './retry-policy.js';
 export * from './script-batch.js';
 export * from './shutdown.js';
 export * from './source-state.js';
+export * from './vod-file-name.js';

@@ -1,5 +1,6 @@
 import { createHash, hash } from 'node:crypto';
 import type { UploadCompleteEvent } from './event.js';
+import { fileExtensionOfUrl } from './vod-file-name.js';
 
 /** Queue of raw callbacks, filled by the ingress, drained by the event processor. */
 export const EVENTS_QUEUE = 'vod-events';
@@ -67,7 +68,11 @@ export function embeddedEventText(dataJson: string): string | undefined {
   return end > EMBED_HEAD.length ? dataJson.slice(EMBED_HEAD.length, end) : undefined;
 }
 
-/** What a re-upload repeats: the source and what the customer passed on the original upload. */
+/**
+ * What a re-upload repeats: the source, and the URLSet fields this system sends with it. Md5,
+ * FileName, FileExtension and Templates are the customer's choices (or, for an upload this system
+ * started, what it sent); never VOD's measured or stored values from a callback's SourceInfo.
+ */
 export interface UploadSource {
   spaceName: string;
   sourceUrl: string;
@@ -76,6 +81,8 @@ export interface UploadSource {
   fileName?: string;
   fileExtension?: string;
   templates?: { TemplateIds?: string[]; TemplateType?: string }[];
+  /** The deprecated single workflow id, when the callback named one and no Templates. */
+  templateId?: string;
 }
 
 /** Job data of `vod-reuploads`. */
@@ -143,7 +150,14 @@ export function sourceKeyOf(source: Pick<UploadSource, 'spaceName' | 'sourceUrl'
   return stableHash(source.spaceName, source.sourceUrl, source.callbackArgs);
 }
 
-/** The upload source described by an event, with what a re-upload should pass through. */
+/**
+ * The upload source a callback describes, for an upload this system did not start (for one it
+ * started, the stored source is re-sent instead): SourceUrl, CallbackArgs, the Templates of
+ * OptionInfo, and FileExtension from the URL's path when that is a valid extension. SourceInfo is
+ * left alone: its FileName is VOD's stored name (usually without the suffix UploadMediaByUrl
+ * requires), its Md5 what VOD measured (a changed source would then fail CheckError.Md5MissMatch
+ * for good) and its Format VOD's guess, none of them what the customer asked for.
+ */
 export function uploadSourceOf(event: UploadCompleteEvent): UploadSource {
   const d = event.Data;
   const source: UploadSource = {
@@ -151,10 +165,21 @@ export function uploadSourceOf(event: UploadCompleteEvent): UploadSource {
     sourceUrl: d.SourceUrl,
     callbackArgs: d.CallbackArgs ?? '',
   };
-  if (d.SourceInfo?.Md5) source.md5 = d.SourceInfo.Md5;
-  if (d.SourceInfo?.FileName) source.fileName = d.SourceInfo.FileName;
-  if (d.SourceInfo?.Format) source.fileExtension = `.${d.SourceInfo.Format}`;
+  const ext = fileExtensionOfUrl(d.SourceUrl);
+  if (ext) source.fileExtension = ext;
   const templates = d.OptionInfo?.Templates;
   if (templates && templates.length > 0) source.templates = templates;
+  else if (d.OptionInfo?.TemplateId) source.templateId = d.OptionInfo.TemplateId;
   return source;
+}
+
+/**
+ * What to re-upload after `event`: the source this system stored when it started the upload (the
+ * same URLSet is sent again), or, for an upload it did not start, what the callback carries
+ * (`uploadSourceOf`). A stored source for another SourceUrl/CallbackArgs is not used.
+ */
+export function reuploadSourceOf(event: UploadCompleteEvent, stored: UploadSource | undefined): UploadSource {
+  const fromEvent = uploadSourceOf(event);
+  if (stored && sourceKeyOf(stored) === sourceKeyOf(fromEvent)) return stored;
+  return fromEvent;
 }

@@ -1,4 +1,4 @@
-import type { UploadSource } from '@vod-callbacks/shared';
+import { hasFileNameSuffix, isValidFileExtension, type UploadSource } from '@vod-callbacks/shared';
 
 /** One entry of UploadMediaByUrl's URLSets, as the API spells it. */
 export interface UrlSet {
@@ -8,23 +8,33 @@ export interface UrlSet {
   FileName?: string;
   FileExtension?: string;
   Templates?: { TemplateIds?: string[]; TemplateType?: string }[];
+  TemplateId?: string;
+  /** Further fields (Title, Tags, ClassificationId, StorageClass, CustomURLHeaders, …) from re-upload defaults. */
+  [field: string]: unknown;
 }
 
 /** VOD's limit of URLs per UploadMediaByUrl call (and JobIds per QueryUploadTaskInfo call). */
 export const MAX_URLS_PER_CALL = 20;
 
+/** VOD's limit on one URLSet's CallbackArgs, in bytes. */
+export const MAX_CALLBACK_ARGS_BYTES = 512;
+
 /**
- * The URLSet that repeats an upload: the same SourceUrl with what the customer passed the first
- * time, so its own item is still matched when the new callback arrives. Empty values are left out
- * (VOD treats an empty Md5 or FileName as a value).
+ * The URLSet that repeats an upload: the same SourceUrl, CallbackArgs (so the customer's item is
+ * still matched when the new callback arrives) and the fields in `source` — what the customer or
+ * this system chose, never VOD's own values (see `uploadSourceOf`). Empty values are left out (VOD
+ * treats an empty Md5 or FileName as a value), and so are a FileName without a suffix and a
+ * malformed FileExtension, which VOD refuses (a source stored by an older build may hold them).
  */
 export function urlSetOf(source: UploadSource): UrlSet {
   const set: UrlSet = { SourceUrl: source.sourceUrl };
   if (source.callbackArgs) set.CallbackArgs = source.callbackArgs;
   if (source.md5) set.Md5 = source.md5;
-  if (source.fileName) set.FileName = source.fileName;
-  if (source.fileExtension) set.FileExtension = source.fileExtension;
+  if (source.fileName && hasFileNameSuffix(source.fileName)) set.FileName = source.fileName;
+  if (source.fileExtension && isValidFileExtension(source.fileExtension))
+    set.FileExtension = source.fileExtension;
   if (source.templates && source.templates.length > 0) set.Templates = source.templates;
+  else if (source.templateId) set.TemplateId = source.templateId;
   return set;
 }
 

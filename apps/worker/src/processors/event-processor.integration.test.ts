@@ -141,8 +141,11 @@ describe('event processor against real Redis and BullMQ', () => {
       attempt: 2,
       triggeredBy: 'rid-retry-1',
       code: 'InternalError.UrlUploadError',
-      source: { spaceName: 'vod-v2-test', callbackArgs: 'item-7', fileName: 'e4c13e5505874e***4b1e74c8616' },
+      source: { spaceName: 'vod-v2-test', callbackArgs: 'item-7', fileExtension: '.mp4' },
     });
+    // VOD's own SourceInfo.FileName (no suffix) and Md5 are not sent back as the customer's.
+    expect(delayed[0]?.data.source).not.toHaveProperty('fileName');
+    expect(delayed[0]?.data.source).not.toHaveProperty('md5');
     expect(await counter('vod_reuploads_scheduled_total')).toBe(1);
     await reuploads.close();
   });

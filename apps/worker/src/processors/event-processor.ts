@@ -10,8 +10,8 @@ import {
   type OutcomeRecord,
   type ProcessedClass,
   reuploadDelayMs,
+  reuploadSourceOf,
   type UploadCompleteEvent,
-  uploadSourceOf,
   validateEvent,
   type WorkerMetrics,
 } from '@vod-callbacks/shared';
@@ -168,7 +168,8 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     await deps.writers.scheduleReupload(
       dedupeKey,
       {
-        source: uploadSourceOf(event),
+        // Uploads this system started re-send what it sent; others what the callback carries.
+        source: reuploadSourceOf(event, known.upload?.source),
         attempt: attempt + 1,
         triggeredBy: requestId,
         code,

@@ -1,0 +1,184 @@
+import {
+  CodeClassifier,
+  createRedis,
+  createRegistry,
+  createWorkerMetrics,
+  REUPLOADS_QUEUE,
+  type ReuploadJobData,
+  sourceKeyOf,
+  type UploadSource,
+} from '@vod-callbacks/shared';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { VodApiClient } from '@vod-callbacks/vod-client';
+import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { JobWriters } from '../job-writers.js';
+import { OutcomeStore } from '../outcome-store.js';
+import { UploadBatcher } from '../upload-batcher.js';
+import { type EventProcessorDeps, processEvent } from './event-processor.js';
+import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
+
+const logger = pino({ level: 'silent' });
+
+// What the re-upload sends, checked against a simulator as strict as VOD's documentation: real
+// Redis and BullMQ, the official SDK over HTTP.
+describe('re-uploads VOD accepts (strict simulator)', () => {
+  let sim: SimulatorApp;
+  let api: VodApiClient;
+  let prefix: string;
+  let redis: Redis;
+  let writers: JobWriters;
+  let store: OutcomeStore;
+  let deps: ReuploadProcessorDeps;
+
+  beforeAll(async () => {
+    sim = buildSimulatorApp(
+      loadSimulatorConfig({
+        SIM_ACCESS_KEY_ID: 'AKLTfid',
+        SIM_SECRET_KEY: 'fid-secret',
+        SIM_PROCESSING_MS: '10',
+        SIM_QPS: '10000',
+      }),
+      logger,
+    );
+    const host = new URL(await sim.app.listen({ host: '127.0.0.1', port: 0 })).host;
+    api = new VodApiClient({
+      accessKeyId: 'AKLTfid',
+      secretKey: 'fid-secret',
+      region: 'cn-north-1',
+      host,
+      protocol: 'http:',
+    });
+  });
+  afterAll(async () => {
+    await sim.app.close();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('fid');
+    redis = createRedis(testRedisUrl(), 'worker', 'test');
+    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
+    store = new OutcomeStore(redis, {
+      prefix,
+      dedupeTtlSeconds: 3600,
+      outcomesMaxLen: 10_000,
+      sourceStateTtlSeconds: 3600,
+    });
+    deps = {
+      batcher: new UploadBatcher(api, { waitMs: 5 }),
+      store,
+      writers,
+      metrics: createWorkerMetrics(createRegistry('worker')),
+      logger,
+    };
+  });
+  afterEach(async () => {
+    await writers.close();
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const eventDeps = (): EventProcessorDeps => ({
+    store,
+    writers,
+    classifier: new CodeClassifier(),
+    metrics: deps.metrics,
+    logger,
+    acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
+    unsupportedAction: 'dead_letter',
+    maxAttempts: 5,
+    backoffBaseMs: 1000,
+  });
+
+  /** A retryable failure callback as VOD sends it: its own FileName (no suffix), Md5 and Format. */
+  const failedCallback = (requestId: string, jobId: string, sourceUrl: string, callbackArgs: string) => ({
+    RequestId: requestId,
+    Version: '1.0',
+    EventType: 'FileUploadByUrlComplete',
+    Data: {
+      Code: 'InternalError.UrlUploadError',
+      Message: 'upload error',
+      JobId: jobId,
+      SourceUrl: sourceUrl,
+      CallbackArgs: callbackArgs,
+      Vid: '',
+      SpaceName: 'space-fid',
+      SourceInfo: {
+        FileName: 'e4c13e5505874e4b1e74c8616',
+        Md5: 'd41d8cd98f00b204e9800998ecf8427e',
+        Format: 'mp4',
+      },
+      OptionInfo: { TemplateId: '', Templates: [{ TemplateIds: ['tpl-1'], TemplateType: 'transcode' }] },
+    },
+  });
+
+  /** Processes a callback and returns the re-upload job it scheduled. */
+  const reuploadAfter = async (event: unknown) => {
+    const result = await processEvent(
+      { id: `e-${Math.random()}`, data: { body: JSON.stringify(event), receivedAt: 0 } },
+      eventDeps(),
+    );
+    expect(result.decision).toBe('reupload_scheduled');
+    const queue = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: redis, prefix });
+    const [job] = await queue.getJobs(['delayed']);
+    await queue.close();
+    if (!job) throw new Error('no re-upload job');
+    return { id: job.id, data: job.data };
+  };
+
+  it('an upload it did not start: SourceUrl, CallbackArgs, Templates and the URL’s extension, none of VOD’s fields', async () => {
+    const url = 'https://media.example.com/videos/clip.MP4?vodsim=ok~drop&sig=x.y';
+    const job = await reuploadAfter(failedCallback('fid-1', 'vod-job-1', url, '{"itemId":"9"}'));
+    expect(job.data.source).toEqual({
+      spaceName: 'space-fid',
+      sourceUrl: url,
+      callbackArgs: '{"itemId":"9"}',
+      fileExtension: '.MP4',
+      templates: [{ TemplateIds: ['tpl-1'], TemplateType: 'transcode' }],
+    });
+    const result = await processReupload(job, deps);
+    if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
+    const task = sim.simulator.tasks.get(result.jobId);
+    expect(task).toMatchObject({ callbackArgs: '{"itemId":"9"}', templates: job.data.source.templates });
+    expect(task?.md5).toBeUndefined();
+    expect(task?.fileName).toBeUndefined();
+  });
+
+  it('no FileExtension when the URL path has none or an invalid one', async () => {
+    for (const [i, url] of [
+      'https://m.example/stream?vodsim=ok~drop',
+      'https://m.example/a.toolongext',
+    ].entries()) {
+      const job = await reuploadAfter(failedCallback(`fid-x${i}`, `vod-x${i}`, url, ''));
+      expect(job.data.source.fileExtension).toBeUndefined();
+      await new Queue(REUPLOADS_QUEUE, { connection: redis, prefix }).obliterate({ force: true });
+    }
+  });
+
+  it('an upload it started: the same URLSet it sent, not what the failure callback says', async () => {
+    const sent: UploadSource = {
+      spaceName: 'space-fid',
+      sourceUrl: 'https://media.example.com/b.mp4?vodsim=ok~drop',
+      callbackArgs: 'item-b',
+      md5: '0123456789abcdef0123456789abcdef',
+      fileName: 'library/b.mp4',
+      fileExtension: '.mp4',
+      templates: [{ TemplateIds: ['tpl-own'], TemplateType: 'transcode' }],
+    };
+    await store.trackUpload(
+      'job-started',
+      { sourceKey: sourceKeyOf(sent), attempt: 2, source: sent },
+      Date.now(),
+    );
+    const job = await reuploadAfter(
+      failedCallback('fid-2', 'job-started', sent.sourceUrl, sent.callbackArgs),
+    );
+    expect(job.data).toMatchObject({ source: sent, attempt: 3 });
+    const result = await processReupload(job, deps);
+    if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
+    expect(sim.simulator.tasks.get(result.jobId)).toMatchObject({ md5: sent.md5, fileName: sent.fileName });
+    expect(await store.uploadJob(result.jobId)).toMatchObject({ attempt: 3, source: sent });
+  });
+});
