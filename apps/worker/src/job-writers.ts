@@ -12,6 +12,7 @@ import {
   REUPLOADS_QUEUE,
   type ReuploadJobData,
   type ReuploadJobSettings,
+  readStoredJobData,
   reuploadJobOptions,
   stableHash,
 } from '@vod-callbacks/shared';
@@ -75,7 +76,7 @@ export class JobWriters {
   async eventBody(job: { id?: string; data: Partial<EventJobData> }): Promise<string | undefined> {
     if (typeof job.data.body === 'string') return job.data.body;
     if (job.id) {
-      const stored = await this.connection.hget(`${this.options.prefix}:${EVENTS_QUEUE}:${job.id}`, 'data');
+      const stored = await readStoredJobData(this.connection, this.options.prefix, EVENTS_QUEUE, job.id);
       const text = stored === null ? undefined : embeddedEventText(stored);
       if (text !== undefined) return text;
     }

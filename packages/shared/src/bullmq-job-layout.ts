@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Redis } from 'ioredis';
 
 /**
  * The bullmq version whose job layout `LUA_BULLMQ_ADD_JOB` writes. Our scripts write standard jobs
  * without going through `Queue.add` (the ingress's event jobs, in batches; the worker's notification
  * jobs, inside the outcome record script so they are atomic with it): this module is the one place
- * that knows BullMQ's private layout. Pinned by bullmq-job-layout.integration.test.ts against
- * Queue.add and a real Worker; revisit it with every bullmq upgrade.
+ * that knows BullMQ's private layout, for writing and for reading a job's stored data back. Pinned by
+ * apps/ingress/src/event-job-writer.integration.test.ts against Queue.add and a real Worker; revisit
+ * it with every bullmq upgrade.
  */
 export const BULLMQ_LAYOUT_VERSION = '6.7.0';
 
@@ -56,6 +58,19 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
     events: `${base}events`,
     marker: `${base}marker`,
   };
+}
+
+/**
+ * A job's data exactly as BullMQ stored it (the `data` field of its hash: JSON text), or null when
+ * the job is gone. For the bytes a writer put there, which `Job.data` only gives parsed.
+ */
+export function readStoredJobData(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  jobId: string,
+): Promise<string | null> {
+  return redis.hget(`${queueKeys(prefix, name).base}${jobId}`, 'data');
 }
 
 /**
