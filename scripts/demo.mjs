@@ -1,4 +1,4 @@
-// Runs ingress + worker against a Redis (REDIS_URL, else a local redis-server, else Docker), sends
+// Runs ingress + worker against a Redis (REDIS_URL, else a local redis-server child), sends
 // the seed's sample callbacks plus variants through the real HTTP route, and prints the outcomes.
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';

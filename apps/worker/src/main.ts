@@ -36,8 +36,6 @@ const logger = pino(loggerOptions('worker', config.LOG_LEVEL), batchedStdout());
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
-// Commands go out one write each: holding them to share a write per loop turn saved ~5% CPU but
-// cost ~13% end-to-end throughput, as each job waits on three round trips (bench/e2e.mjs).
 const redis = createRedis(config.REDIS_URL, 'worker', 'worker');
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
 

@@ -15,7 +15,7 @@ export class RedisKeys {
     return `${this.prefix}:outcomes`;
   }
 
-  /** Latest state per source (HASH), keyed by the source hash. */
+  /** Latest state per source (STRING: one JSON object, see source-state.ts), keyed by the source hash. */
   sourceState(sourceKey: string): string {
     return `${this.prefix}:source:${sourceKey}`;
   }

@@ -19,14 +19,9 @@ describe('source state', () => {
     expect(JSON.parse(json)).toEqual({ sourceKey: 'sk', requestId: 'r1', callbackArgs: '{"a":"b"}' });
   });
 
-  it('reads a state string, nothing as {}, and a state written as a hash by earlier builds', async () => {
+  it('reads a state string, and nothing as {}', async () => {
     await redis.set(`${prefix}:json`, JSON.stringify({ decision: 'succeeded', attempt: '2' }));
-    await redis.hset(`${prefix}:hash`, { decision: 'failed_permanent', attempt: '1' });
     expect(await readSourceState(redis, `${prefix}:json`)).toEqual({ decision: 'succeeded', attempt: '2' });
-    expect(await readSourceState(redis, `${prefix}:hash`)).toEqual({
-      decision: 'failed_permanent',
-      attempt: '1',
-    });
     expect(await readSourceState(redis, `${prefix}:none`)).toEqual({});
   });
 });

@@ -15,14 +15,8 @@ export function sourceStateJson(sourceKey: string, fields: readonly string[]): s
   return JSON.stringify(state);
 }
 
-/** Reads a source's state; `{}` when none is kept. A state written as a hash by earlier builds is read too. */
+/** Reads a source's state; `{}` when none is kept. */
 export async function readSourceState(redis: Redis, key: string): Promise<Record<string, string>> {
-  let raw: string | null;
-  try {
-    raw = await redis.get(key);
-  } catch (err) {
-    if (err instanceof Error && err.message.startsWith('WRONGTYPE')) return redis.hgetall(key);
-    throw err;
-  }
+  const raw = await redis.get(key);
   return raw ? (JSON.parse(raw) as Record<string, string>) : {};
 }
