@@ -1,11 +1,17 @@
 import {
   COMMON_ENV,
+  ConfigError,
   type ConfigOf,
+  type Decision,
   EVENT_JOB_ENV,
   envEnum,
   envInt,
   envString,
+  isWebhookSecret,
   loadConfig,
+  OUTCOME_WEBHOOK_ENV,
+  parseWebhookDecisions,
+  parseWebhookUrl,
   QUEUE_RETENTION_ENV,
   REUPLOAD_JOB_ENV,
   UPLOAD_BY_URL_COMPLETE,
@@ -107,6 +113,7 @@ export const WORKER_ENV = {
     90 * 86400,
   ),
   RECONCILE_MAX_PER_PASS: envInt(200, 'Most pending JobIds looked up per pass (in calls of 20).', 1, 100000),
+  ...OUTCOME_WEBHOOK_ENV,
   OUTCOMES_MAX_LEN: envInt(1_000_000, 'Approximate cap of the outcomes stream.', 1000, 100_000_000),
   SOURCE_STATE_TTL_SECONDS: envInt(
     30 * 86400,
@@ -131,7 +138,34 @@ export type WorkerConfig = ConfigOf<typeof WORKER_ENV>;
 
 /** Reads and validates the worker configuration once. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  return loadConfig(WORKER_ENV, env);
+  const config = loadConfig(WORKER_ENV, env);
+  webhookSettingsOf(config);
+  return config;
+}
+
+/** The outcome webhook settings, checked; undefined when OUTCOME_WEBHOOK_URL is not set. */
+export function webhookSettingsOf(
+  config: WorkerConfig,
+): { url: URL; secret: string; decisions: ReadonlySet<Decision> } | undefined {
+  if (!config.OUTCOME_WEBHOOK_URL) return undefined;
+  let url: URL;
+  let decisions: ReadonlySet<Decision>;
+  try {
+    url = parseWebhookUrl(config.OUTCOME_WEBHOOK_URL);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (!isWebhookSecret(config.OUTCOME_WEBHOOK_SECRET)) {
+    throw new ConfigError(
+      'OUTCOME_WEBHOOK_SECRET=(hidden) is invalid: with OUTCOME_WEBHOOK_URL it must be whsec_ followed by the base64 of at least 24 random bytes',
+    );
+  }
+  try {
+    decisions = parseWebhookDecisions(config.OUTCOME_WEBHOOK_EVENTS);
+  } catch (err) {
+    throw new ConfigError(`OUTCOME_WEBHOOK_EVENTS is invalid: ${(err as Error).message}`);
+  }
+  return { url, secret: config.OUTCOME_WEBHOOK_SECRET, decisions };
 }
 
 /** ACCEPTED_EVENT_TYPES as a set. */

@@ -1,10 +1,12 @@
 import {
   assertBullmqLayout,
   CodeClassifier,
+  checkWebhookTarget,
   configOrExit,
   createQueueMetrics,
   createRedis,
   createRegistry,
+  createWebhookPendingMetric,
   createWorkerMetrics,
   initWorkerLabels,
   installShutdown,
@@ -17,7 +19,7 @@ import {
 import { SyntheticEventWriter, VodApiClient, vodApiOptionsOf } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { acceptedEventTypes, loadWorkerConfig } from './config.js';
+import { acceptedEventTypes, loadWorkerConfig, webhookSettingsOf } from './config.js';
 import { JobWriters } from './job-writers.js';
 import { batchedStdout } from './log-destination.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -33,6 +35,22 @@ const classifier = configOrExit(
   () => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)),
 );
 const logger = pino(loggerOptions('worker', config.LOG_LEVEL), batchedStdout());
+const webhook = webhookSettingsOf(config);
+if (webhook) {
+  // Refuse, before taking any job, a destination inside our own network (sends check again).
+  const checked = await checkWebhookTarget(webhook.url, config.OUTCOME_WEBHOOK_ALLOW_PRIVATE).catch(
+    (err: Error) => {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(78);
+    },
+  );
+  if (checked.resolveError) {
+    logger.warn(
+      { host: webhook.url.hostname, err: checked.resolveError },
+      'OUTCOME_WEBHOOK_URL does not resolve now; deliveries will retry (and check the address) at send time',
+    );
+  }
+}
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
@@ -52,7 +70,13 @@ const store = new OutcomeStore(redis, {
   dedupeTtlSeconds: config.DEDUPE_TTL_SECONDS,
   outcomesMaxLen: config.OUTCOMES_MAX_LEN,
   sourceStateTtlSeconds: config.SOURCE_STATE_TTL_SECONDS,
+  eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
+  notifications: webhook && {
+    decisions: webhook.decisions,
+    attempts: config.OUTCOME_WEBHOOK_MAX_ATTEMPTS,
+  },
 });
+createWebhookPendingMetric(registry, () => store.oldestPendingNotificationMs());
 const writers = new JobWriters(redis, {
   prefix: config.QUEUE_PREFIX,
   eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
@@ -105,6 +129,28 @@ manager.startReuploadWorker(
   config.REUPLOAD_CONCURRENCY,
   config.REUPLOAD_RATE_PER_SECOND,
 );
+if (webhook) {
+  await manager.startNotificationWorker(
+    {
+      target: {
+        url: webhook.url,
+        secret: webhook.secret,
+        timeoutMs: config.OUTCOME_WEBHOOK_TIMEOUT_MS,
+        allowPrivate: config.OUTCOME_WEBHOOK_ALLOW_PRIVATE,
+      },
+      store,
+      writers,
+      metrics,
+      logger,
+    },
+    {
+      concurrency: config.OUTCOME_WEBHOOK_CONCURRENCY,
+      ratePerSecond: config.OUTCOME_WEBHOOK_RATE_PER_SECOND,
+      backoffMs: config.OUTCOME_WEBHOOK_BACKOFF_MS,
+      backoffMaxMs: config.OUTCOME_WEBHOOK_BACKOFF_MAX_MS,
+    },
+  );
+}
 const syntheticEvents = new SyntheticEventWriter(redis, config.QUEUE_PREFIX, config);
 const reconciler = api
   ? new Reconciler({
@@ -160,6 +206,7 @@ logger.info(
     reuploadConcurrency: config.REUPLOAD_CONCURRENCY,
     vodApi: api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : null,
     reconcileAfterSeconds: api ? config.RECONCILE_AFTER_SECONDS : null,
+    outcomeWebhook: webhook ? webhook.url.origin : null,
   },
-  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
+  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), ${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );

@@ -1,13 +1,21 @@
 import {
   type BatchScript,
+  type Decision,
+  jobOptionsJson,
+  LUA_BULLMQ_ADD_JOB,
+  NOTIFICATION_JOB_NAME,
+  NOTIFICATIONS_QUEUE,
+  notificationJobIdOf,
   type OutcomeRecord,
   outcomeToFields,
+  queueKeys,
   RedisKeys,
   ScriptBatch,
   sourceKeyOf,
   sourceStateJson,
   stableHash,
   type UploadSource,
+  webhookIdOf,
 } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 
@@ -24,12 +32,18 @@ export interface UploadJobInfo {
 }
 
 // One atomic step per event: the processed marker, the outcome record, the latest source state, the
-// JobId mapping and the pending-upload entry change together or not at all. A worker killed before
+// JobId mapping, the pending-upload entry and the outcome's notification job (when webhooks are on
+// for its decision) change together or not at all: no outcome without its notification. A worker killed before
 // it runs leaves nothing; a retried job then finds no marker and records once. Every record of one
 // event-loop turn goes in one call (ScriptBatch): KEYS are the outcomes stream and the pending
-// uploads; ARGV holds the TTLs and cap, then per event its four keys, JobId, source key, mode,
-// reconciled flag, source state (JSON without outcomeId and attempt, see sourceStateJson), the
-// index of the attempt value among its fields, the field count and the fields. The per-event keys
+// uploads, then the notification queue's wait, meta, active, events and marker keys and the pending
+// notifications; ARGV holds the TTLs and cap, the notification job name and the default cap of the
+// queue's events stream, then per event its four keys, JobId, source key, mode, reconciled flag,
+// source state (JSON without outcomeId and attempt, see sourceStateJson), the index of the attempt
+// value among its fields, the field count, the notification (its job key, job id, options, the
+// job data's JSON around outcomeId and attempt, and the time; an empty id when none), and the fields.
+// The notification job is a standard BullMQ job (LUA_BULLMQ_ADD_JOB, the layout the ingress writes
+// event jobs with), so the notification worker is a plain BullMQ Worker. The per-event keys
 // travel in ARGV because their number varies; under a `{…}` prefix they share the declared keys'
 // cluster slot, as BullMQ's own scripts assume for job keys.
 // Mode 'given' records the attempt as sent. Mode 'mapping' takes it from the JobId mapping (1 when
@@ -37,16 +51,20 @@ export interface UploadJobInfo {
 // it; 'mapping-strict' also answers -1 (nothing written) when that mapping says reconciliation
 // already recorded the JobId's outcome. Replies per event: the attempt recorded, or 0 for a
 // duplicate (already processed).
-const RECORD_SCRIPT = `
+const RECORD_SCRIPT = `${LUA_BULLMQ_ADD_JOB}
 local replies = {}
-local i = 4
+local maxEvents = vodMaxEvents(KEYS[4], ARGV[5])
+local notified = false
+local i = 6
 while i <= #ARGV do
   local processedKey, stateKey, byUrlKey, uploadKey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local jobId, sourceKey, mode, reconciled = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local state, attemptAt, n = ARGV[i + 8], tonumber(ARGV[i + 9]), tonumber(ARGV[i + 10])
+  local noteKey, noteId, noteOpts = ARGV[i + 11], ARGV[i + 12], ARGV[i + 13]
+  local noteHead, noteTail, noteAt = ARGV[i + 14], ARGV[i + 15], ARGV[i + 16]
   local fields = {}
-  for j = 1, n do fields[j] = ARGV[i + 10 + j] end
-  i = i + 11 + n
+  for j = 1, n do fields[j] = ARGV[i + 16 + j] end
+  i = i + 17 + n
   local reply
   if redis.call('EXISTS', processedKey) == 1 then
     reply = 0
@@ -77,12 +95,20 @@ while i <= #ARGV do
           redis.call('ZREM', KEYS[2], jobId)
         end
       end
+      if noteId ~= '' then
+        local data = noteHead .. '"outcomeId":"' .. id .. '","attempt":' .. attempt .. ',' .. noteTail
+        if vodAddJob(noteKey, KEYS[3], KEYS[6], maxEvents, noteId, ARGV[4], data, noteOpts, noteAt) == 1 then
+          redis.call('ZADD', KEYS[8], noteAt, noteId)
+          notified = true
+        end
+      end
       redis.call('SET', processedKey, id, 'EX', ARGV[1])
       reply = attempt
     end
   end
   replies[#replies + 1] = reply
 end
+if notified then vodWakeWorkers(KEYS[4], KEYS[5], KEYS[7]) end
 return replies
 `;
 
@@ -103,18 +129,44 @@ function recordResultOf(reply: unknown): RecordResult {
   return { written: false, why: n === -1 ? 'superseded_by_reconciliation' : 'duplicate' };
 }
 
+/** Which outcomes get a notification job, and the job's BullMQ options. */
+export interface NotificationOptions {
+  /** OUTCOME_WEBHOOK_EVENTS. */
+  decisions: ReadonlySet<Decision>;
+  /** OUTCOME_WEBHOOK_MAX_ATTEMPTS. */
+  attempts: number;
+}
+
 /** Settings of the store. */
 export interface OutcomeStoreOptions {
   prefix: string;
   dedupeTtlSeconds: number;
   outcomesMaxLen: number;
   sourceStateTtlSeconds: number;
+  /** Cap of BullMQ's events stream of the notification queue (QUEUE_EVENTS_MAX_LEN). */
+  eventsMaxLen?: number;
+  /** Set when outcome webhooks are on. */
+  notifications?: NotificationOptions;
+}
+
+// Delivered notifications are kept a day (their id then still collapses a re-add); dead-lettered
+// ones leave a dead letter, which is what `vodctl webhooks` works from.
+const NOTIFICATION_RETENTION = {
+  removeOnComplete: { age: 24 * 3600, count: 100_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
+};
+
+/** The BullMQ options of a notification job (the delays come from the worker's backoff strategy). */
+export function notificationJobOptions(attempts: number): Record<string, unknown> {
+  return { attempts, backoff: { type: 'webhook' }, ...NOTIFICATION_RETENTION };
 }
 
 /** Reads and writes everything the worker keeps besides BullMQ jobs. */
 export class OutcomeStore {
   readonly keys: RedisKeys;
   private readonly records: ScriptBatch<RecordResult>;
+  private readonly notificationOpts?: (jobId: string) => string;
+  private readonly notificationBase: string;
 
   constructor(
     private readonly redis: Redis,
@@ -122,7 +174,12 @@ export class OutcomeStore {
   ) {
     this.keys = new RedisKeys(options.prefix);
     if (!('vodRecordOutcomes' in redis)) {
-      redis.defineCommand('vodRecordOutcomes', { numberOfKeys: 2, lua: RECORD_SCRIPT });
+      redis.defineCommand('vodRecordOutcomes', { numberOfKeys: 8, lua: RECORD_SCRIPT });
+    }
+    const q = queueKeys(options.prefix, NOTIFICATIONS_QUEUE);
+    this.notificationBase = q.base;
+    if (options.notifications) {
+      this.notificationOpts = jobOptionsJson(notificationJobOptions(options.notifications.attempts));
     }
     const script = (redis as unknown as { vodRecordOutcomes: BatchScript }).vodRecordOutcomes.bind(redis);
     this.records = new ScriptBatch(
@@ -130,9 +187,17 @@ export class OutcomeStore {
       [
         this.keys.outcomes,
         this.keys.pendingUploads,
+        q.wait,
+        q.meta,
+        q.active,
+        q.events,
+        q.marker,
+        this.keys.pendingNotifications,
         String(options.dedupeTtlSeconds),
         String(options.outcomesMaxLen),
         String(options.sourceStateTtlSeconds),
+        NOTIFICATION_JOB_NAME,
+        String(options.eventsMaxLen ?? 10000),
       ],
       recordResultOf,
       MAX_RECORD_BATCH,
@@ -187,8 +252,49 @@ export class OutcomeStore {
       sourceKey ? sourceStateJson(sourceKey, fields) : '',
       String(fields.indexOf('attempt') + 2),
       String(fields.length),
+      ...this.notificationArgs(dedupeKey, outcome),
       ...fields,
     ]);
+  }
+
+  /**
+   * The record script's notification arguments for an outcome: none (an empty id) unless webhooks
+   * are on for its decision. The job data is `{webhookId, outcome}` with the outcome's fields typed
+   * (attempt a number); the script writes outcomeId and attempt in between head and tail.
+   */
+  private notificationArgs(dedupeKey: string, outcome: OutcomeRecord): string[] {
+    const opts = this.notificationOpts;
+    if (!opts || !this.options.notifications?.decisions.has(outcome.decision))
+      return ['', '', '', '', '', ''];
+    const jobId = notificationJobIdOf(dedupeKey);
+    const { attempt: _attempt, ...rest } = outcome;
+    return [
+      this.notificationBase + jobId,
+      jobId,
+      opts(jobId),
+      `{"webhookId":${JSON.stringify(webhookIdOf(dedupeKey))},"outcome":{`,
+      `${JSON.stringify(rest).slice(1)}}`,
+      String(Date.now()),
+    ];
+  }
+
+  /** The notification left the pending set: delivered or dead-lettered. */
+  async notificationSettled(jobId: string): Promise<void> {
+    await this.redis.zrem(this.keys.pendingNotifications, jobId);
+  }
+
+  /**
+   * Epoch ms of the oldest notification still pending, or undefined. A pending entry whose job no
+   * longer exists (removed by hand) is dropped, so it cannot hold the age up forever.
+   */
+  async oldestPendingNotificationMs(): Promise<number | undefined> {
+    for (let i = 0; i < 10; i++) {
+      const [jobId, score] = await this.redis.zrange(this.keys.pendingNotifications, 0, 0, 'WITHSCORES');
+      if (jobId === undefined) return undefined;
+      if ((await this.redis.exists(this.notificationBase + jobId)) === 1) return Number(score);
+      await this.redis.zrem(this.keys.pendingNotifications, jobId);
+    }
+    return undefined;
   }
 
   /**

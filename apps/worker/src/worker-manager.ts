@@ -1,15 +1,25 @@
 import {
   EVENTS_QUEUE,
   type EventJobData,
+  NOTIFICATIONS_QUEUE,
+  type NotificationJobData,
   REUPLOADS_QUEUE,
+  RedisKeys,
   type ReuploadJobData,
   type WorkerMetrics,
+  webhookRetryDelayMs,
 } from '@vod-callbacks/shared';
-import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
+import { type Job, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobWriters } from './job-writers.js';
 import { type EventProcessorDeps, type EventResult, processEvent } from './processors/event-processor.js';
+import {
+  type NotificationProcessorDeps,
+  type NotificationResult,
+  processNotification,
+  WebhookRetryError,
+} from './processors/notification-processor.js';
 import {
   processReupload,
   type ReuploadProcessorDeps,
@@ -77,6 +87,40 @@ export class WorkerManager {
     });
   }
 
+  /**
+   * Starts consuming `vod-notifications`: the destination's concurrency is global (BullMQ's queue
+   * concurrency, shared by every worker process) and so is the rate limit. Retry delays come from
+   * the backoff schedule, never shorter than the receiver's Retry-After.
+   */
+  async startNotificationWorker(
+    deps: NotificationProcessorDeps,
+    settings: { concurrency: number; ratePerSecond: number; backoffMs: number; backoffMaxMs: number },
+  ): Promise<Worker<NotificationJobData, NotificationResult>> {
+    const queue = new Queue(NOTIFICATIONS_QUEUE, {
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+    });
+    try {
+      await queue.setGlobalConcurrency(settings.concurrency);
+    } finally {
+      await queue.close();
+    }
+    const processor: Processor<NotificationJobData, NotificationResult> = (job) =>
+      processNotification(job, deps);
+    return this.register(NOTIFICATIONS_QUEUE, processor, settings.concurrency, {
+      limiter: { max: settings.ratePerSecond, duration: 1000 },
+      settings: {
+        backoffStrategy: (retry, _type, err) =>
+          webhookRetryDelayMs(
+            retry,
+            settings.backoffMs,
+            settings.backoffMaxMs,
+            err instanceof WebhookRetryError ? err.retryAfterMs : undefined,
+          ),
+      },
+    });
+  }
+
   /** Registers a processor on `queueName` with the shared options and failure handling. */
   register<D, R>(
     queueName: string,
@@ -118,10 +162,14 @@ export class WorkerManager {
         reason: 'processing_error',
         detail: `${queueName} job ${job.id} failed ${job.attemptsMade} times: ${err.message}`.slice(0, 2000),
         body: queueName === EVENTS_QUEUE ? await this.writers.eventBody(job as Job<EventJobData>) : undefined,
-        reupload: queueName === EVENTS_QUEUE ? undefined : (job.data as never),
+        reupload: queueName === REUPLOADS_QUEUE ? (job.data as never) : undefined,
+        notification: queueName === NOTIFICATIONS_QUEUE ? (job.data as never) : undefined,
         deadLetteredAt: Date.now(),
       });
       this.metrics.deadLetters.inc({ reason: 'processing_error' });
+      if (queueName === NOTIFICATIONS_QUEUE && job.id) {
+        await this.options.connection.zrem(new RedisKeys(this.options.prefix).pendingNotifications, job.id);
+      }
     } catch (dlErr) {
       this.logger.error(
         { err: dlErr, jobId: job.id },

@@ -47,6 +47,20 @@ export const RECONCILE_RESULTS: readonly ReconcileResult[] = [
   'error',
 ];
 
+/**
+ * `vod_webhook_deliveries_total{result}` values, one per delivery attempt: delivered = 2xx,
+ * retried = a retryable failure (408, 429, 5xx, timeout, network) that will be tried again,
+ * rejected = refused for good (other 4xx, a redirect, a private address) and dead-lettered,
+ * exhausted = a retryable failure on the last attempt, dead-lettered.
+ */
+export type WebhookDeliveryResult = 'delivered' | 'retried' | 'rejected' | 'exhausted';
+export const WEBHOOK_DELIVERY_RESULTS: readonly WebhookDeliveryResult[] = [
+  'delivered',
+  'retried',
+  'rejected',
+  'exhausted',
+];
+
 /** `vod_queue_jobs{state}` values. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
@@ -63,6 +77,9 @@ const PROCESSING_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 // EventTime has second precision, so sub-second buckets would be noise; the top end covers a
 // backlog of hours and VOD's 45 s redelivery window sits between 30 and 60.
 const LAG_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
+// A webhook request is one HTTP round trip to the customer (tens of ms) up to OUTCOME_WEBHOOK_TIMEOUT_MS
+// (10 s by default, hence the 10 boundary); 1 s is where a receiver starts to look slow.
+const WEBHOOK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** A registry with default process metrics and a `service` label on every series. */
 export function createRegistry(service: 'ingress' | 'worker' | 'simulator'): Registry {
@@ -145,6 +162,20 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    /** Outcome webhook delivery attempts, by result (see WebhookDeliveryResult). */
+    webhookDeliveries: new Counter<'result'>({
+      name: 'vod_webhook_deliveries_total',
+      help: 'Outcome webhook delivery attempts, by result (delivered, retried, rejected, exhausted).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    /** Duration of one webhook request (connect to the end of the answer, or the failure). */
+    webhookDeliverySeconds: new Histogram({
+      name: 'vod_webhook_delivery_seconds',
+      help: 'Seconds one outcome webhook request took, whatever its result.',
+      buckets: WEBHOOK_BUCKETS,
+      registers: [registry],
+    }),
     /** Pending uploads looked up with QueryUploadTaskInfo, by what was found. */
     reconciled: new Counter<'result'>({
       name: 'vod_reconciled_uploads_total',
@@ -170,6 +201,32 @@ export function initWorkerLabels(metrics: WorkerMetrics): void {
   for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.labels(reason).inc(0);
   for (const result of REUPLOAD_REQUEST_RESULTS) metrics.reuploadRequests.labels(result).inc(0);
   for (const result of RECONCILE_RESULTS) metrics.reconciled.labels(result).inc(0);
+  for (const result of WEBHOOK_DELIVERY_RESULTS) metrics.webhookDeliveries.labels(result).inc(0);
+}
+
+/**
+ * `vod_webhook_oldest_pending_seconds`: age of the oldest outcome notification not yet delivered
+ * nor dead-lettered (0 when none), read at scrape time from `oldestPendingMs()` (epoch ms of the
+ * oldest, undefined when none). A scrape that cannot read it (Redis down) keeps the last value.
+ */
+export function createWebhookPendingMetric(
+  registry: Registry,
+  oldestPendingMs: () => Promise<number | undefined>,
+  now: () => number = Date.now,
+) {
+  return new Gauge({
+    name: 'vod_webhook_oldest_pending_seconds',
+    help: 'Age in seconds of the oldest outcome webhook not yet delivered or dead-lettered (0 when none).',
+    registers: [registry],
+    async collect() {
+      try {
+        const oldest = await oldestPendingMs();
+        this.set(oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000));
+      } catch {
+        // keep the last value: an unknown age must not read as "nothing pending"
+      }
+    },
+  });
 }
 
 /** Pre-creates the ingress's result children at 0 (see initWorkerLabels for why). */

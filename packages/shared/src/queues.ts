@@ -1,5 +1,6 @@
 import { createHash, hash } from 'node:crypto';
 import type { UploadCompleteEvent } from './event.js';
+import type { NotificationJobData } from './outcome-webhook.js';
 import { fileExtensionOfUrl } from './vod-file-name.js';
 
 /** Queue of raw callbacks, filled by the ingress, drained by the event processor. */
@@ -8,13 +9,17 @@ export const EVENTS_QUEUE = 'vod-events';
 export const REUPLOADS_QUEUE = 'vod-reuploads';
 /** Queue of events a person must look at; nothing consumes it but `vodctl dlq`. */
 export const DEAD_LETTERS_QUEUE = 'vod-dead-letters';
-export const QUEUE_NAMES = [EVENTS_QUEUE, REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE] as const;
+/** Queue of outcome webhooks to deliver (only filled when OUTCOME_WEBHOOK_URL is set). */
+export const NOTIFICATIONS_QUEUE = 'vod-notifications';
+export const QUEUE_NAMES = [EVENTS_QUEUE, REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE, NOTIFICATIONS_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** BullMQ job name of an event job. */
 export const EVENT_JOB_NAME = 'callback';
 /** BullMQ job name of a re-upload job. */
 export const REUPLOAD_JOB_NAME = 'reupload';
+/** BullMQ job name of an outcome notification. */
+export const NOTIFICATION_JOB_NAME = 'outcome';
 /** BullMQ job name of a dead letter. */
 export const DEAD_LETTER_JOB_NAME = 'dead-letter';
 
@@ -104,7 +109,9 @@ export type DeadLetterReason =
   | 'unknown_code'
   | 'no_credentials'
   | 'reupload_rejected'
-  | 'processing_error';
+  | 'processing_error'
+  | 'webhook_rejected'
+  | 'webhook_exhausted';
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'invalid_payload',
   'unsupported_event',
@@ -112,6 +119,8 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'no_credentials',
   'reupload_rejected',
   'processing_error',
+  'webhook_rejected',
+  'webhook_exhausted',
 ];
 
 /** Job data of `vod-dead-letters`. */
@@ -125,6 +134,8 @@ export interface DeadLetterJobData {
   body?: string;
   /** The original re-upload job, when the dead letter is a re-upload. */
   reupload?: ReuploadJobData;
+  /** The outcome notification, when the dead letter is a webhook that could not be delivered. */
+  notification?: NotificationJobData;
   deadLetteredAt: number;
 }
 

@@ -34,4 +34,12 @@ export class RedisKeys {
   get pendingUploads(): string {
     return `${this.prefix}:pending-uploads`;
   }
+
+  /**
+   * Outcome notifications not yet delivered nor dead-lettered (ZSET, score = epoch ms the outcome was
+   * recorded, member = notification job id): `vod_webhook_oldest_pending_seconds` reads its oldest.
+   */
+  get pendingNotifications(): string {
+    return `${this.prefix}:notifications-pending`;
+  }
 }

@@ -3,3 +3,4 @@ export * from './free-port.js';
 export * from './redis-server.js';
 export * from './test-redis.js';
 export * from './wait-for.js';
+export * from './webhook-receiver.js';
