@@ -17,6 +17,18 @@ describe('VOD callback signature', () => {
     expect(signCallback(settings.callbackUrl, '1700000000', 'abcd1234', body)).toBe(expected);
   });
 
+  // Digests computed outside this code base (Python's hashlib on the same formula), so a change that
+  // alters signing and verifying alike still fails here. The second body is not ASCII: base64 is of
+  // the raw UTF-8 bytes.
+  it.each([
+    ['{"RequestId":"r1"}', 'c26f4fc03304bce3cc7ff5f5ef869d7e'],
+    ['{"RequestId":"r-café"}', 'bc0d3f46a717f83cc31f3b32d354b8fa'],
+  ])('verifies the fixed vector for %s', (text, digest) => {
+    const raw = Buffer.from(text, 'utf8');
+    expect(signCallback(settings.callbackUrl, '1700000000', 'abcd1234', raw)).toBe(digest);
+    expect(verifyCallbackSignature(settings, '1700000000', digest, raw, 1_700_000_000)).toBeUndefined();
+  });
+
   it('accepts a good signature (either hex case) and refuses everything else', () => {
     const now = 1_700_000_000;
     const sig = signCallback(settings.callbackUrl, String(now), settings.privateKey, body);
