@@ -13,8 +13,12 @@ RUN npm exec --yes "pnpm@${PNPM_VERSION}" -- install --frozen-lockfile \
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build --chown=node:node /app /app
-USER node
+# The app only reads /app: nothing it runs writes to the filesystem (logs go to stdout), so it runs with
+# a read-only root filesystem (deploy/k8s). Files stay root-owned, so the process cannot change its own code.
+COPY --from=build /app /app
+# The image's `node` user, by number: Kubernetes can verify runAsNonRoot only for a numeric USER
+# (deploy/k8s pods set the same runAsUser; test/k8s-manifests.test.ts keeps them equal).
+USER 1000:1000
 # The ingress by default; compose overrides the command per service.
 EXPOSE 3000 9464
 CMD ["node", "apps/ingress/dist/main.js"]

@@ -7,7 +7,7 @@ import type { IngressConfig } from './config.js';
 import { fromFastifyError, HTTP_ERRORS, HttpError } from './errors.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
-import { healthRoutes } from './plugins/health-routes.js';
+import { healthRoutes, READYZ_PING_TIMEOUT_MS } from './plugins/health-routes.js';
 import { metricsRoute } from './plugins/metrics-route.js';
 import { registerProtection } from './plugins/protection.js';
 
@@ -93,7 +93,11 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
         : undefined,
     });
   });
-  await app.register(healthRoutes, { redis: deps.redis, pingTimeoutMs: 1000, isAccepting: () => accepting });
+  await app.register(healthRoutes, {
+    redis: deps.redis,
+    pingTimeoutMs: READYZ_PING_TIMEOUT_MS,
+    isAccepting: () => accepting,
+  });
   await app.register(metricsRoute, { registry: deps.registry });
   for (const plugin of deps.extraPlugins ?? []) await plugin(app);
 

@@ -20,6 +20,7 @@ import { buildIngressApp } from './app.js';
 import { type IngressConfig, loadIngressConfig } from './config.js';
 import { EventEnqueuer, enqueuerOptionsOf } from './event-enqueuer.js';
 import { ADMIN_BOARD_PATH, registerAdminBoard } from './plugins/admin-board.js';
+import { STARTUP_REDIS_WAIT_MS } from './plugins/health-routes.js';
 
 // Our Lua scripts write BullMQ jobs themselves: refuse a bullmq whose layout they were not checked against.
 assertBullmqLayout();
@@ -105,7 +106,7 @@ async function refuseEvictingRedis(conn: Redis, cfg: IngressConfig): Promise<voi
   );
   const ready = await new Promise<boolean>((resolve) => {
     if (conn.status === 'ready') return resolve(true);
-    const t = setTimeout(() => resolve(false), 5000);
+    const t = setTimeout(() => resolve(false), STARTUP_REDIS_WAIT_MS);
     conn.once('ready', () => {
       clearTimeout(t);
       resolve(true);

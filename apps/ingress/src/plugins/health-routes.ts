@@ -1,6 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 
+/** Longest wait for Redis's PING before /readyz answers 503 (a readiness probe's timeout must exceed it). */
+export const READYZ_PING_TIMEOUT_MS = 1000;
+/**
+ * How long the ingress waits at start for Redis before it listens anyway (answering 503 until Redis
+ * comes): /healthz answers only after that, so a startup probe must allow for it.
+ */
+export const STARTUP_REDIS_WAIT_MS = 5000;
+
 export interface HealthRoutesOptions {
   redis: Redis;
   /** Longest wait for PING before /readyz answers 503. */

@@ -1,0 +1,172 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { EVENT_JOB_NAME, EVENTS_QUEUE } from '@vod-callbacks/shared';
+import { deletePrefix, REPO_ROOT, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type K8sObject, renderKustomization, theObject } from './support/kustomize.js';
+import { type Pipeline, postCallback, startPipeline, uploadEvent } from './support/pipeline.js';
+import { type PrometheusServer, startPrometheus } from './support/prometheus-server.js';
+
+const run = promisify(execFile);
+
+// The KEDA ScaledObject's queries (deploy/k8s, as rendered by kustomize) evaluated by a real Prometheus
+// that scrapes a live ingress and worker the way prometheus-operator would (job and namespace labels),
+// under a backlog the worker cannot drain (one slot, held by a slow job): the backlog query must give
+// what `vodctl queues` reports (waiting + prioritized of vod-events), and 0 once the queue is paused,
+// although BullMQ 6 still counts a paused queue's jobs as waiting. The probes the manifests declare
+// are asked of the live processes, and the worker's drain is bounded by WORKER_SHUTDOWN_TIMEOUT_MS.
+
+const BACKLOG = 12;
+const PRIORITIZED = 3;
+const SHUTDOWN_TIMEOUT_MS = 2000;
+
+describe('KEDA trigger queries against a real Prometheus scraping live processes', () => {
+  let objects: K8sObject[];
+  let queries: Record<string, string>;
+  let p: Pipeline;
+  let prom: PrometheusServer;
+  let redis: Redis;
+  let events: Queue;
+
+  const value = async (expr: string) => {
+    const r = await prom.query(expr);
+    expect(r, expr).toHaveLength(1);
+    return r[0]!.values[0]!;
+  };
+  const vodctlQueues = async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js'), 'queues', '--json'],
+      { env: { ...process.env, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: p.prefix }, timeout: 20_000 },
+    );
+    return JSON.parse(stdout) as Record<string, Record<string, number>>;
+  };
+
+  beforeAll(async () => {
+    objects = await renderKustomization(join('overlays', 'single-redis'));
+    const so = theObject(objects, 'ScaledObject');
+    queries = Object.fromEntries(
+      so.spec.triggers.map((t: { name: string; metadata: { query: string } }) => [t.name, t.metadata.query]),
+    );
+    p = await startPipeline({
+      label: 'keda',
+      workerEnv: {
+        // One slot, held for minutes by the first job: everything after it waits.
+        WORKER_CONCURRENCY: '1',
+        PROCESSING_DELAY_MS: '600000',
+        WORKER_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      },
+    });
+    redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    events = new Queue(EVENTS_QUEUE, { connection: redis, prefix: p.prefix });
+    const host = (u: string) => new URL(u).host;
+    // Labels as prometheus-operator sets them: job from the jobLabel, namespace of the target.
+    const labels = { namespace: so.metadata.namespace };
+    prom = await startPrometheus({
+      global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' },
+      scrape_configs: [
+        { job_name: 'vod-ingress', static_configs: [{ targets: [host(p.ingressUrl)], labels }] },
+        { job_name: 'vod-worker', static_configs: [{ targets: [host(p.workerMetricsUrl)], labels }] },
+      ],
+    });
+    await waitFor(
+      'Prometheus to scrape both processes',
+      async () => (await prom.query('sum(up{job=~"vod-ingress|vod-worker"})'))[0]?.values[0] === 2,
+      20_000,
+      200,
+    );
+  });
+
+  afterAll(async () => {
+    await prom?.stop();
+    await p?.stop();
+    await events?.close();
+    if (redis && p) await deletePrefix(redis, p.prefix);
+    await redis?.quit();
+  });
+
+  it('every probe the manifests declare answers 200 on the live process', async () => {
+    const base: Record<string, string> = {
+      ingress: p.ingressUrl,
+      worker: new URL(p.workerMetricsUrl).origin,
+    };
+    const checked: string[] = [];
+    for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+      const c = d.spec.template.spec.containers[0];
+      const app = /apps\/(\w+)\//.exec(c.command[1])![1]!;
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+        const path = c[probe].httpGet.path as string;
+        const res = await fetch(`${base[app]}${path}`);
+        expect(res.status, `${app} ${probe} ${path}`).toBe(200);
+        checked.push(`${app} ${path}`);
+      }
+    }
+    expect(checked).toHaveLength(6);
+  });
+
+  it('the backlog query gives waiting + prioritized of vod-events as vodctl reports them; the wait query the oldest age', async () => {
+    for (let i = 0; i < BACKLOG + 1; i++)
+      expect(await postCallback(p.ingressUrl, uploadEvent('Success'))).toBe(200);
+    // Prioritized jobs (BullMQ keeps them apart from `wait`); the held slot keeps them unprocessed.
+    for (let i = 0; i < PRIORITIZED; i++)
+      await events.add(EVENT_JOB_NAME, { body: '{}', receivedAt: Date.now() }, { priority: 1 + i });
+    await waitFor(
+      'the first job to hold the slot',
+      async () => (await events.getActiveCount()) === 1,
+      10_000,
+    );
+
+    const counts = (await vodctlQueues())[EVENTS_QUEUE]!;
+    expect(counts).toMatchObject({ waiting: BACKLOG, prioritized: PRIORITIZED, active: 1 });
+    const expected = counts.waiting! + counts.prioritized!;
+    await waitFor(
+      `the backlog query to reach ${expected}`,
+      async () => (await value(queries['event-backlog']!)) === expected,
+      20_000,
+      250,
+    );
+    await waitFor(
+      'the wait query to see the oldest job',
+      async () => (await value(queries['event-wait']!)) > 0,
+      20_000,
+      250,
+    );
+    process.stdout.write(
+      `KEDA queries: event-backlog=${await value(queries['event-backlog']!)} (vodctl: waiting ${counts.waiting} + prioritized ${counts.prioritized}), event-wait=${await value(queries['event-wait']!)} s\n`,
+    );
+  });
+
+  it('a paused queue counts 0 although BullMQ still reports its jobs as waiting', async () => {
+    await events.pause();
+    const counts = (await vodctlQueues())[EVENTS_QUEUE]!;
+    expect(counts.waiting).toBe(BACKLOG);
+    await waitFor(
+      'the backlog query to drop to 0',
+      async () => (await value(queries['event-backlog']!)) === 0,
+      20_000,
+      250,
+    );
+    expect(await value(queries['event-wait']!)).toBe(0);
+    // Resumed, the backlog counts again.
+    await events.resume();
+    await waitFor(
+      'the backlog query to count again',
+      async () => (await value(queries['event-backlog']!)) === BACKLOG + PRIORITIZED,
+      20_000,
+      250,
+    );
+  });
+
+  it('SIGTERM lets a running job finish for at most WORKER_SHUTDOWN_TIMEOUT_MS (the drain the grace period covers)', async () => {
+    const started = Date.now();
+    const exit = await p.worker.kill('SIGTERM');
+    const took = Date.now() - started;
+    expect(p.worker.output()).toMatch(/shutdown timed out/);
+    expect(exit.code).toBe(1);
+    expect(took).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT_MS - 100);
+    expect(took).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 5000);
+  });
+});
