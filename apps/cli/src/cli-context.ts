@@ -1,4 +1,10 @@
-import { type QueueName, RedisKeys, redactRedisUrl } from '@vod-callbacks/shared';
+import {
+  type ConfigError,
+  type QueueName,
+  RedisKeys,
+  redactRedisUrl,
+  refuseMissingDatabase,
+} from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { CliConfig } from './config.js';
@@ -38,6 +44,10 @@ export async function connectRedis(url: string): Promise<Redis> {
   redis.on('error', () => {
     // Reported through the failing command instead.
   });
+  let refused: ConfigError | undefined;
+  refuseMissingDatabase(redis, (err) => {
+    refused = err;
+  });
   try {
     await redis.connect();
     await redis.ping();
@@ -47,6 +57,10 @@ export async function connectRedis(url: string): Promise<Redis> {
       EXIT.redisUnreachable,
       `cannot reach Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`,
     );
+  }
+  if (refused) {
+    redis.disconnect();
+    throw new CliError(EXIT.config, `configuration error: ${refused.message}`);
   }
   return redis;
 }

@@ -7,10 +7,13 @@ import {
   createRedis,
   createRegistry,
   DEAD_LETTERS_QUEUE,
+  exitOnConfigError,
   installShutdown,
+  listenConfigError,
   loggerOptions,
   REUPLOADS_QUEUE,
   redactRedisUrl,
+  refuseMissingDatabase,
   snapshotQueues,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
@@ -29,6 +32,7 @@ const logger = pino(loggerOptions('ingress', config.LOG_LEVEL));
 
 const redis = createRedis(config.REDIS_URL, 'producer', 'ingress');
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+refuseMissingDatabase(redis, exitOnConfigError);
 
 await refuseEvictingRedis(redis, config);
 
@@ -70,7 +74,16 @@ installShutdown(logger, [
   { name: 'close redis', run: () => redis.quit() },
 ]);
 
-const address = await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
+const address = await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT }).catch((err) =>
+  exitOnConfigError(
+    listenConfigError(err, {
+      hostVar: 'INGRESS_HOST',
+      host: config.INGRESS_HOST,
+      portVar: 'INGRESS_PORT',
+      port: config.INGRESS_PORT,
+    }),
+  ),
+);
 logger.info(
   {
     address,

@@ -53,7 +53,7 @@ export const WORKER_ENV = {
     UPLOAD_BY_URL_COMPLETE,
     'Comma-separated EventType values processed; others are unsupported.',
     {
-      minLength: 1,
+      check: (v) => (eventTypeList(v).length === 0 ? 'names no event type' : undefined),
     },
   ),
   UNSUPPORTED_EVENT_ACTION: envEnum(
@@ -168,11 +168,13 @@ export function webhookSettingsOf(
   return { url, secret: config.OUTCOME_WEBHOOK_SECRET, decisions };
 }
 
+const eventTypeList = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 /** ACCEPTED_EVENT_TYPES as a set. */
 export function acceptedEventTypes(config: WorkerConfig): ReadonlySet<string> {
-  return new Set(
-    config.ACCEPTED_EVENT_TYPES.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+  return new Set(eventTypeList(config.ACCEPTED_EVENT_TYPES));
 }

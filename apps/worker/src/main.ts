@@ -8,12 +8,15 @@ import {
   createRegistry,
   createWebhookPendingMetric,
   createWorkerMetrics,
+  exitOnConfigError,
   initWorkerLabels,
   installShutdown,
+  listenConfigError,
   loadRetryPolicy,
   loggerOptions,
   QUEUE_NAMES,
   redactRedisUrl,
+  refuseMissingDatabase,
   snapshotQueues,
 } from '@vod-callbacks/shared';
 import { SyntheticEventWriter, VodApiClient, vodApiOptionsOf } from '@vod-callbacks/vod-client';
@@ -56,6 +59,7 @@ if (webhook) {
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
 const redis = createRedis(config.REDIS_URL, 'worker', 'worker');
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+refuseMissingDatabase(redis, exitOnConfigError);
 
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
@@ -95,6 +99,24 @@ const manager = new WorkerManager(
   metrics,
   writers,
   logger,
+);
+
+// The metrics server binds before any job is taken: a host or port it cannot have stops the worker (78)
+// while it holds no job.
+const { server, port } = await startMetricsServer({
+  registry,
+  host: config.WORKER_METRICS_HOST,
+  port: config.WORKER_METRICS_PORT,
+  isReady: async () => manager.isRunning() && redis.status === 'ready',
+}).catch((err) =>
+  exitOnConfigError(
+    listenConfigError(err, {
+      hostVar: 'WORKER_METRICS_HOST',
+      host: config.WORKER_METRICS_HOST,
+      portVar: 'WORKER_METRICS_PORT',
+      port: config.WORKER_METRICS_PORT,
+    }),
+  ),
 );
 
 manager.startEventWorker({
@@ -167,13 +189,6 @@ const reconciler = api
     })
   : undefined;
 reconciler?.start();
-
-const { server, port } = await startMetricsServer({
-  registry,
-  host: config.WORKER_METRICS_HOST,
-  port: config.WORKER_METRICS_PORT,
-  isReady: async () => manager.isRunning() && redis.status === 'ready',
-});
 
 // Order: stop taking jobs and let running ones finish, then stop serving metrics, then close queues
 // and Redis last (the workers need it to finish their jobs).

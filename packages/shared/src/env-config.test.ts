@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { COMMON_ENV, ConfigError, envBool, envEnum, envInt, envString, loadConfig } from './env-config.js';
+import {
+  COMMON_ENV,
+  ConfigError,
+  envBool,
+  envEnum,
+  envInt,
+  envString,
+  loadConfig,
+  redisUrlProblem,
+} from './env-config.js';
+import { NOT_IMPLEMENTED_ENV } from './not-implemented-env.js';
 
 const SPEC = {
   ...COMMON_ENV,
@@ -35,6 +45,12 @@ describe('loadConfig', () => {
     [{ FLAG: 'maybe' }, /FLAG="maybe" must be true or false/],
     [{ MODE: 'c' }, /MODE="c" is invalid/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL="http:\/\/x" is invalid/],
+    [{ REDIS_URL: 'redis://' }, /REDIS_URL="redis:\/\/" is invalid: no host/],
+    [{ REDIS_URL: 'redis://127.0.0.1:99999' }, /REDIS_URL=.* is invalid: not a URL/],
+    [
+      { REDIS_URL: 'redis://127.0.0.1:6379/x' },
+      /REDIS_URL=.* is invalid: the path must be a database number/,
+    ],
     [{ QUEUE_PREFIX: '' }, /QUEUE_PREFIX/],
   ])('names the variable of a bad value: %j', (env, message) => {
     expect(() => loadConfig(SPEC, env)).toThrow(ConfigError);
@@ -44,5 +60,43 @@ describe('loadConfig', () => {
   it('does not echo secret values', () => {
     expect(() => loadConfig(SPEC, { SOME_SECRET_KEY: 'HUNTER2' })).toThrow(/SOME_SECRET_KEY=\(hidden\)/);
     expect(() => loadConfig(SPEC, { SOME_SECRET_KEY: 'HUNTER2' })).not.toThrow(/HUNTER2/);
+  });
+});
+
+describe('REDIS_URL', () => {
+  it.each([
+    'redis://127.0.0.1:6379',
+    'redis://redis',
+    'rediss://:secret@redis.example.com:6380/2',
+    'redis://user:pw@[::1]:6379/0',
+  ])('accepts %s', (url) => {
+    expect(redisUrlProblem(url)).toBeUndefined();
+  });
+
+  it('does not echo the password of a refused URL', () => {
+    expect(() => loadConfig(SPEC, { REDIS_URL: 'redis://:hunter2@h:6379/x' })).not.toThrow(/hunter2/);
+  });
+});
+
+describe('variables of the contract this build does not implement', () => {
+  it.each(['REDIS_SENTINELS', 'EVENT_SHARDS', 'OUTCOME_WEBHOOK_SECRET', 'STATUS_API_TOKEN'])(
+    'refuses %s when set, saying it is not implemented',
+    (name) => {
+      expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(ConfigError);
+      expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(
+        new RegExp(`^${name} is set, but .* is not implemented in this build yet`),
+      );
+      expect(() => loadConfig(SPEC, { [name]: '' })).not.toThrow();
+    },
+  );
+
+  it('accepts one a spec declares (implemented, whatever the table says)', () => {
+    const spec = { ...SPEC, EVENT_SHARDS: envInt(1, 'shards', 1, 64) };
+    expect(loadConfig(spec, { EVENT_SHARDS: '2' }).EVENT_SHARDS).toBe(2);
+  });
+
+  it('lists each name once', () => {
+    const names = NOT_IMPLEMENTED_ENV.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
   });
 });

@@ -1,15 +1,21 @@
 import { type Static, type TObject, type TProperties, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { notImplementedProblem } from './not-implemented-env.js';
 
 /** Thrown when an environment variable has an unusable value; the message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** A declared environment variable: its TypeBox type (with `default`) and a one-line doc for README. */
+/**
+ * A declared environment variable: its TypeBox type (with `default`) and a one-line doc for README;
+ * `check` catches what a schema cannot say (returns what is wrong with a value, or undefined).
+ */
 export interface EnvVar<T extends TProperties[string] = TProperties[string]> {
   schema: T;
   doc: string;
+  // biome-ignore lint/suspicious/noExplicitAny: each variable checks its own converted type
+  check?: (value: any) => string | undefined;
 }
 
 /** Integer variable with bounds and a default. */
@@ -18,9 +24,17 @@ export const envInt = (def: number, doc: string, min = 0, max = Number.MAX_SAFE_
   doc,
 });
 /** String variable with a default (`''` for "unset"). */
-export const envString = (def: string, doc: string, opts: { minLength?: number; pattern?: string } = {}) => ({
+export const envString = (
+  def: string,
+  doc: string,
+  {
+    check,
+    ...opts
+  }: { minLength?: number; pattern?: string; check?: (value: string) => string | undefined } = {},
+) => ({
   schema: Type.String({ default: def, ...opts }),
   doc,
+  check,
 });
 /** Boolean variable (`true`/`false`/`1`/`0`). */
 export const envBool = (def: boolean, doc: string) => ({ schema: Type.Boolean({ default: def }), doc });
@@ -74,22 +88,33 @@ export function loadConfig<S extends Record<string, EnvVar>>(
         ? (v.schema as { default?: unknown }).default
         : convert(name, raw, v.schema);
   }
+  const shown = (name: string) =>
+    SECRET.test(name)
+      ? '(hidden)'
+      : JSON.stringify(values[name]).replace(/\/\/[^/@\s]*@/, '//(credentials hidden)@');
   if (!validator.Check(values)) {
     const err = validator.Errors(values)[0];
     const name = err?.instancePath.replace(/^\//, '') ?? '?';
-    const shown = SECRET.test(name) ? '(hidden)' : JSON.stringify(values[name]);
     throw new ConfigError(
-      `${name}=${shown} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`,
+      `${name}=${shown(name)} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`,
     );
   }
+  for (const [name, v] of Object.entries(spec)) {
+    const problem = v.check?.(values[name]);
+    if (problem) throw new ConfigError(`${name}=${shown(name)} is invalid: ${problem}`);
+  }
+  const notImplemented = notImplementedProblem(Object.keys(spec), env);
+  if (notImplemented) throw new ConfigError(notImplemented);
   return Object.freeze(values) as ConfigOf<S>;
 }
 
 /** Common variables every process reads. */
 export const COMMON_ENV = {
-  REDIS_URL: envString('redis://127.0.0.1:6379', 'Redis to use (redis:// or rediss://).', {
-    pattern: '^rediss?://',
-  }),
+  REDIS_URL: envString(
+    'redis://127.0.0.1:6379',
+    'Redis to use: `redis[s]://[[user]:password@]host[:port][/db]`.',
+    { check: redisUrlProblem },
+  ),
   QUEUE_PREFIX: envString(
     'vod',
     'BullMQ key prefix; use `{vod}` on Redis Cluster so all keys share one slot.',
@@ -114,15 +139,38 @@ export const QUEUE_RETENTION_ENV = {
   ),
 } as const;
 
+/**
+ * What is wrong with a Redis URL, or undefined. ioredis reads `redis://` as 127.0.0.1:6379 and an
+ * unparseable URL as a crash, so an empty host, a bad port or db are refused here instead.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL (expected redis[s]://host[:port][/db]; is the port within 1-65535?)';
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return 'the scheme must be redis:// or rediss://';
+  if (!u.hostname) return 'no host (redis://host[:port][/db])';
+  if (u.port === '0') return 'port 0';
+  if (!/^\/?(\d{1,5})?$/.test(u.pathname)) return `the path must be a database number, not "${u.pathname}"`;
+  return undefined;
+}
+
 /** Runs `fn`; on ConfigError prints the message and exits 78 (EX_CONFIG), so a bad deploy fails loudly. */
 export function configOrExit<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ConfigError || (err as Error).name === 'RetryPolicyError') {
-      process.stderr.write(`configuration error: ${(err as Error).message}\n`);
-      process.exit(78);
-    }
-    throw err;
+    exitOnConfigError(err);
   }
+}
+
+/** Prints a ConfigError (or a retry policy error) as one line and exits 78; rethrows anything else. */
+export function exitOnConfigError(err: unknown): never {
+  if (err instanceof ConfigError || (err as Error).name === 'RetryPolicyError') {
+    process.stderr.write(`configuration error: ${(err as Error).message}\n`);
+    process.exit(78);
+  }
+  throw err;
 }

@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import { ConfigError } from './env-config.js';
+
+/**
+ * ioredis reports a failed SELECT (a db number beyond the server's `databases`) as an error event and
+ * then carries on in db 0, so a process would report ready and write where nobody configured it to.
+ * This hands such a failure to `onRefused` as a ConfigError naming REDIS_URL (processes exit 78 on it).
+ * The SELECT is answered before the connection's ready check, so nothing queued is written first.
+ */
+export function refuseMissingDatabase(redis: Redis, onRefused: (err: ConfigError) => void): void {
+  redis.on('error', (err: Error) => {
+    if (!/DB index is out of range|invalid DB index/i.test(err.message)) return;
+    onRefused(
+      new ConfigError(
+        `REDIS_URL names database ${redis.options.db}, which this Redis does not have (${err.message}); use a database below its "databases" setting`,
+      ),
+    );
+  });
+}
