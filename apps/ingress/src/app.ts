@@ -10,6 +10,7 @@ import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
 import { healthRoutes, READYZ_PING_TIMEOUT_MS } from './plugins/health-routes.js';
 import { metricsRoute } from './plugins/metrics-route.js';
 import { registerProtection } from './plugins/protection.js';
+import { statusApi } from './plugins/status-api.js';
 
 /** What the ingress app needs; `main.ts` builds the real ones, tests their own. */
 export interface IngressDeps {
@@ -99,6 +100,13 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     isAccepting: () => accepting,
   });
   await app.register(metricsRoute, { registry: deps.registry });
+  if (config.STATUS_API_TOKEN) {
+    await app.register(statusApi, {
+      redis: deps.redis,
+      queuePrefix: config.QUEUE_PREFIX,
+      token: config.STATUS_API_TOKEN,
+    });
+  }
   for (const plugin of deps.extraPlugins ?? []) await plugin(app);
 
   return {

@@ -43,6 +43,10 @@ export const INGRESS_ENV = {
     'refuse',
     'What to do when Redis maxmemory-policy is not noeviction: refuse to start, warn, or skip the check.',
   ),
+  STATUS_API_TOKEN: envString(
+    '',
+    'Bearer token of the status API (/v1/uploads…, /v1/openapi.json); unset = no status API. At least 16 characters.',
+  ),
   ADMIN_USER: envString(
     '',
     'bull-board user; /admin/queues exists only when ADMIN_USER and ADMIN_PASSWORD are set.',
@@ -102,6 +106,11 @@ export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): Ingress
   if (config.CALLBACK_PRIVATE_KEY && !/^[A-Za-z0-9]{8,20}$/.test(config.CALLBACK_PRIVATE_KEY)) {
     throw new ConfigError(
       'CALLBACK_PRIVATE_KEY=(hidden) is invalid: VOD private keys are 8–20 letters or digits',
+    );
+  }
+  if (config.STATUS_API_TOKEN && config.STATUS_API_TOKEN.length < 16) {
+    throw new ConfigError(
+      'STATUS_API_TOKEN=(hidden) is invalid: use at least 16 characters (a random token)',
     );
   }
   if (Boolean(config.ADMIN_USER) !== Boolean(config.ADMIN_PASSWORD)) {

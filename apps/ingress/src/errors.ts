@@ -11,6 +11,11 @@ export const HTTP_ERRORS = {
   signature_mismatch: { status: 401, message: 'X-VOD-SIGNATURE does not match the body.' },
   unauthorized: { status: 401, message: 'Authentication required.' },
   not_found: { status: 404, message: 'No such route.' },
+  upload_not_found: { status: 404, message: 'Nothing is recorded for this upload.' },
+  invalid_query: {
+    status: 400,
+    message: 'spaceName and sourceUrl are required, each once (callbackArgs optional, once).',
+  },
   method_not_allowed: { status: 405, message: 'Method not allowed.' },
   request_timeout: { status: 408, message: 'Request body not received in time.' },
   too_large: { status: 413, message: 'Body exceeds CALLBACK_BODY_LIMIT.' },

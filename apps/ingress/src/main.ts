@@ -93,8 +93,9 @@ logger.info(
     adminBoard: adminEnabled
       ? `${ADMIN_BOARD_PATH} (${config.ADMIN_READ_WRITE ? 'read-write' : 'read-only'})`
       : 'off',
+    statusApi: config.STATUS_API_TOKEN ? '/v1/uploads' : 'off',
   },
-  `ingress listening on ${address}/callbacks/vod, redis ${redactRedisUrl(config.REDIS_URL)}`,
+  `ingress listening on ${address}/callbacks/vod${config.STATUS_API_TOKEN ? ` (status API on /v1/uploads)` : ''}, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );
 
 /**

@@ -19,6 +19,7 @@ export * from './retry-policy.js';
 export * from './script-batch.js';
 export * from './shutdown.js';
 export * from './source-state.js';
+export * from './upload-status.js';
 export * from './vod-file-name.js';
 export * from './webhook-sender.js';
 export * from './webhook-target.js';

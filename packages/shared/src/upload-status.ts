@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import { sourceKeyOf, stableHash } from './queues.js';
+import type { RedisKeys } from './redis-keys.js';
+import { readSourceState } from './source-state.js';
+
+/** How an upload is looked up: by a VOD JobId, by its SourceUrl alone, or by its whole source. */
+export type UploadLookup =
+  | { jobId: string }
+  | { sourceUrl: string }
+  | { spaceName: string; sourceUrl: string; callbackArgs?: string };
+
+/**
+ * The latest recorded state of an upload's source (`vodctl status` and `GET /v1/uploads…`): the
+ * fields of its latest outcome record, `outcomeId` and `sourceKey`, and `callbackPendingSince` while
+ * a re-upload this system started still waits for its callback. Undefined when nothing is known.
+ */
+export async function lookupUploadStatus(
+  redis: Redis,
+  keys: RedisKeys,
+  lookup: UploadLookup,
+): Promise<Record<string, string> | undefined> {
+  const sourceKey = await sourceKeyFor(redis, keys, lookup);
+  if (!sourceKey) return undefined;
+  const state = await readSourceState(redis, keys.sourceState(sourceKey));
+  if (Object.keys(state).length === 0) return undefined;
+  // The source key of a whole-source lookup without CallbackArgs came from the latest upload of that
+  // URL: it answers only when that upload was in the space asked about.
+  if ('spaceName' in lookup && state.spaceName !== lookup.spaceName) return undefined;
+  // A JobId this system started (a re-upload) may still wait for its callback.
+  const pendingJobId = 'jobId' in lookup ? lookup.jobId : state.jobId;
+  const pendingSince = pendingJobId ? await redis.zscore(keys.pendingUploads, pendingJobId) : null;
+  const result: Record<string, string> = { ...state };
+  if (pendingSince !== null) result.callbackPendingSince = new Date(Number(pendingSince)).toISOString();
+  return result;
+}
+
+async function sourceKeyFor(
+  redis: Redis,
+  keys: RedisKeys,
+  lookup: UploadLookup,
+): Promise<string | undefined> {
+  if ('jobId' in lookup) {
+    const raw = await redis.get(keys.uploadJob(lookup.jobId));
+    if (!raw) return undefined;
+    try {
+      const info = JSON.parse(raw) as { sourceKey?: unknown };
+      return typeof info.sourceKey === 'string' && info.sourceKey ? info.sourceKey : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if ('spaceName' in lookup && lookup.callbackArgs !== undefined) {
+    return sourceKeyOf({
+      spaceName: lookup.spaceName,
+      sourceUrl: lookup.sourceUrl,
+      callbackArgs: lookup.callbackArgs,
+    });
+  }
+  return (await redis.get(keys.sourceByUrl(stableHash(lookup.sourceUrl)))) ?? undefined;
+}
