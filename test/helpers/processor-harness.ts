@@ -4,9 +4,13 @@ import {
   createRegistry,
   createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
+  DEFAULT_JOB_SETTINGS,
   type DeadLetterJobData,
   EVENTS_QUEUE,
   type EventJobData,
+  eventJobDataJson,
+  eventJobId,
+  eventJobOptions,
   type OutcomeRecord,
   outcomeFromFields,
   type RetryPolicy,
@@ -15,6 +19,7 @@ import { deletePrefix } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { EventJobWriter } from '../../apps/ingress/src/event-job-writer.js';
 import { JobWriters } from '../../apps/worker/src/job-writers.js';
 import { OutcomeStore } from '../../apps/worker/src/outcome-store.js';
 import {
@@ -33,6 +38,11 @@ export interface ProcessorHarness {
   deps: EventProcessorDeps;
   events: Queue<EventJobData>;
   deadLetters: Queue<DeadLetterJobData>;
+  /**
+   * Stores a callback's JSON text exactly as the ingress does (its own job writer, the text embedded
+   * as `data.event`); returns the job id (derived from its RequestId, like the ingress's).
+   */
+  storeAsIngress(json: string): Promise<string>;
   /** Processes the stored `vod-events` job with this id. */
   processStored(jobId: string): Promise<EventResult>;
   outcomes(): Promise<OutcomeRecord[]>;
@@ -66,12 +76,22 @@ export function createProcessorHarness(
   };
   const events = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
   const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+  const ingressWriter = new EventJobWriter(redis, prefix, {
+    jobOptions: eventJobOptions(DEFAULT_JOB_SETTINGS),
+    eventsMaxLen: 1000,
+  });
   return {
     prefix,
     redis,
     deps,
     events,
     deadLetters,
+    async storeAsIngress(json) {
+      const jobId = eventJobId(String((JSON.parse(json) as { RequestId: unknown }).RequestId));
+      const now = Date.now();
+      await ingressWriter.add(jobId, eventJobDataJson(json, now), now);
+      return jobId;
+    },
     async processStored(jobId) {
       const job = await events.getJob(jobId);
       if (!job) throw new Error(`no vod-events job ${jobId}`);

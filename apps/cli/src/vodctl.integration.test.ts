@@ -36,11 +36,8 @@ describe('vodctl against real Redis and BullMQ', () => {
       now,
     });
 
-  /** Stores an event as the ingress would and processes it with the real processor. */
-  const deliver = async (event: unknown, jobId = `evt-${Math.random().toString(36).slice(2)}`) => {
-    await h.events.add('callback', { body: JSON.stringify(event), receivedAt: Date.now() }, { jobId });
-    return h.processStored(jobId);
-  };
+  /** Stores an event as the ingress does and processes it with the real processor. */
+  const deliver = async (event: unknown) => h.processStored(await h.storeAsIngress(JSON.stringify(event)));
 
   const unknownCodeEvent = (requestId: string) => {
     const e = fixture('seed-failure.json');

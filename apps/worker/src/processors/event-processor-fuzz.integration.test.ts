@@ -45,12 +45,7 @@ describe('event processor on arbitrary payloads (fast-check, real Redis)', () =>
     await fc.assert(
       fc.asyncProperty(payload, async (p) => {
         const requestId = `fuzz-${n++}`;
-        const jobId = `evt-${requestId}`;
-        await h.events.add(
-          'callback',
-          { body: JSON.stringify({ ...p, RequestId: requestId }), receivedAt: 0 },
-          { jobId },
-        );
+        const jobId = await h.storeAsIngress(JSON.stringify({ ...p, RequestId: requestId }));
         const result = await h.processStored(jobId);
         expect([
           'succeeded',

@@ -5,8 +5,13 @@ import {
   createRegistry,
   createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
+  DEFAULT_JOB_SETTINGS,
   type DeadLetterJobData,
+  EVENTS_QUEUE,
   type EventJobData,
+  eventJobDataJson,
+  eventJobId,
+  eventJobOptions,
   outcomeFromFields,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
@@ -19,6 +24,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventJobWriter } from '../../../ingress/src/event-job-writer.js';
 import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
@@ -33,6 +39,8 @@ describe('event processor against real Redis and BullMQ', () => {
   let store: OutcomeStore;
   let deps: EventProcessorDeps;
   let registry: ReturnType<typeof createRegistry>;
+  let ingress: EventJobWriter;
+  let events: Queue<EventJobData>;
 
   beforeEach(() => {
     prefix = uniquePrefix('proc');
@@ -57,21 +65,38 @@ describe('event processor against real Redis and BullMQ', () => {
       backoffBaseMs: 10_000,
       random: () => 1,
     };
+    ingress = new EventJobWriter(redis, prefix, {
+      jobOptions: eventJobOptions(DEFAULT_JOB_SETTINGS),
+      eventsMaxLen: 1000,
+    });
+    events = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
   });
 
   afterEach(async () => {
+    await events.close();
     await writers.close();
     await deletePrefix(redis, prefix);
     redis.disconnect();
   });
 
-  const job = (event: unknown, extra: Partial<EventJobData> = {}) => ({
-    id: 'evt-test',
-    data: {
-      body: typeof event === 'string' ? event : JSON.stringify(event),
-      receivedAt: Date.now(),
-      ...extra,
-    },
+  /**
+   * The job a worker gets for a callback: stored by the ingress's own writer (the callback's text
+   * embedded as `data.event`) and read back through BullMQ. `event` is the callback or its JSON text.
+   */
+  const job = async (event: unknown) => {
+    const text = typeof event === 'string' ? event : JSON.stringify(event);
+    const id = eventJobId((JSON.parse(text) as { RequestId: string }).RequestId);
+    const now = Date.now();
+    await ingress.add(id, eventJobDataJson(text, now), now);
+    const stored = await events.getJob(id);
+    if (!stored?.id) throw new Error(`no job ${id}`);
+    return { id: stored.id, data: stored.data };
+  };
+
+  /** A replay's job, as `vodctl dlq replay` writes it (the body as a JSON string). */
+  const replayJob = (event: unknown, replayOf: string) => ({
+    id: `rp-${replayOf}`,
+    data: { body: JSON.stringify(event), receivedAt: Date.now(), origin: 'replay' as const, replayOf },
   });
 
   const outcomes = async () =>
@@ -96,7 +121,7 @@ describe('event processor against real Redis and BullMQ', () => {
   };
 
   it('turns the seed success sample into a succeeded outcome with its Vid and CallbackArgs', async () => {
-    const result = await processEvent(job(fixture('seed-success.json')), deps);
+    const result = await processEvent(await job(fixture('seed-success.json')), deps);
     expect(result.decision).toBe('succeeded');
     const [o] = await outcomes();
     expect(o).toMatchObject({
@@ -118,7 +143,7 @@ describe('event processor against real Redis and BullMQ', () => {
   });
 
   it('turns the seed failure sample (404) into failed_permanent without a re-upload', async () => {
-    const result = await processEvent(job(fixture('seed-failure.json')), deps);
+    const result = await processEvent(await job(fixture('seed-failure.json')), deps);
     expect(result.decision).toBe('failed_permanent');
     expect((await outcomes())[0]).toMatchObject({
       decision: 'failed_permanent',
@@ -131,7 +156,7 @@ describe('event processor against real Redis and BullMQ', () => {
   });
 
   it('schedules a delayed re-upload with the source, next attempt and CallbackArgs for a retryable code', async () => {
-    const result = await processEvent(job(transient('rid-retry-1')), deps);
+    const result = await processEvent(await job(transient('rid-retry-1')), deps);
     expect(result).toMatchObject({ decision: 'reupload_scheduled', class: 'retryable', delayMs: 10_000 });
     const reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: redis, prefix });
     const delayed = await reuploads.getDelayed();
@@ -159,9 +184,9 @@ describe('event processor against real Redis and BullMQ', () => {
     await store.trackUpload('job-attempt-2', { sourceKey, attempt: 2 }, Date.now());
     await store.trackUpload('job-attempt-3', { sourceKey, attempt: 3 }, Date.now());
 
-    const second = await processEvent(job(transient('rid-a2', 'job-attempt-2')), deps);
+    const second = await processEvent(await job(transient('rid-a2', 'job-attempt-2')), deps);
     expect(second).toMatchObject({ decision: 'reupload_scheduled', delayMs: 20_000 });
-    const third = await processEvent(job(transient('rid-a3', 'job-attempt-3')), deps);
+    const third = await processEvent(await job(transient('rid-a3', 'job-attempt-3')), deps);
     expect(third.decision).toBe('retries_exhausted');
     const records = await outcomes();
     expect(records.map((o) => [o.attempt, o.decision])).toEqual([
@@ -185,7 +210,9 @@ describe('event processor against real Redis and BullMQ', () => {
     untracked.RequestId = 'rid-untracked';
     untracked.Data.JobId = 'job-never-seen';
 
-    const results = await Promise.all([ok, notFound, untracked].map((e) => processEvent(job(e), deps)));
+    const results = await Promise.all(
+      [ok, notFound, untracked].map(async (e) => processEvent(await job(e), deps)),
+    );
     expect(results.map((r) => r.decision)).toEqual(['succeeded', 'failed_permanent', 'succeeded']);
     const byJob = new Map((await outcomes()).map((o) => [o.jobId, o.attempt]));
     expect(Object.fromEntries(byJob)).toEqual({ 'job-ok-3': 3, 'job-404-2': 2, 'job-never-seen': 1 });
@@ -208,9 +235,11 @@ describe('event processor against real Redis and BullMQ', () => {
       Data: { Code: 'Success' },
     };
 
-    expect((await processEvent(job(unknown), deps)).reason).toBe('unknown_code');
-    expect((await processEvent(job(other), deps)).reason).toBe('unsupported_event');
-    expect((await processEvent(job(invalid), deps)).reason).toBe('invalid_payload');
+    // Spaced as a sender might: the dead letter must keep these bytes, not a re-serialisation.
+    const unknownText = JSON.stringify(unknown, null, 2);
+    expect((await processEvent(await job(unknownText), deps)).reason).toBe('unknown_code');
+    expect((await processEvent(await job(other), deps)).reason).toBe('unsupported_event');
+    expect((await processEvent(await job(invalid), deps)).reason).toBe('invalid_payload');
 
     const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
     const letters = await dlq.getWaiting();
@@ -219,7 +248,7 @@ describe('event processor against real Redis and BullMQ', () => {
       'unknown_code',
       'unsupported_event',
     ]);
-    expect(letters.find((j) => j.data.reason === 'unknown_code')?.data.body).toBe(JSON.stringify(unknown));
+    expect(letters.find((j) => j.data.reason === 'unknown_code')?.data.body).toBe(unknownText);
     expect((await outcomes()).map((o) => o.decision)).toEqual([
       'dead_lettered',
       'dead_lettered',
@@ -234,14 +263,14 @@ describe('event processor against real Redis and BullMQ', () => {
   it('ignores unsupported event types when configured, recording nothing', async () => {
     const other = fixture('seed-success.json');
     other.EventType = 'SomethingElse';
-    const result = await processEvent(job(other), { ...deps, unsupportedAction: 'ignore' });
+    const result = await processEvent(await job(other), { ...deps, unsupportedAction: 'ignore' });
     expect(result.decision).toBe('ignored');
     expect(await outcomes()).toHaveLength(0);
   });
 
   it('records one outcome per RequestId, however often it is processed (also concurrently)', async () => {
     const event = transient('rid-dup');
-    const results = await Promise.all([1, 2, 3, 4].map(() => processEvent(job(event), deps)));
+    const results = await Promise.all([1, 2, 3, 4].map(async () => processEvent(await job(event), deps)));
     expect(results.filter((r) => r.decision === 'reupload_scheduled')).toHaveLength(1);
     expect(results.filter((r) => r.decision === 'duplicate')).toHaveLength(3);
     expect(await outcomes()).toHaveLength(1);
@@ -254,7 +283,7 @@ describe('event processor against real Redis and BullMQ', () => {
   it('lets a replay of a dead letter run once more, but only once', async () => {
     const unknown = fixture('seed-success.json');
     unknown.Data.Code = 'Brand.NewCode';
-    await processEvent(job(unknown), deps);
+    await processEvent(await job(unknown), deps);
     const replayDeps = {
       ...deps,
       classifier: new CodeClassifier({
@@ -262,8 +291,8 @@ describe('event processor against real Redis and BullMQ', () => {
         exact: { ...deps.classifier.policy.exact, 'Brand.NewCode': 'success' },
       }),
     };
-    const first = await processEvent(job(unknown, { replayOf: 'dl-1', origin: 'replay' }), replayDeps);
-    const second = await processEvent(job(unknown, { replayOf: 'dl-1', origin: 'replay' }), replayDeps);
+    const first = await processEvent(replayJob(unknown, 'dl-1'), replayDeps);
+    const second = await processEvent(replayJob(unknown, 'dl-1'), replayDeps);
     expect(first.decision).toBe('succeeded');
     expect(second.decision).toBe('duplicate');
     expect((await outcomes()).map((o) => [o.decision, o.origin ?? ''])).toEqual([
