@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:net';
+import { NOT_IMPLEMENTED_ENV } from '@vod-callbacks/shared';
 import { deletePrefix, freePort, startApp, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 type App = 'ingress' | 'worker' | 'cli';
+const APPS: App[] = ['ingress', 'worker', 'cli'];
 
 // Settings README promises are refused: each stops the built process with exit 78 and one line naming
 // the variable (no stack trace), before it serves or writes anything.
@@ -99,25 +101,17 @@ describe('bad settings stop the real processes with exit 78', () => {
     ['ingress', 'REDIS_URL: <test redis>/99', () => ({ REDIS_URL: redisDb('99') }), /REDIS_URL.*database 99/],
     ['worker', 'REDIS_URL: <test redis>/99', () => ({ REDIS_URL: redisDb('99') }), /REDIS_URL.*database 99/],
     ['cli', 'REDIS_URL: <test redis>/99', () => ({ REDIS_URL: redisDb('99') }), /REDIS_URL.*database 99/],
-    [
-      'ingress',
-      'REDIS_SENTINELS: 127.0.0.1:26379',
-      () => ({ REDIS_SENTINELS: '127.0.0.1:26379' }),
-      /REDIS_SENTINELS.*not implemented/,
-    ],
-    ['worker', 'EVENT_SHARDS: 4', () => ({ EVENT_SHARDS: '4' }), /EVENT_SHARDS.*not implemented/],
-    [
-      'worker',
-      'OUTCOME_WEBHOOK_URL: https://a.example/',
-      () => ({ OUTCOME_WEBHOOK_URL: 'https://a.example/' }),
-      /OUTCOME_WEBHOOK_URL.*not implemented/,
-    ],
-    [
-      'cli',
-      'REDIS_CLUSTER_NODES: 127.0.0.1:7000',
-      () => ({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' }),
-      /REDIS_CLUSTER_NODES.*not implemented/,
-    ],
+    // Every variable the contract defines and this build does not implement yet (the table shrinks as
+    // features land), each in one of the three processes.
+    ...NOT_IMPLEMENTED_ENV.map(({ name }, i): (typeof cases)[number] => {
+      const variable = name.replace(/\*$/, 'X');
+      return [
+        APPS[i % APPS.length]!,
+        `${variable}: x`,
+        () => ({ [variable]: 'x' }),
+        new RegExp(`${variable}.*not implemented`),
+      ];
+    }),
   ];
 
   it.each(cases)('%s with %s', async (app, label, env, message) => {

@@ -79,24 +79,23 @@ describe('REDIS_URL', () => {
 });
 
 describe('variables of the contract this build does not implement', () => {
-  it.each(['REDIS_SENTINELS', 'EVENT_SHARDS', 'OUTCOME_WEBHOOK_SECRET', 'STATUS_API_TOKEN'])(
-    'refuses %s when set, saying it is not implemented',
-    (name) => {
-      expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(ConfigError);
-      expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(
-        new RegExp(`^${name} is set, but .* is not implemented in this build yet`),
-      );
-      expect(() => loadConfig(SPEC, { [name]: '' })).not.toThrow();
-    },
-  );
+  // Generated from the table, so the test keeps up as features land and their lines leave it.
+  const names = NOT_IMPLEMENTED_ENV.map((e) => e.name.replace(/\*$/, 'X'));
+  it.each(names)('refuses %s when set, saying it is not implemented', (name) => {
+    expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(ConfigError);
+    expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(
+      new RegExp(`^${name} is set, but .* is not implemented in this build yet`),
+    );
+    expect(() => loadConfig(SPEC, { [name]: '' })).not.toThrow();
+  });
 
-  it('accepts one a spec declares (implemented, whatever the table says)', () => {
-    const spec = { ...SPEC, EVENT_SHARDS: envInt(1, 'shards', 1, 64) };
-    expect(loadConfig(spec, { EVENT_SHARDS: '2' }).EVENT_SHARDS).toBe(2);
+  it.skipIf(names.length === 0)('accepts one a spec declares (implemented, whatever the table says)', () => {
+    const name = names[0] ?? '';
+    const spec = { ...SPEC, [name]: envInt(1, 'a declared variable', 1, 64) };
+    expect(loadConfig(spec, { [name]: '2' })[name]).toBe(2);
   });
 
   it('lists each name once', () => {
-    const names = NOT_IMPLEMENTED_ENV.map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
   });
 });
