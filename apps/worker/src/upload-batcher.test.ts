@@ -1,8 +1,15 @@
 import type { UploadSource } from '@vod-callbacks/shared';
-import { type UploadedUrl, type UrlSet, type VodApi, VodApiError } from '@vod-callbacks/vod-client';
+import {
+  MAX_UPLOAD_REQUEST_LINE_BYTES,
+  type UploadedUrl,
+  type UrlSet,
+  uploadRequestLineBytes,
+  type VodApi,
+  VodApiError,
+} from '@vod-callbacks/vod-client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matchJobIds, UploadBatcher } from './upload-batcher.js';
+import { pairJobIds, UploadBatcher } from './upload-batcher.js';
 
 /** A VodApi that records calls and answers with a function of them. */
 function fakeApi(answer: (space: string, sets: UrlSet[]) => UploadedUrl[] | VodApiError) {
@@ -28,6 +35,12 @@ const src = (spaceName: string, n: number, extra: Partial<UploadSource> = {}): U
   callbackArgs: `item-${n}`,
   ...extra,
 });
+
+/** CallbackArgs of exactly 512 bytes (VOD's limit), JSON with non-ASCII text as customers send. */
+export function args512(n: number): string {
+  const head = `{"item":${n},"title":"${'é'.repeat(100)}","pad":"`;
+  return `${head}${'x'.repeat(512 - Buffer.byteLength(head) - 2)}"}`;
+}
 
 describe('UploadBatcher', () => {
   it('shares calls per space, at most 20 URLs each, and gives every URL its own JobId', async () => {
@@ -92,6 +105,52 @@ describe('UploadBatcher', () => {
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
   });
 
+  it('splits a space’s 20 long URLs into calls whose request line fits the limit, in order', async () => {
+    const lines: number[] = [];
+    const { api, calls } = fakeApi((space, sets) => {
+      lines.push(uploadRequestLineBytes(space, sets));
+      return echo(space, sets);
+    });
+    const batcher = new UploadBatcher(api, { waitMs: 10 });
+    const long = (n: number) =>
+      src('space-long', n, {
+        sourceUrl: `https://cdn.example.com/v/${n}.mp4?X-Tos-Signature=${'s'.repeat(900)}&n=${n}`,
+        callbackArgs: args512(n),
+      });
+    const sources = Array.from({ length: 20 }, (_, i) => long(i));
+    for (const s of sources) expect(Buffer.byteLength(s.callbackArgs)).toBe(512);
+    const results = await Promise.all(sources.map((s) => batcher.submit(s)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(calls.length).toBeGreaterThan(1);
+    expect(Math.max(...lines)).toBeLessThanOrEqual(MAX_UPLOAD_REQUEST_LINE_BYTES);
+    expect(calls.flatMap((c) => c.urls)).toEqual(sources.map((s) => s.sourceUrl));
+    for (const [i, r] of results.entries()) expect(r.ok && r.jobId).toContain(`/${i}.mp4?`);
+  });
+
+  it('refuses a URLSet too long for a request line on its own, without calling', async () => {
+    const { api, calls } = fakeApi(echo);
+    const r = await new UploadBatcher(api, { waitMs: 0 }).submit(
+      src('s', 1, { sourceUrl: `https://a.example/x.mp4?sig=${'x'.repeat(9000)}` }),
+    );
+    expect(r.ok ? 'ok' : `${r.error.code}/${r.error.kind}`).toBe('RequestTooLarge/rejected');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('an answer it cannot pair is rejected for the unpaired URLs (never retried: VOD took them)', async () => {
+    const { api, calls } = fakeApi((_, sets) =>
+      [{ JobId: 'only-one', SourceUrl: 'https://elsewhere/x' }].concat(
+        sets.slice(2).map(() => ({ JobId: '', SourceUrl: '' })),
+      ),
+    );
+    const batcher = new UploadBatcher(api, { waitMs: 10 });
+    const results = await Promise.all([1, 2, 3].map((n) => batcher.submit(src('s', n))));
+    expect(calls).toHaveLength(1);
+    for (const r of results) {
+      expect(r.ok ? 'ok' : `${r.error.code}/${r.error.kind}`).toBe('UnpairedResponse/rejected');
+      if (!r.ok) expect(r.error.message).toContain('only-one');
+    }
+  });
+
   it('reports a retryable failure (throttling) to every URL of the call', async () => {
     const { api } = fakeApi(() => new VodApiError('FlowLimitExceeded', 'slow down', 'UploadMediaByUrl'));
     const r = await new UploadBatcher(api, { waitMs: 0 }).submit(src('s', 1));
@@ -99,19 +158,25 @@ describe('UploadBatcher', () => {
   });
 });
 
-describe('matchJobIds', () => {
-  it('matches by SourceUrl, in order among equal URLs, and leaves unanswered ones without a JobId', () => {
-    const items = [src('s', 1), src('s', 2), src('s', 1, { callbackArgs: 'other' }), src('s', 3)].map(
-      (source) => ({
-        source,
-      }),
-    );
-    const data = [
-      { JobId: 'j2', SourceUrl: 'https://a.example/2.mp4' },
-      { JobId: 'j1a', SourceUrl: 'https://a.example/1.mp4' },
-      { JobId: 'j1b', SourceUrl: 'https://a.example/1.mp4' },
-    ];
-    expect(matchJobIds(items, data).map(([, id]) => id)).toEqual(['j1a', 'j2', 'j1b', undefined]);
+describe('pairJobIds', () => {
+  const d = (JobId: string, SourceUrl = '') => ({ JobId, SourceUrl });
+  it('pairs by position; the echoed SourceUrl (empty passes) is only a check', () => {
+    expect(pairJobIds(['u1', 'u2', 'u1'], [d('a', 'u1'), d('b', ''), d('c', 'u1')])).toEqual(['a', 'b', 'c']);
+  });
+  it('pairs by URL when the echoes are the URLs sent in another order', () => {
+    expect(pairJobIds(['u1', 'u2', 'u1'], [d('b', 'u2'), d('a', 'u1'), d('c', 'u1')])).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+  });
+  it('leaves a URL whose entry fails the check, or an entry without a JobId, unpaired', () => {
+    expect(pairJobIds(['u1', 'u2'], [d('a', 'u1'), d('b', 'other')])).toEqual(['a', undefined]);
+    expect(pairJobIds(['u1', 'u2'], [d('a', 'u1'), d('', 'u2')])).toEqual(['a', undefined]);
+  });
+  it('of an answer of another length pairs only URLs sent once and echoed once', () => {
+    expect(pairJobIds(['u1', 'u2', 'u2'], [d('a', 'u1'), d('b', 'u2')])).toEqual(['a', undefined, undefined]);
+    expect(pairJobIds(['u1', 'u2'], [d('a'), d('b'), d('c')])).toEqual([undefined, undefined]);
   });
 });
 

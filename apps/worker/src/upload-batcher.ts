@@ -1,7 +1,10 @@
 import type { UploadSource } from '@vod-callbacks/shared';
 import {
+  MAX_UPLOAD_REQUEST_LINE_BYTES,
   MAX_URLS_PER_CALL,
+  packUrlSets,
   type UploadedUrl,
+  type UrlSet,
   urlSetOf,
   type VodApi,
   VodApiError,
@@ -25,7 +28,8 @@ interface Waiting {
 
 /**
  * Groups the re-uploads this process is handling right now by SpaceName into UploadMediaByUrl calls
- * of up to 20 URLs. Each URL stays its own BullMQ job, locked by this worker while it waits here, so
+ * of up to 20 URLs whose request line stays under MAX_UPLOAD_REQUEST_LINE_BYTES (the SDK puts the
+ * URLSets in the query string). Each URL stays its own BullMQ job, locked by this worker while it waits here, so
  * a crash loses nothing (the jobs stall and are retried) and other worker processes batch their own
  * jobs; the batcher only shares the HTTP call. It never throws: every URL gets an UploadResult.
  */
@@ -60,16 +64,39 @@ export class UploadBatcher {
     if (!batch) return;
     this.bySpace.delete(space);
     clearTimeout(batch.timer);
-    void this.call(space, batch.items, true);
+    void this.call(space, batch.items);
   }
 
-  private async call(space: string, items: Waiting[], maySplit: boolean): Promise<void> {
+  /** Sends the URLs of one space in as many calls as their count and request size need. */
+  private async call(space: string, items: Waiting[]): Promise<void> {
+    const sets = items.map((i) => urlSetOf(i.source));
+    const { groups, tooLong } = packUrlSets(space, sets);
+    for (const i of tooLong) {
+      items[i]!.resolve({
+        ok: false,
+        error: new VodApiError(
+          'RequestTooLarge',
+          `this URLSet alone makes a request line over ${MAX_UPLOAD_REQUEST_LINE_BYTES} bytes`,
+          'UploadMediaByUrl',
+        ),
+      });
+    }
+    await Promise.all(
+      groups.map((g) =>
+        this.callGroup(
+          space,
+          g.map((i) => items[i]!),
+          g.map((i) => sets[i]!),
+          true,
+        ),
+      ),
+    );
+  }
+
+  private async callGroup(space: string, items: Waiting[], sets: UrlSet[], maySplit: boolean): Promise<void> {
     let data: UploadedUrl[];
     try {
-      data = await this.api.uploadMediaByUrl(
-        space,
-        items.map((i) => urlSetOf(i.source)),
-      );
+      data = await this.api.uploadMediaByUrl(space, sets);
     } catch (err) {
       const error =
         err instanceof VodApiError
@@ -78,44 +105,65 @@ export class UploadBatcher {
       // A parameter error names no URL: one bad entry must not dead-letter its neighbours, so each
       // URL is tried alone once to find the one VOD refuses.
       if (maySplit && items.length > 1 && error.kind === 'rejected' && error.isParameterError) {
-        await Promise.all(items.map((i) => this.call(space, [i], false)));
+        await Promise.all(items.map((item, i) => this.callGroup(space, [item], [sets[i]!], false)));
         return;
       }
       for (const i of items) i.resolve({ ok: false, error });
       return;
     }
-    for (const [item, jobId] of matchJobIds(items, data)) {
+    const ids = pairJobIds(
+      sets.map((s) => s.SourceUrl),
+      data,
+    );
+    const paired = new Set(ids.filter(Boolean));
+    const orphans = data.map((d) => d.JobId).filter((id) => id && !paired.has(id));
+    items.forEach((item, i) => {
+      const jobId = ids[i];
       item.resolve(
         jobId
           ? { ok: true, jobId }
           : {
               ok: false,
+              // VOD took the call: retrying would upload again, so this is not retryable. The
+              // JobIds it returned go with the dead letter (for `vodctl reconcile --job-ids`).
               error: new VodApiError(
-                'BadResponse',
-                'no JobId returned for this SourceUrl',
+                'UnpairedResponse',
+                `the answer (${data.length} entries for ${sets.length} URLs) gives no JobId for this URL; unpaired JobIds: ${orphans.join(',') || 'none'}`,
                 'UploadMediaByUrl',
               ),
             },
       );
-    }
+    });
   }
 }
 
 /**
- * Pairs each submitted URL with its JobId. VOD answers one entry per URL in order; matching by
- * SourceUrl (in order among equal URLs) keeps that right even if the order were not kept.
+ * Pairs the URLs of a call with the JobIds of its answer. VOD answers one entry per URLSet, in
+ * order: entry i is URL i's, with its echoed SourceUrl as a check (an empty echo passes). If the
+ * check fails but the echoes are exactly the URLs sent in another order, they are paired by URL (in
+ * order among equal URLs). Otherwise an entry whose check fails, or an answer of another length
+ * (where only a URL sent once and echoed once can be paired), leaves URLs without a JobId: those
+ * must not be sent again, since VOD may have started them.
  */
-export function matchJobIds<T extends { source: UploadSource }>(
-  items: readonly T[],
-  data: readonly UploadedUrl[],
-): [T, string | undefined][] {
-  const used = new Set<number>();
-  return items.map((item) => {
-    const idx = data.findIndex(
-      (d, i) => !used.has(i) && d.SourceUrl === item.source.sourceUrl && Boolean(d.JobId),
-    );
-    if (idx < 0) return [item, undefined];
-    used.add(idx);
-    return [item, data[idx]!.JobId];
-  });
+export function pairJobIds(sent: readonly string[], data: readonly UploadedUrl[]): (string | undefined)[] {
+  const jobId = (d: UploadedUrl | undefined) => (d?.JobId ? d.JobId : undefined);
+  if (data.length === sent.length) {
+    const agrees = (i: number) => !data[i]!.SourceUrl || data[i]!.SourceUrl === sent[i];
+    if (sent.every((_, i) => agrees(i))) return data.map(jobId);
+    const echoed = data.map((d) => d.SourceUrl);
+    if ([...echoed].sort().join('\n') === [...sent].sort().join('\n')) {
+      const used = new Set<number>();
+      return sent.map((url) => {
+        const idx = data.findIndex((d, i) => !used.has(i) && d.SourceUrl === url);
+        used.add(idx);
+        return jobId(data[idx]);
+      });
+    }
+    return sent.map((_, i) => (agrees(i) ? jobId(data[i]) : undefined));
+  }
+  const count = (list: readonly string[], url: string) => list.filter((u) => u === url).length;
+  const echoed = data.map((d) => d.SourceUrl);
+  return sent.map((url) =>
+    count(sent, url) === 1 && count(echoed, url) === 1 ? jobId(data[echoed.indexOf(url)]) : undefined,
+  );
 }

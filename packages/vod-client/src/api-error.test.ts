@@ -56,3 +56,11 @@ describe('apiErrorKind', () => {
       expect(apiErrorKind(c), c).toBe('retryable');
   });
 });
+
+describe('our own codes', () => {
+  it('RequestTooLarge and UnpairedResponse are never retried', () => {
+    expect(apiErrorKind('RequestTooLarge')).toBe('rejected');
+    // VOD accepted the call: a retry would upload the URL a second time.
+    expect(apiErrorKind('UnpairedResponse')).toBe('rejected');
+  });
+});

@@ -3,9 +3,17 @@ export type ApiErrorKind = 'retryable' | 'rejected';
 
 /**
  * Why a code is handled as it is: the first four are rejected (a person must fix credentials,
- * permissions, the request or the endpoint; retrying cannot help), the last two retried.
+ * permissions, the request or the endpoint; retrying cannot help); `accepted` is rejected too (VOD
+ * took the call, so a retry would upload again); the last two are retried.
  */
-export type ApiErrorGroup = 'credential' | 'permission' | 'parameter' | 'action' | 'throttling' | 'service';
+export type ApiErrorGroup =
+  | 'credential'
+  | 'permission'
+  | 'parameter'
+  | 'action'
+  | 'accepted'
+  | 'throttling'
+  | 'service';
 
 /**
  * The OpenAPI gateway's public error codes (Volcengine's common error-code list, which VOD's error
@@ -41,6 +49,11 @@ export const API_ERROR_GROUPS: Readonly<Record<string, ApiErrorGroup>> = {
   InvalidActionOrVersion: 'action',
   UnsupportedRegion: 'action',
   ServiceNotFound: 'action',
+  // Our own: one URLSet too long for a request line on its own (see packUrlSets).
+  RequestTooLarge: 'parameter',
+  // Our own: VOD accepted the call but its answer cannot be paired with the URLs sent. Calling
+  // again would start a second upload (a duplicate asset and an orphan callback).
+  UnpairedResponse: 'accepted',
   // Too many requests for the account's quota: slow down and try again.
   FlowLimitExceeded: 'throttling',
   // The service failed or is overloaded: try again.
@@ -60,6 +73,7 @@ const REJECTED_GROUPS: ReadonlySet<ApiErrorGroup> = new Set([
   'permission',
   'parameter',
   'action',
+  'accepted',
 ]);
 
 /** The group of a code (its own, or its base code's for `Base.Sub`); undefined for codes not listed. */

@@ -1,3 +1,4 @@
+import { stringify } from 'node:querystring';
 import { hasFileNameSuffix, isValidFileExtension, type UploadSource } from '@vod-callbacks/shared';
 
 /** One entry of UploadMediaByUrl's URLSets, as the API spells it. */
@@ -36,6 +37,62 @@ export function urlSetOf(source: UploadSource): UrlSet {
   if (source.templates && source.templates.length > 0) set.Templates = source.templates;
   else if (source.templateId) set.TemplateId = source.templateId;
   return set;
+}
+
+/**
+ * Longest request line an UploadMediaByUrl call may have. The SDK sends URLSets as JSON in the
+ * query string of a GET (VodService.UploadMediaByUrl; the OpenAPI documents GET for it), and
+ * gateways refuse long request lines: nginx's default `large_client_header_buffers` is 8 KB. 8000
+ * leaves room for a proxy's absolute-form URL.
+ */
+export const MAX_UPLOAD_REQUEST_LINE_BYTES = 8000;
+
+/**
+ * Bytes of the request line (`GET /?… HTTP/1.1`) the SDK sends for this call: the same parameters,
+ * encoded the way it encodes them (node's querystring over the JSON of URLSets).
+ */
+export function uploadRequestLineBytes(spaceName: string, urlSets: readonly UrlSet[]): number {
+  const query = stringify({
+    SpaceName: spaceName,
+    URLSets: JSON.stringify(urlSets),
+    Action: 'UploadMediaByUrl',
+    Version: '2020-08-01',
+  });
+  return Buffer.byteLength(`GET /?${query} HTTP/1.1`);
+}
+
+/**
+ * Splits URLSets, in order, into calls of at most MAX_URLS_PER_CALL whose request line fits in
+ * `maxBytes`. Returns groups of indexes; a URLSet too long even alone is in `tooLong`.
+ */
+export function packUrlSets(
+  spaceName: string,
+  urlSets: readonly UrlSet[],
+  maxBytes: number = MAX_UPLOAD_REQUEST_LINE_BYTES,
+): { groups: number[][]; tooLong: number[] } {
+  const groups: number[][] = [];
+  const tooLong: number[] = [];
+  let current: number[] = [];
+  const fits = (idx: number[]) =>
+    uploadRequestLineBytes(
+      spaceName,
+      idx.map((i) => urlSets[i]!),
+    ) <= maxBytes;
+  for (let i = 0; i < urlSets.length; i++) {
+    if (!fits([i])) {
+      tooLong.push(i);
+      continue;
+    }
+    const next = [...current, i];
+    if (next.length <= MAX_URLS_PER_CALL && fits(next)) {
+      current = next;
+    } else {
+      groups.push(current);
+      current = [i];
+    }
+  }
+  if (current.length > 0) groups.push(current);
+  return { groups, tooLong };
 }
 
 /** Splits `items` into chunks of at most `size`. */

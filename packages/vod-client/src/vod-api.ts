@@ -1,6 +1,11 @@
 import { vodOpenapi } from '@volcengine/openapi';
 import { VodApiError } from './api-error.js';
-import { MAX_URLS_PER_CALL, type UrlSet } from './url-set.js';
+import {
+  MAX_UPLOAD_REQUEST_LINE_BYTES,
+  MAX_URLS_PER_CALL,
+  type UrlSet,
+  uploadRequestLineBytes,
+} from './url-set.js';
 
 /** Where and how to reach the VOD OpenAPI (or the simulator). */
 export interface VodApiOptions {
@@ -95,6 +100,13 @@ export class VodApiClient implements VodApi {
   async uploadMediaByUrl(spaceName: string, urlSets: UrlSet[]): Promise<UploadedUrl[]> {
     if (urlSets.length === 0 || urlSets.length > MAX_URLS_PER_CALL) {
       throw new RangeError(`UploadMediaByUrl takes 1–${MAX_URLS_PER_CALL} URLs, got ${urlSets.length}`);
+    }
+    const bytes = uploadRequestLineBytes(spaceName, urlSets);
+    if (bytes > MAX_UPLOAD_REQUEST_LINE_BYTES) {
+      // A gateway would refuse it (414) without an OpenAPI answer: split it first (packUrlSets).
+      throw new RangeError(
+        `UploadMediaByUrl request line of ${bytes} bytes is over ${MAX_UPLOAD_REQUEST_LINE_BYTES}`,
+      );
     }
     // The SDK JSON-encodes array parameters in place, so it gets a fresh object.
     const req = { SpaceName: spaceName, URLSets: urlSets.map((u) => ({ ...u })) };

@@ -3,13 +3,15 @@ import {
   createRedis,
   createRegistry,
   createWorkerMetrics,
+  DEAD_LETTERS_QUEUE,
+  type DeadLetterJobData,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
   sourceKeyOf,
   type UploadSource,
 } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { VodApiClient } from '@vod-callbacks/vod-client';
+import { type VodApi, VodApiClient } from '@vod-callbacks/vod-client';
 import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -180,5 +182,76 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
     expect(sim.simulator.tasks.get(result.jobId)).toMatchObject({ md5: sent.md5, fileName: sent.fileName });
     expect(await store.uploadJob(result.jobId)).toMatchObject({ attempt: 3, source: sent });
+  });
+
+  it('20 long signed URLs with 512-byte CallbackArgs: every one accepted, in calls whose request line VOD’s gateway takes', async () => {
+    const before = { ...sim.simulator.stats.uploadBatchSizes };
+    const jobs = Array.from({ length: 20 }, (_, n) => {
+      const head = `{"item":${n},"title":"${'é'.repeat(100)}","pad":"`;
+      const source: UploadSource = {
+        spaceName: 'space-long',
+        sourceUrl: `https://cdn.example.com/v/${n}.mp4?vodsim=ok~drop&X-Tos-Signature=${'s'.repeat(900)}`,
+        callbackArgs: `${head}${'x'.repeat(512 - Buffer.byteLength(head) - 2)}"}`,
+      };
+      expect(Buffer.byteLength(source.callbackArgs)).toBe(512);
+      return {
+        id: `ru-long-${n}`,
+        data: {
+          source,
+          attempt: 2,
+          triggeredBy: `req-${n}`,
+          code: 'InternalError.UrlUploadError',
+          scheduledAt: 0,
+        },
+      };
+    });
+    const results = await Promise.all(jobs.map((j) => processReupload(j, deps)));
+    expect(results.map((r) => r.result)).toEqual(Array(20).fill('accepted'));
+    for (const [n, r] of results.entries()) {
+      if (r.result !== 'accepted') continue;
+      expect(sim.simulator.tasks.get(r.jobId)?.sourceUrl).toBe(jobs[n]!.data.source.sourceUrl);
+    }
+    const calls = Object.entries(sim.simulator.stats.uploadBatchSizes).reduce(
+      (t, [size, count]) => t + (count - (before[size] ?? 0)),
+      0,
+    );
+    expect(calls).toBeGreaterThan(1);
+    expect(sim.simulator.stats.errors.RequestLineTooLong ?? 0).toBe(0);
+  });
+
+  it('an answer that cannot be paired dead-letters the re-upload with the JobIds, and does not call again', async () => {
+    let calls = 0;
+    const unpairable: VodApi = {
+      async uploadMediaByUrl(_space, sets) {
+        calls++;
+        return sets.map((s, i) => ({ JobId: `vod-job-${i}`, SourceUrl: `${s.SourceUrl}&normalised=1` }));
+      },
+      async queryUploadTaskInfo() {
+        throw new Error('not used');
+      },
+    };
+    const job = {
+      id: 'ru-unpaired',
+      data: {
+        source: { spaceName: 's', sourceUrl: 'https://m.example/u.mp4?a=1', callbackArgs: 'item-u' },
+        attempt: 2,
+        triggeredBy: 'req-u',
+        code: 'InternalError.UrlUploadError',
+        scheduledAt: 0,
+      },
+      attemptsMade: 0,
+      opts: { attempts: 8 },
+    };
+    const result = await processReupload(job, {
+      ...deps,
+      batcher: new UploadBatcher(unpairable, { waitMs: 0 }),
+    });
+    expect(result).toEqual({ result: 'rejected', code: 'UnpairedResponse' });
+    expect(calls).toBe(1);
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const [letter] = await dlq.getJobs(['waiting']);
+    expect(letter?.data).toMatchObject({ reason: 'reupload_rejected' });
+    expect(letter?.data.detail).toContain('vod-job-0');
+    await dlq.close();
   });
 });
