@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EnvVar, loadConfig } from '@vod-callbacks/shared';
+import { type EnvVar, loadConfig, NOT_IMPLEMENTED_ENV } from '@vod-callbacks/shared';
 import { REPO_ROOT } from '@vod-callbacks/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -20,7 +20,7 @@ const SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN/;
 /** The secrets the issue names: always referenced from a Secret, never written down. */
 const SECRET_REFS = {
   ingress: ['CALLBACK_PRIVATE_KEY', 'ADMIN_PASSWORD'],
-  worker: ['VOLC_ACCESSKEY', 'VOLC_SECRETKEY'],
+  worker: ['VOLC_ACCESSKEY', 'VOLC_SECRETKEY', 'OUTCOME_WEBHOOK_SECRET'],
 };
 
 /** Schema packages by API group; the core and k8s.io groups are in kubernetes-models. */
@@ -107,6 +107,12 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 const podLabels = (w: Workload): Record<string, string> => w.deployment.spec.template.metadata.labels;
 
+/** The entry of DESIGN's "contract, not implemented yet" table that covers a variable (`X_*` covers a prefix). */
+const pendingFeature = (name: string) =>
+  NOT_IMPLEMENTED_ENV.find((e) =>
+    e.name.endsWith('*') ? name.startsWith(e.name.slice(0, -1)) : name === e.name,
+  );
+
 /** Drain time in seconds of each app, from its settings: what SIGTERM may take before the process exits. */
 function drainSeconds(w: Workload): number {
   if (w.app === 'worker') return Number(w.setting('WORKER_SHUTDOWN_TIMEOUT_MS')) / 1000;
@@ -164,7 +170,8 @@ describe.each(overlayNames())('deploy/k8s overlay %s', (overlay) => {
     await expect(validateObject(broken)).rejects.toThrow(/containerPort/);
   });
 
-  it('sets only variables the apps declare, with values their config accepts', () => {
+  it('sets only variables the apps declare, with values their config accepts (or contract variables not implemented yet, listed)', () => {
+    const pending: string[] = [];
     for (const w of apps) {
       const spec = APP_ENV[w.app]!;
       const values: Record<string, string> = {};
@@ -173,11 +180,19 @@ describe.each(overlayNames())('deploy/k8s overlay %s', (overlay) => {
           if ('value' in src) values[name] = src.value;
           continue;
         }
-        expect.fail(`${w.app}: ${name} is not a ${w.app} setting`);
+        // Not declared: only a contract variable this build does not implement yet may stand here
+        // (the process refuses it with exit 78 until the feature lands), and it is reported.
+        const feature = pendingFeature(name);
+        if (!feature) expect.fail(`${w.app}: ${name} is neither a ${w.app} setting nor a contract variable`);
+        pending.push(`${w.app}: ${name} (${feature.feature})`);
       }
       // The values parse as the app would parse them (a bad value would stop the pod with exit 78).
       expect(() => loadConfig(spec, values), w.app).not.toThrow();
     }
+    // The overlay a user can deploy today runs on what this build implements.
+    if (overlay === 'single-redis') expect(pending).toEqual([]);
+    if (pending.length > 0)
+      process.stdout.write(`deploy/k8s/overlays/${overlay}: not implemented yet: ${pending.join(', ')}\n`);
   });
 
   it('container ports are the apps’ port settings, and the probes use the health routes with timings that match the code', () => {
