@@ -1,11 +1,12 @@
 import {
-  type BatchScript,
   EVENT_JOB_NAME,
   EVENTS_QUEUE,
   jobOptionsJson,
   LUA_BULLMQ_ADD_JOB,
   queueKeys,
   ScriptBatch,
+  type VariadicCommand,
+  variadicScript,
 } from '@vod-callbacks/shared';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -22,16 +23,22 @@ export interface EventJobWriterOptions {
 export type AddResult = 'added' | 'duplicate';
 
 // Every add of a batch goes through the shared BullMQ job layout (LUA_BULLMQ_ADD_JOB), and the
-// marker that wakes workers is set once per batch. Job keys are built from the queue's base key
-// inside the script, as BullMQ's own scripts do (a `{…}` prefix keeps them in the queue's cluster
-// slot). KEYS: wait, meta, active, events, marker; ARGV: base key, job name, default events cap,
-// then per job its id, data, options and timestamp.
+// marker that wakes workers is set once per batch. Unlike BullMQ's own scripts, which build job keys
+// from the queue's base key inside Lua, every key travels in KEYS, so Redis Cluster and proxies see
+// each key the script touches. KEYS: wait, meta, active, events, marker, then one job hash key per
+// job; ARGV: job name, default events cap, then four fixed positions per job (id, data, options,
+// timestamp).
 const ADD_EVENT_JOBS = `${LUA_BULLMQ_ADD_JOB}
-local maxEvents = vodMaxEvents(KEYS[2], ARGV[3])
+local n = #KEYS - 5
+if n * 4 ~= #ARGV - 2 then
+  return redis.error_reply('ERR ' .. n .. ' job keys for ' .. (#ARGV - 2) .. ' job arguments')
+end
+local maxEvents = vodMaxEvents(KEYS[2], ARGV[2])
 local results = {}
 local added = false
-for i = 4, #ARGV, 4 do
-  local r = vodAddJob(ARGV[1] .. ARGV[i], KEYS[1], KEYS[4], maxEvents, ARGV[i], ARGV[2], ARGV[i + 1],
+for j = 1, n do
+  local i = 3 + (j - 1) * 4
+  local r = vodAddJob(KEYS[5 + j], KEYS[1], KEYS[4], maxEvents, ARGV[i], ARGV[1], ARGV[i + 1],
     ARGV[i + 2], ARGV[i + 3])
   results[#results + 1] = r
   if r == 1 then added = true end
@@ -53,6 +60,8 @@ const MAX_BATCH = 256;
  */
 export class EventJobWriter {
   private readonly optsOf: (jobId: string) => string;
+  /** The queue's base key: a job's hash key is this plus its id. */
+  private readonly jobKeyBase: string;
   private readonly batch: ScriptBatch<AddResult>;
 
   /** `timeout`: a batch Redis has not answered within `timeout.ms` rejects its adds with `timeout.error()`. */
@@ -63,22 +72,18 @@ export class EventJobWriter {
     timeout?: { ms: number; error: () => Error },
   ) {
     const q = queueKeys(prefix, EVENTS_QUEUE);
-    const head = [
-      q.wait,
-      q.meta,
-      q.active,
-      q.events,
-      q.marker,
-      q.base,
-      EVENT_JOB_NAME,
-      String(options.eventsMaxLen),
-    ];
+    this.jobKeyBase = q.base;
+    const head = {
+      keys: [q.wait, q.meta, q.active, q.events, q.marker],
+      args: [EVENT_JOB_NAME, String(options.eventsMaxLen)],
+    };
     // BullMQ stores the options as JSON, jobId included; the rest is the same for every event job.
     this.optsOf = jobOptionsJson(options.jobOptions);
     if (!('vodAddEventJobs' in redis)) {
-      redis.defineCommand('vodAddEventJobs', { numberOfKeys: 5, lua: ADD_EVENT_JOBS });
+      redis.defineCommand('vodAddEventJobs', { lua: ADD_EVENT_JOBS });
     }
-    const addScript = (redis as unknown as { vodAddEventJobs: BatchScript }).vodAddEventJobs.bind(redis);
+    const command = (redis as unknown as { vodAddEventJobs: VariadicCommand }).vodAddEventJobs;
+    const addScript = variadicScript(command.bind(redis));
     this.batch = new ScriptBatch(
       addScript,
       head,
@@ -90,6 +95,6 @@ export class EventJobWriter {
 
   /** Stores one event job with id `jobId` and JSON `data`; resolves once Redis holds it. */
   add(jobId: string, data: string, timestamp: number): Promise<AddResult> {
-    return this.batch.add([jobId, data, this.optsOf(jobId), String(timestamp)]);
+    return this.batch.add([jobId, data, this.optsOf(jobId), String(timestamp)], [this.jobKeyBase + jobId]);
   }
 }

@@ -1,5 +1,4 @@
 import {
-  type BatchScript,
   type Decision,
   jobOptionsJson,
   LUA_BULLMQ_ADD_JOB,
@@ -12,9 +11,10 @@ import {
   RedisKeys,
   ScriptBatch,
   sourceKeyOf,
-  sourceStateJson,
   stableHash,
   type UploadSource,
+  type VariadicCommand,
+  variadicScript,
   webhookIdOf,
 } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
@@ -31,74 +31,121 @@ export interface UploadJobInfo {
   reconciled?: boolean;
 }
 
+/** Keys per event in RECORD_SCRIPT's KEYS. */
+const RECORD_KEYS = 5;
+
 // One atomic step per event: the processed marker, the outcome record, the latest source state, the
 // JobId mapping, the pending-upload entry and the outcome's notification job (when webhooks are on
-// for its decision) change together or not at all: no outcome without its notification. A worker killed before
-// it runs leaves nothing; a retried job then finds no marker and records once. Every record of one
-// event-loop turn goes in one call (ScriptBatch): KEYS are the outcomes stream and the pending
-// uploads, then the notification queue's wait, meta, active, events and marker keys and the pending
-// notifications; ARGV holds the TTLs and cap, the notification job name and the default cap of the
-// queue's events stream, then per event its four keys, JobId, source key, mode, reconciled flag,
-// source state (JSON without outcomeId and attempt, see sourceStateJson), the index of the attempt
-// value among its fields, the field count, the notification (its job key, job id, options, the
-// job data's JSON around outcomeId and attempt, and the time; an empty id when none), and the fields.
+// for its decision) change together or not at all: no outcome without its notification. A worker
+// killed before it runs leaves nothing; a retried job then finds no marker and records once. Every
+// record of one event-loop turn goes in one call (ScriptBatch).
+// KEYS: the outcomes stream, the pending uploads, the notification queue's wait, meta, active,
+// events and marker keys and the pending notifications; then per event its RECORD_KEYS keys
+// (processed marker, source state, source by URL, JobId mapping, notification job). ARGV: the dedupe
+// TTL, the stream cap, the source-state TTL, the notification job name and the default cap of that
+// queue's events stream; then per event ONE JSON record (see RecordItem): a sender's values never
+// share a list with names or positions, so no value can alias them. Each record is decoded and
+// checked before anything of it is written; one that fails gets an error reply of its own
+// (`invalid: …`) and the others of the call go on. The stream fields come from FIELDS, in that order.
 // The notification job is a standard BullMQ job (LUA_BULLMQ_ADD_JOB, the layout the ingress writes
-// event jobs with), so the notification worker is a plain BullMQ Worker. The per-event keys
-// travel in ARGV because their number varies; under a `{…}` prefix they share the declared keys'
-// cluster slot, as BullMQ's own scripts assume for job keys.
+// event jobs with), so the notification worker is a plain BullMQ Worker.
 // Mode 'given' records the attempt as sent. Mode 'mapping' takes it from the JobId mapping (1 when
 // there is none), which saves the worker a lookup round trip when the decision does not depend on
 // it; 'mapping-strict' also answers -1 (nothing written) when that mapping says reconciliation
 // already recorded the JobId's outcome. Replies per event: the attempt recorded, or 0 for a
 // duplicate (already processed).
 const RECORD_SCRIPT = `${LUA_BULLMQ_ADD_JOB}
-local replies = {}
+local FIELDS = {'requestId', 'jobId', 'spaceName', 'sourceUrl', 'callbackArgs', 'vid', 'code', 'class',
+  'decision', 'attempt', 'eventTime', 'processedAt', 'reason', 'origin'}
+local OPTIONAL = {reason = true, origin = true}
+local KNOWN = {}
+for _, name in ipairs(FIELDS) do KNOWN[name] = true end
+local MODES = {given = true, mapping = true, ['mapping-strict'] = true}
+local NOTE = {'id', 'opts', 'head', 'tail', 'at'}
+
+local function check(raw)
+  local ok, r = pcall(cjson.decode, raw)
+  if not ok or type(r) ~= 'table' then return nil, 'not a JSON object' end
+  if not MODES[r.mode] then return nil, 'mode' end
+  if type(r.sourceKey) ~= 'string' then return nil, 'sourceKey' end
+  if type(r.reconciled) ~= 'boolean' then return nil, 'reconciled' end
+  local o = r.outcome
+  if type(o) ~= 'table' then return nil, 'outcome' end
+  for name, value in pairs(o) do
+    if not KNOWN[name] then return nil, 'unknown field' end
+    if type(value) ~= 'string' then return nil, 'field ' .. name .. ' is not a string' end
+  end
+  for _, name in ipairs(FIELDS) do
+    if o[name] == nil and not OPTIONAL[name] then return nil, 'field ' .. name .. ' missing' end
+  end
+  if not string.match(o.attempt, '^[1-9][0-9]?[0-9]?[0-9]?[0-9]?[0-9]?$') then return nil, 'attempt' end
+  if r.note ~= nil then
+    if type(r.note) ~= 'table' then return nil, 'note' end
+    for _, name in ipairs(NOTE) do
+      if type(r.note[name]) ~= 'string' or r.note[name] == '' then return nil, 'note ' .. name end
+    end
+  end
+  return r
+end
+
+local n = (#KEYS - 8) / ${RECORD_KEYS}
+if n ~= #ARGV - 5 then
+  return redis.error_reply('ERR ' .. (#KEYS - 8) .. ' keys for ' .. (#ARGV - 5) .. ' records')
+end
 local maxEvents = vodMaxEvents(KEYS[4], ARGV[5])
 local notified = false
-local i = 6
-while i <= #ARGV do
-  local processedKey, stateKey, byUrlKey, uploadKey = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local jobId, sourceKey, mode, reconciled = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  local state, attemptAt, n = ARGV[i + 8], tonumber(ARGV[i + 9]), tonumber(ARGV[i + 10])
-  local noteKey, noteId, noteOpts = ARGV[i + 11], ARGV[i + 12], ARGV[i + 13]
-  local noteHead, noteTail, noteAt = ARGV[i + 14], ARGV[i + 15], ARGV[i + 16]
-  local fields = {}
-  for j = 1, n do fields[j] = ARGV[i + 16 + j] end
-  i = i + 17 + n
+local replies = {}
+for e = 1, n do
+  local k = 8 + (e - 1) * ${RECORD_KEYS}
+  local processedKey, stateKey, byUrlKey, uploadKey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local noteKey = KEYS[k + 5]
+  local r, why = check(ARGV[5 + e])
   local reply
-  if redis.call('EXISTS', processedKey) == 1 then
+  if not r then
+    reply = 'invalid: ' .. why
+  elseif redis.call('EXISTS', processedKey) == 1 then
     reply = 0
   else
-    local attempt = tonumber(fields[attemptAt])
-    if mode ~= 'given' then
+    local o = r.outcome
+    local attempt = tonumber(o.attempt)
+    if r.mode ~= 'given' then
       attempt = 1
-      local raw = redis.call('GET', uploadKey)
+      local raw = o.jobId ~= '' and redis.call('GET', uploadKey)
       if raw then
         local ok, info = pcall(cjson.decode, raw)
         if ok and type(info) == 'table' then
           attempt = tonumber(info.attempt) or 1
-          if mode == 'mapping-strict' and info.reconciled == true then reply = -1 end
+          if r.mode == 'mapping-strict' and info.reconciled == true then reply = -1 end
         end
       end
-      fields[attemptAt] = tostring(attempt)
+      o.attempt = tostring(attempt)
     end
     if not reply then
-      local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
-      if sourceKey ~= '' then
-        local info = { sourceKey = sourceKey, attempt = attempt }
-        if reconciled == '1' then info.reconciled = true end
-        state = '{"outcomeId":"' .. id .. '","attempt":"' .. attempt .. '",' .. string.sub(state, 2)
-        redis.call('SET', stateKey, state, 'EX', ARGV[3])
-        redis.call('SET', byUrlKey, sourceKey, 'EX', ARGV[3])
-        if jobId ~= '' then
-          redis.call('SET', uploadKey, cjson.encode(info), 'EX', ARGV[3])
-          redis.call('ZREM', KEYS[2], jobId)
+      local fields = {}
+      for _, name in ipairs(FIELDS) do
+        if o[name] ~= nil then
+          fields[#fields + 1] = name
+          fields[#fields + 1] = o[name]
         end
       end
-      if noteId ~= '' then
-        local data = noteHead .. '"outcomeId":"' .. id .. '","attempt":' .. attempt .. ',' .. noteTail
-        if vodAddJob(noteKey, KEYS[3], KEYS[6], maxEvents, noteId, ARGV[4], data, noteOpts, noteAt) == 1 then
-          redis.call('ZADD', KEYS[8], noteAt, noteId)
+      local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
+      if r.sourceKey ~= '' then
+        local state = {sourceKey = r.sourceKey, outcomeId = id}
+        for name, value in pairs(o) do state[name] = value end
+        redis.call('SET', stateKey, cjson.encode(state), 'EX', ARGV[3])
+        redis.call('SET', byUrlKey, r.sourceKey, 'EX', ARGV[3])
+        if o.jobId ~= '' then
+          local info = {sourceKey = r.sourceKey, attempt = attempt}
+          if r.reconciled then info.reconciled = true end
+          redis.call('SET', uploadKey, cjson.encode(info), 'EX', ARGV[3])
+          redis.call('ZREM', KEYS[2], o.jobId)
+        end
+      end
+      local note = r.note
+      if note then
+        local data = note.head .. '"outcomeId":"' .. id .. '","attempt":' .. attempt .. ',' .. note.tail
+        if vodAddJob(noteKey, KEYS[3], KEYS[6], maxEvents, note.id, ARGV[4], data, note.opts, note.at) == 1 then
+          redis.call('ZADD', KEYS[8], note.at, note.id)
           notified = true
         end
       end
@@ -112,6 +159,22 @@ if notified then vodWakeWorkers(KEYS[4], KEYS[5], KEYS[7]) end
 return replies
 `;
 
+/** One event's record as RECORD_SCRIPT takes it (one JSON text per event in ARGV). */
+interface RecordItem {
+  mode: AttemptSource;
+  /** Empty when the event has no usable source (no source state is kept). */
+  sourceKey: string;
+  /** The JobId mapping is marked as written by reconciliation. */
+  reconciled: boolean;
+  /** The stream fields, every value a string (`outcomeToFields`). */
+  outcome: Record<string, string>;
+  /**
+   * The outcome's notification job, when webhooks are on for its decision: job id, BullMQ options,
+   * the job data's JSON before and after the outcomeId and attempt the script writes, and the time.
+   */
+  note?: { id: string; opts: string; head: string; tail: string; at: string };
+}
+
 /** Most records per script call; a larger turn is split. */
 const MAX_RECORD_BATCH = 128;
 
@@ -123,7 +186,16 @@ export type RecordResult =
   | { written: true; attempt: number }
   | { written: false; why: 'duplicate' | 'superseded_by_reconciliation' };
 
+const LONE_SURROGATE = /\p{Surrogate}/gu;
+
+/** The string as Redis will store it (UTF-8): each lone surrogate replaced by U+FFFD. */
+function wellFormed(s: string): string {
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATE, '\ufffd') : s;
+}
+
 function recordResultOf(reply: unknown): RecordResult {
+  if (typeof reply === 'string') throw new Error(`outcome record refused by the record script (${reply})`);
   const n = Number(reply);
   if (n > 0) return { written: true, attempt: n };
   return { written: false, why: n === -1 ? 'superseded_by_reconciliation' : 'duplicate' };
@@ -174,31 +246,35 @@ export class OutcomeStore {
   ) {
     this.keys = new RedisKeys(options.prefix);
     if (!('vodRecordOutcomes' in redis)) {
-      redis.defineCommand('vodRecordOutcomes', { numberOfKeys: 8, lua: RECORD_SCRIPT });
+      redis.defineCommand('vodRecordOutcomes', { lua: RECORD_SCRIPT });
     }
     const q = queueKeys(options.prefix, NOTIFICATIONS_QUEUE);
     this.notificationBase = q.base;
     if (options.notifications) {
       this.notificationOpts = jobOptionsJson(notificationJobOptions(options.notifications.attempts));
     }
-    const script = (redis as unknown as { vodRecordOutcomes: BatchScript }).vodRecordOutcomes.bind(redis);
+    const command = (redis as unknown as { vodRecordOutcomes: VariadicCommand }).vodRecordOutcomes;
     this.records = new ScriptBatch(
-      script,
-      [
-        this.keys.outcomes,
-        this.keys.pendingUploads,
-        q.wait,
-        q.meta,
-        q.active,
-        q.events,
-        q.marker,
-        this.keys.pendingNotifications,
-        String(options.dedupeTtlSeconds),
-        String(options.outcomesMaxLen),
-        String(options.sourceStateTtlSeconds),
-        NOTIFICATION_JOB_NAME,
-        String(options.eventsMaxLen ?? 10000),
-      ],
+      variadicScript(command.bind(redis)),
+      {
+        keys: [
+          this.keys.outcomes,
+          this.keys.pendingUploads,
+          q.wait,
+          q.meta,
+          q.active,
+          q.events,
+          q.marker,
+          this.keys.pendingNotifications,
+        ],
+        args: [
+          String(options.dedupeTtlSeconds),
+          String(options.outcomesMaxLen),
+          String(options.sourceStateTtlSeconds),
+          NOTIFICATION_JOB_NAME,
+          String(options.eventsMaxLen ?? 10000),
+        ],
+      },
       recordResultOf,
       MAX_RECORD_BATCH,
     );
@@ -240,42 +316,47 @@ export class OutcomeStore {
     // An event without a usable source (invalid payload) gets an outcome record but no source state.
     const sourceKey = outcome.spaceName && outcome.sourceUrl ? sourceKeyOf(outcome) : '';
     const fields = outcomeToFields(outcome);
-    return this.records.add([
-      this.keys.processed(dedupeKey),
-      this.keys.sourceState(sourceKey),
-      this.keys.sourceByUrl(stableHash(outcome.sourceUrl)),
-      this.keys.uploadJob(outcome.jobId || 'none'),
-      outcome.jobId,
+    const values: Record<string, string> = {};
+    // Redis stores UTF-8: a lone surrogate becomes U+FFFD, here once for the stream and the state alike.
+    for (let i = 0; i + 1 < fields.length; i += 2) values[fields[i]!] = wellFormed(fields[i + 1]!);
+    const item: RecordItem = {
+      mode: attemptFrom,
       sourceKey,
-      attemptFrom,
-      outcome.origin === 'reconcile' ? '1' : '0',
-      sourceKey ? sourceStateJson(sourceKey, fields) : '',
-      String(fields.indexOf('attempt') + 2),
-      String(fields.length),
-      ...this.notificationArgs(dedupeKey, outcome),
-      ...fields,
-    ]);
+      reconciled: outcome.origin === 'reconcile',
+      outcome: values,
+    };
+    const note = this.notificationOf(dedupeKey, outcome);
+    if (note) item.note = note;
+    return this.records.add(
+      [JSON.stringify(item)],
+      [
+        this.keys.processed(dedupeKey),
+        this.keys.sourceState(sourceKey),
+        this.keys.sourceByUrl(stableHash(outcome.sourceUrl)),
+        this.keys.uploadJob(outcome.jobId),
+        // Every event passes the same number of keys: without a notification, its would-be job key.
+        this.notificationBase + notificationJobIdOf(dedupeKey),
+      ],
+    );
   }
 
   /**
-   * The record script's notification arguments for an outcome: none (an empty id) unless webhooks
-   * are on for its decision. The job data is `{webhookId, outcome}` with the outcome's fields typed
-   * (attempt a number); the script writes outcomeId and attempt in between head and tail.
+   * The record's notification, when webhooks are on for its decision. The job data is
+   * `{webhookId, outcome}` with the outcome's fields typed (attempt a number); the script writes
+   * outcomeId and attempt in between head and tail.
    */
-  private notificationArgs(dedupeKey: string, outcome: OutcomeRecord): string[] {
+  private notificationOf(dedupeKey: string, outcome: OutcomeRecord): RecordItem['note'] {
     const opts = this.notificationOpts;
-    if (!opts || !this.options.notifications?.decisions.has(outcome.decision))
-      return ['', '', '', '', '', ''];
-    const jobId = notificationJobIdOf(dedupeKey);
+    if (!opts || !this.options.notifications?.decisions.has(outcome.decision)) return undefined;
+    const id = notificationJobIdOf(dedupeKey);
     const { attempt: _attempt, ...rest } = outcome;
-    return [
-      this.notificationBase + jobId,
-      jobId,
-      opts(jobId),
-      `{"webhookId":${JSON.stringify(webhookIdOf(dedupeKey))},"outcome":{`,
-      `${JSON.stringify(rest).slice(1)}}`,
-      String(Date.now()),
-    ];
+    return {
+      id,
+      opts: opts(id),
+      head: `{"webhookId":${JSON.stringify(webhookIdOf(dedupeKey))},"outcome":{`,
+      tail: `${JSON.stringify(rest).slice(1)}}`,
+      at: String(Date.now()),
+    };
   }
 
   /** The notification left the pending set: delivered or dead-lettered. */

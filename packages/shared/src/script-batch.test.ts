@@ -30,6 +30,42 @@ describe('ScriptBatch', () => {
     expect(calls).toEqual([['a', 'b'], ['c', 'd'], ['e'], ['f']]);
   });
 
+  it('sends keys apart from arguments: the head keys, then each item’s keys, in the order added', async () => {
+    const calls: { args: string[]; keys: string[] }[] = [];
+    const batch = new ScriptBatch(
+      async (args, keys) => {
+        calls.push({ args, keys });
+        return args.slice(1);
+      },
+      { keys: ['k-head'], args: ['a-head'] },
+      String,
+      10,
+    );
+    expect(await Promise.all([batch.add(['a1'], ['k1', 'k1b']), batch.add(['a2'], ['k2', 'k2b'])])).toEqual([
+      'a1',
+      'a2',
+    ]);
+    expect(calls).toEqual([{ keys: ['k-head', 'k1', 'k1b', 'k2', 'k2b'], args: ['a-head', 'a1', 'a2'] }]);
+  });
+
+  it('rejects only the item whose reply toResult refuses; the others of the call resolve', async () => {
+    const batch = new ScriptBatch(
+      async (args: string[]) => args,
+      [],
+      (r) => {
+        if (r === 'bad') throw new Error('refused reply');
+        return String(r);
+      },
+      10,
+    );
+    const settled = await Promise.allSettled([batch.add(['a']), batch.add(['bad']), batch.add(['c'])]);
+    expect(settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.value))).toEqual([
+      'a',
+      'refused reply',
+      'c',
+    ]);
+  });
+
   it('rejects every item of a call that failed, or whose reply does not match the items', async () => {
     const failing = new ScriptBatch(async () => Promise.reject(new Error('NOSCRIPT')), [], String, 10);
     const failed = await Promise.allSettled([failing.add(['a']), failing.add(['b'])]);

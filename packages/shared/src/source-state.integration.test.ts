@@ -1,7 +1,7 @@
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSourceState, sourceStateJson } from './source-state.js';
+import { readSourceState } from './source-state.js';
 
 describe('source state', () => {
   let redis: Redis;
@@ -12,11 +12,6 @@ describe('source state', () => {
   afterAll(async () => {
     await deletePrefix(redis, prefix);
     redis.disconnect();
-  });
-
-  it('keeps the source key and every field but attempt (the record script adds it and outcomeId)', () => {
-    const json = sourceStateJson('sk', ['requestId', 'r1', 'attempt', '1', 'callbackArgs', '{"a":"b"}']);
-    expect(JSON.parse(json)).toEqual({ sourceKey: 'sk', requestId: 'r1', callbackArgs: '{"a":"b"}' });
   });
 
   it('reads a state string, and nothing as {}', async () => {
