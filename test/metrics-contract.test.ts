@@ -1,3 +1,4 @@
+import { waitFor } from '@vod-callbacks/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIX, MIX_CODES, type Pipeline, sendMix, startPipeline } from './support/pipeline.js';
 import { parsePromText, type Sample, sampleValue } from './support/prom-text.js';
@@ -29,10 +30,24 @@ describe('metrics contract (live ingress + worker)', () => {
       workerEnv: { EVENT_JOB_KEEP_COMPLETED: '0', REUPLOAD_BACKOFF_MS: '600000' },
     });
     await sendMix(p, async () => total(await scrape(p.workerMetricsUrl), 'vod_events_processed_total'));
-    // Queue gauges are cached for 2 s at scrape time: wait past the cache.
-    await new Promise((r) => setTimeout(r, 2100));
-    ingress = await scrape(`${p.ingressUrl}/metrics`);
-    worker = await scrape(p.workerMetricsUrl);
+    // Queue gauges are cached for 2 s at scrape time: scrape until they show the mix's end state.
+    const settledGauges = (url: string) =>
+      waitFor(
+        `queue gauges of ${url} after the mix`,
+        async () => {
+          const samples = await scrape(url);
+          const jobs = (queue: string, state: string) =>
+            sampleValue(samples, 'vod_queue_jobs', { queue, state });
+          const done =
+            jobs('vod-dead-letters', 'waiting') === MIX.unknown + MIX.invalidPayload &&
+            jobs('vod-reuploads', 'delayed') === MIX.retryable;
+          return done ? samples : undefined;
+        },
+        10_000,
+        200,
+      );
+    ingress = await settledGauges(`${p.ingressUrl}/metrics`);
+    worker = await settledGauges(p.workerMetricsUrl);
   });
 
   afterAll(async () => {

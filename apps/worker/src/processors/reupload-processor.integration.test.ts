@@ -13,8 +13,8 @@ import {
   readSourceState,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
-import { deletePrefix, freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { SyntheticEventWriter, VodApiClient } from '@vod-callbacks/vod-client';
+import { deletePrefix, freePort, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { SyntheticEventWriter, taskStateClass, VodApiClient } from '@vod-callbacks/vod-client';
 import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -181,7 +181,11 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   it('the reconciler feeds a lost callback back as a synthetic event, once, with the customer’s CallbackArgs', async () => {
     const result = await processReupload(reuploadJob(), deps);
     if (result.result !== 'accepted') throw new Error('not accepted');
-    await new Promise((r) => setTimeout(r, 50)); // the simulator finishes the task (callback dropped)
+    // The simulator finishes the task (its callback is dropped).
+    await waitFor('the task to finish', async () => {
+      const { infos } = await api.queryUploadTaskInfo([result.jobId]);
+      return taskStateClass(infos[0]?.State) === 'success';
+    });
     // Reconciled events get the configured event-job options, as the ingress gives callbacks.
     const events = new SyntheticEventWriter(redis, prefix, {
       EVENT_JOB_ATTEMPTS: 4,
