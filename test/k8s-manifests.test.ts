@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { INGRESS_ENV } from '../apps/ingress/src/config.js';
 import { READYZ_PING_TIMEOUT_MS, STARTUP_REDIS_WAIT_MS } from '../apps/ingress/src/plugins/health-routes.js';
 import { WORKER_ENV } from '../apps/worker/src/config.js';
+import { modelPath, unknownFieldProblems } from './support/k8s-types.js';
 import { type K8sObject, overlayNames, renderKustomization, theObject } from './support/kustomize.js';
 
 // deploy/k8s, checked offline: every overlay renders with `kubectl kustomize`, every object validates
@@ -23,16 +24,8 @@ const SECRET_REFS = {
   worker: ['VOLC_ACCESSKEY', 'VOLC_SECRETKEY', 'OUTCOME_WEBHOOK_SECRET'],
 };
 
-/** Schema packages by API group; the core and k8s.io groups are in kubernetes-models. */
-const MODEL_PACKAGES: Record<string, string> = {
-  'keda.sh': '@kubernetes-models/keda',
-  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
-};
-
 async function validateObject(obj: K8sObject): Promise<void> {
-  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
-  const pkg = MODEL_PACKAGES[group] ?? 'kubernetes-models';
-  const path = group ? `${pkg}/${group}/${version}/${obj.kind}` : `${pkg}/${version}/${obj.kind}`;
+  const path = modelPath(obj);
   let Model: new (data: unknown) => { validate(): void };
   try {
     Model = (await import(path))[obj.kind];
@@ -416,4 +409,20 @@ describe.each(overlayNames())('deploy/k8s overlay %s', (overlay) => {
     expect(threshold).toBeGreaterThanOrEqual(0.75 * derived);
     expect(threshold).toBeLessThanOrEqual(1.25 * derived);
   });
+});
+
+describe('deploy/k8s, every overlay', () => {
+  it('no object has a field its schema does not declare (checked against the same packages’ TypeScript interfaces)', async () => {
+    const objects = (
+      await Promise.all(overlayNames().map((o) => renderKustomization(join('overlays', o))))
+    ).flat();
+    // One misspelt field, deep inside a pod template, must be caught (and only it).
+    const typo = structuredClone(objects.find((o) => o.kind === 'Deployment'));
+    const container = typo.spec.template.spec.containers[0];
+    container.readinessProb = container.readinessProbe;
+    delete container.readinessProbe;
+    const problems = unknownFieldProblems([...objects, typo]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/readinessProb\W{0,3} does not exist in type 'IContainer'/);
+  }, 120_000);
 });
