@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -98,7 +98,7 @@ describe('default retry policy (SPEC.md)', () => {
     );
   });
 
-  it('property: any 4xx other than 408/429 in a DownloadFailed message is permanent, any 5xx retryable', () => {
+  it('property: any stated 4xx other than 408/429 in a DownloadFailed message is permanent, any 5xx retryable', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 400, max: 599 }),
@@ -110,6 +110,58 @@ describe('default retry policy (SPEC.md)', () => {
         },
       ),
     );
+  });
+});
+
+describe('classification order: exact code, then the code’s Message rules, then the longest prefix', () => {
+  it('an operator’s exact entry for a code with Message rules wins over the rules', () => {
+    const c = new CodeClassifier({
+      ...DEFAULT_RETRY_POLICY,
+      exact: { ...DEFAULT_RETRY_POLICY.exact, 'DownloadFailed.UrlDownloadFail': 'permanent' },
+    });
+    expect(c.classify('DownloadFailed.UrlDownloadFail', 'dial tcp 10.4.0.44:443: i/o timeout')).toBe(
+      'permanent',
+    );
+    expect(c.classify('DownloadFailed.UrlDownloadFail', '503 Service Unavailable')).toBe('permanent');
+  });
+
+  it('Message rules of a code win over its prefix class', () => {
+    expect(classifier.classify('DownloadFailed.UrlDownloadFail', '404 Not Found')).toBe('permanent');
+    expect(classifier.classify('DownloadFailed.OtherFail', '404 Not Found')).toBe('retryable');
+  });
+
+  it('a status rule matches only a stated status; x is any digit', () => {
+    const c = new CodeClassifier({
+      exact: {},
+      prefixes: {},
+      messageRules: {
+        X: { rules: [{ status: ['41x', '503'], class: 'permanent' }], fallback: 'retryable' },
+      },
+    });
+    expect(c.classify('X', 'status code 413')).toBe('permanent');
+    expect(c.classify('X', 'HTTP/1.1 503 Service Unavailable')).toBe('permanent');
+    expect(c.classify('X', 'status code 502')).toBe('retryable');
+    expect(c.classify('X', 'upload of 413 bytes to 10.0.0.1:503')).toBe('retryable');
+  });
+
+  it('a pattern sees the Message without URLs, addresses, ports, byte counts and durations', () => {
+    const c = new CodeClassifier({
+      exact: {},
+      prefixes: {},
+      messageRules: {
+        X: { rules: [{ pattern: '\\b404\\b', class: 'permanent' }], fallback: 'retryable' },
+      },
+    });
+    expect(c.classify('X', 'got 404')).toBe('permanent');
+    for (const m of [
+      'size 404 bytes',
+      'dial 10.4.0.44:404',
+      'port 404',
+      'after 404ms',
+      'GET https://a/404 failed',
+    ]) {
+      expect(c.classify('X', m), m).toBe('retryable');
+    }
   });
 });
 
@@ -146,6 +198,21 @@ describe('loadRetryPolicy', () => {
     ['not JSON', '{', /cannot read JSON/],
     ['an array', '[]', /must be a JSON object/],
     ['a bad class', JSON.stringify({ exact: { X: 'maybe' } }), /success\|retryable\|permanent\|unknown/],
+    ['a misspelt top-level key', JSON.stringify({ exakt: { X: 'permanent' } }), /unknown key "exakt"/],
+    [
+      'a misspelt key in a rule',
+      JSON.stringify({
+        messageRules: { X: { rules: [{ patern: 'x', class: 'permanent' }], fallback: 'unknown' } },
+      }),
+      /messageRules/,
+    ],
+    [
+      'a status rule that is not a status',
+      JSON.stringify({
+        messageRules: { X: { rules: [{ status: ['4'], class: 'permanent' }], fallback: 'unknown' } },
+      }),
+      /messageRules/,
+    ],
     [
       'a bad regex',
       JSON.stringify({
@@ -158,5 +225,22 @@ describe('loadRetryPolicy', () => {
     expect(() => loadRetryPolicy(file)).toThrow(RetryPolicyError);
     expect(() => loadRetryPolicy(file)).toThrow(message);
     expect(() => loadRetryPolicy(file)).toThrow(/RETRY_POLICY_FILE/);
+  });
+});
+
+describe('README', () => {
+  it('its RETRY_POLICY_FILE example loads and means what the text says', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Retry policy'));
+    const example = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'readme-policy-'));
+    const file = join(dir, 'policy.json');
+    writeFileSync(file, example ?? '');
+    const c = new CodeClassifier(loadRetryPolicy(file));
+    expect(c.classify('CheckError.Md5MissMatch')).toBe('retryable');
+    expect(c.classify('Throttling.Api')).toBe('retryable');
+    expect(c.classify('DownloadFailed.UrlDownloadFail', 'HTTP/1.1 404 Not Found')).toBe('permanent');
+    expect(c.classify('DownloadFailed.UrlDownloadFail', 'origin busy, size 404 bytes')).toBe('retryable');
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { statedStatuses, statusMatches, withoutContext } from './failure-message.js';
 
 /** How a result code is treated. */
 export type CodeClass = 'success' | 'retryable' | 'permanent' | 'unknown';
@@ -13,23 +14,48 @@ const ClassSchema = Type.Union([
   Type.Literal('unknown'),
 ]);
 
+const PatternRuleSchema = Type.Object(
+  {
+    /** JavaScript RegExp source, flag `i`, tested anywhere in the Message without its context. */
+    pattern: Type.String(),
+    class: ClassSchema,
+  },
+  { additionalProperties: false },
+);
+const StatusRuleSchema = Type.Object(
+  {
+    /** HTTP statuses such as `404`, `4xx`, `50x`: matches when the Message states one of them. */
+    status: Type.Array(Type.String({ pattern: '^[1-5][0-9xX]{2}$' }), { minItems: 1 }),
+    class: ClassSchema,
+  },
+  { additionalProperties: false },
+);
+export type MessageRule = Static<typeof PatternRuleSchema> | Static<typeof StatusRuleSchema>;
+
 /**
- * The retry policy as data. Classification order: `exact` code, then the longest matching
- * `prefixes` entry (e.g. `InternalError.` covers sub-codes VOD adds later), then, for codes listed in
- * `messageRules`, the first rule whose regex matches `Data.Message` (else that rule set's `fallback`).
- * Anything else is `unknown`.
+ * The retry policy as data. Classification order: the `exact` code; then, for a code listed in
+ * `messageRules`, the first of its rules that matches `Data.Message` (else that set's `fallback`);
+ * then the longest matching `prefixes` entry (e.g. `InternalError.` covers sub-codes VOD adds
+ * later). Anything else is `unknown`. Message rules come before prefixes because they are keyed by
+ * one exact code, and an `exact` entry comes first so an operator can overrule any rule set.
  */
-export const RetryPolicySchema = Type.Object({
-  exact: Type.Record(Type.String(), ClassSchema),
-  prefixes: Type.Record(Type.String(), ClassSchema),
-  messageRules: Type.Record(
-    Type.String(),
-    Type.Object({
-      rules: Type.Array(Type.Object({ pattern: Type.String(), class: ClassSchema })),
-      fallback: ClassSchema,
-    }),
-  ),
-});
+export const RetryPolicySchema = Type.Object(
+  {
+    exact: Type.Record(Type.String(), ClassSchema),
+    prefixes: Type.Record(Type.String(), ClassSchema),
+    messageRules: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          rules: Type.Array(Type.Union([PatternRuleSchema, StatusRuleSchema])),
+          fallback: ClassSchema,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type RetryPolicy = Static<typeof RetryPolicySchema>;
 
 /** The defaults of SPEC.md. */
@@ -51,20 +77,25 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
     'DownloadFailed.': 'retryable',
   },
   messageRules: {
-    // VOD folds "the source is gone" and "the source hiccupped" into one code; the Message tells them apart.
-    // Client errors are permanent except 408 (timeout) and 429 (throttled), which a later attempt can pass.
+    // VOD folds "the source is gone" and "the source hiccupped" into one code; the Message tells them
+    // apart. A status counts only where the Message states one ("404 Not Found", "status code 503",
+    // "HTTP/1.1 502", "状态码 404"); ports, addresses, sizes and durations are cut out first
+    // (failure-message.ts). Client errors are permanent except 408 (timeout) and 429 (throttled).
+    // Network trouble is tried before the "source is bad" words: "connection refused" (连接被拒绝)
+    // must not read as "access denied" (拒绝访问).
     'DownloadFailed.UrlDownloadFail': {
       rules: [
-        { pattern: '\\b(408|429)\\b', class: 'retryable' },
-        { pattern: '\\b4\\d\\d\\b', class: 'permanent' },
-        { pattern: '\\b5\\d\\d\\b', class: 'retryable' },
+        { status: ['408', '429'], class: 'retryable' },
+        { status: ['4xx'], class: 'permanent' },
+        { status: ['5xx'], class: 'retryable' },
         {
           pattern:
-            'time(d)?[ -]?out|deadline|reset|refused|broken pipe|eof|unreachable|temporar|too many|dns|no such host|connection|network|tls|handshake',
+            'time(d)?[ -]?out|deadline|\\breset\\b|refused|broken pipe|\\beof\\b|unreachable|no route|temporar|too many|\\bdns\\b|no such host|resolve|connection|network|\\btls\\b|\\bssl|x509|certificate|handshake|stalled|超时|连接|重置|网络|解析',
           class: 'retryable',
         },
         {
-          pattern: 'not found|forbidden|gone|unauthori[sz]ed|denied|invalid url|unsupported',
+          pattern:
+            'not found|does not exist|no ?such ?(key|bucket|file)|forbidden|\\bgone\\b|unauthori[sz]ed|denied|invalid url|unsupported|not supported|invalid data|(size|file)\\b.{0,40}\\bexceed(s|ed|ing)? (the )?(max|limit|allowed)|too (large|big)|larger than (the )?(max|limit|allowed)|不存在|拒绝访问|无权|过大|超过.{0,10}限制|超出.{0,10}限制|不支持',
           class: 'permanent',
         },
       ],
@@ -81,9 +112,26 @@ export class RetryPolicyError extends Error {
 
 const policyValidator = Compile(RetryPolicySchema);
 
+/** Flags of every Message rule pattern (case-insensitive; no `u`, so `\\b` is ASCII-only). */
+export const MESSAGE_RULE_FLAGS = 'i';
+
+type CompiledRule = { test: (text: string, statuses: readonly string[]) => boolean; class: CodeClass };
+
 interface CompiledMessageRules {
-  rules: { regex: RegExp; class: CodeClass }[];
+  rules: CompiledRule[];
   fallback: CodeClass;
+}
+
+function compileRule(rule: MessageRule): CompiledRule {
+  if ('status' in rule) {
+    const patterns = rule.status;
+    return {
+      test: (_text, statuses) => statuses.some((s) => patterns.some((p) => statusMatches(p, s))),
+      class: rule.class,
+    };
+  }
+  const regex = new RegExp(rule.pattern, MESSAGE_RULE_FLAGS);
+  return { test: (text) => regex.test(text), class: rule.class };
 }
 
 /** A policy ready for classification: regexes compiled, prefixes sorted longest first. */
@@ -99,22 +147,27 @@ export class CodeClassifier {
       Object.entries(policy.messageRules).map(([code, set]) => [
         code,
         {
-          rules: set.rules.map((r) => ({ regex: new RegExp(r.pattern, 'i'), class: r.class })),
+          rules: set.rules.map(compileRule),
           fallback: set.fallback,
         },
       ]),
     );
   }
 
-  /** Classifies a result code (and its message, for codes with message rules). Never throws. */
+  /**
+   * Classifies a result code: exact entry, else the code's Message rules, else the longest prefix,
+   * else `unknown`. Never throws.
+   */
   classify(code: string, message = ''): CodeClass {
-    const ruleSet = this.messageRules.get(code);
-    if (ruleSet) {
-      for (const rule of ruleSet.rules) if (rule.regex.test(message)) return rule.class;
-      return ruleSet.fallback;
-    }
     const exact = this.exact.get(code);
     if (exact) return exact;
+    const ruleSet = this.messageRules.get(code);
+    if (ruleSet) {
+      const text = withoutContext(message);
+      const statuses = statedStatuses(text);
+      for (const rule of ruleSet.rules) if (rule.test(text, statuses)) return rule.class;
+      return ruleSet.fallback;
+    }
     for (const [prefix, cls] of this.prefixes) if (code.startsWith(prefix)) return cls;
     return 'unknown';
   }
@@ -128,6 +181,9 @@ export class CodeClassifier {
     );
   }
 }
+
+/** The keys a policy file may have; anything else (a misspelt `exakt`) stops the worker at start. */
+const POLICY_FILE_KEYS: readonly string[] = ['exact', 'prefixes', 'messageRules', 'replaceDefaults'];
 
 /**
  * Builds a policy from the defaults overlaid with a JSON file. Each of `exact`, `prefixes` and
@@ -145,7 +201,16 @@ export function loadRetryPolicy(file?: string): RetryPolicy {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new RetryPolicyError(`RETRY_POLICY_FILE ${file}: must be a JSON object`);
   }
-  const overlay = raw as Partial<RetryPolicy> & { replaceDefaults?: boolean };
+  const unknownKey = Object.keys(raw).find((key) => !POLICY_FILE_KEYS.includes(key));
+  if (unknownKey !== undefined) {
+    throw new RetryPolicyError(
+      `RETRY_POLICY_FILE ${file}: unknown key ${JSON.stringify(unknownKey)} (allowed: ${POLICY_FILE_KEYS.join(', ')})`,
+    );
+  }
+  const overlay = raw as Partial<RetryPolicy> & { replaceDefaults?: unknown };
+  if (overlay.replaceDefaults !== undefined && typeof overlay.replaceDefaults !== 'boolean') {
+    throw new RetryPolicyError(`RETRY_POLICY_FILE ${file}: replaceDefaults must be true or false`);
+  }
   const base = overlay.replaceDefaults ? { exact: {}, prefixes: {}, messageRules: {} } : DEFAULT_RETRY_POLICY;
   const merged = {
     exact: { ...base.exact, ...overlay.exact },
@@ -154,14 +219,16 @@ export function loadRetryPolicy(file?: string): RetryPolicy {
   };
   if (!policyValidator.Check(merged)) {
     const first = policyValidator.Errors(merged)[0];
+    const where = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
     throw new RetryPolicyError(
-      `RETRY_POLICY_FILE ${file}: ${first?.instancePath ?? ''} ${first?.message ?? 'invalid'}; classes are success|retryable|permanent|unknown`,
+      `RETRY_POLICY_FILE ${file}: ${where} ${first?.message ?? 'is invalid'}; classes are success|retryable|permanent|unknown, a rule is {"pattern": "<regex>", "class": …} or {"status": ["404", "5xx"], "class": …}`,
     );
   }
   for (const [code, set] of Object.entries(merged.messageRules)) {
     for (const rule of set.rules) {
+      if (!('pattern' in rule)) continue;
       try {
-        new RegExp(rule.pattern, 'i');
+        new RegExp(rule.pattern, MESSAGE_RULE_FLAGS);
       } catch (err) {
         throw new RetryPolicyError(
           `RETRY_POLICY_FILE ${file}: messageRules.${code} pattern ${JSON.stringify(rule.pattern)} is not a valid regex (${(err as Error).message})`,
