@@ -3,14 +3,21 @@ import {
   type ConfigOf,
   EVENT_JOB_ENV,
   loadConfig,
+  OUTCOME_WEBHOOK_ENV,
   REUPLOAD_JOB_ENV,
 } from '@vod-callbacks/shared';
 
 /**
  * Variables `vodctl` reads: the same Redis and prefix as the ingress and the worker, and the job
- * settings of the jobs it adds (replays, reconciled events), so they match the ones the others add.
+ * settings of the jobs it adds (replays, reconciled events), so they match the ones the others add;
+ * the worker's outcome webhook settings for `webhooks replay` (attempts) and `webhooks test`.
  */
-export const CLI_ENV = { ...COMMON_ENV, ...EVENT_JOB_ENV, ...REUPLOAD_JOB_ENV } as const;
+export const CLI_ENV = {
+  ...COMMON_ENV,
+  ...EVENT_JOB_ENV,
+  ...REUPLOAD_JOB_ENV,
+  ...OUTCOME_WEBHOOK_ENV,
+} as const;
 
 export type CliConfig = ConfigOf<typeof CLI_ENV>;
 

@@ -6,6 +6,10 @@ import {
   EVENTS_QUEUE,
   type EventJobData,
   eventJobOptions,
+  NOTIFICATION_JOB_NAME,
+  NOTIFICATIONS_QUEUE,
+  type NotificationJobData,
+  notificationJobOptions,
   REUPLOAD_JOB_NAME,
   REUPLOADS_QUEUE,
   type ReuploadJobData,
@@ -63,9 +67,12 @@ export async function removeDeadLetter(ctx: CliContext, id: string): Promise<boo
   return (await ctx.queue(DEAD_LETTERS_QUEUE).remove(id)) === 1;
 }
 
-/** Where a replay goes: an event back into vod-events, or a re-upload back into vod-reuploads. */
+/**
+ * Where a replay goes: an event back into vod-events, a re-upload back into vod-reuploads, an
+ * undelivered outcome webhook back into vod-notifications.
+ */
 export interface ReplayPlan {
-  queue: typeof EVENTS_QUEUE | typeof REUPLOADS_QUEUE;
+  queue: typeof EVENTS_QUEUE | typeof REUPLOADS_QUEUE | typeof NOTIFICATIONS_QUEUE;
   /** Derived from the dead letter id, so replaying twice adds one job. */
   jobId: string;
 }
@@ -76,7 +83,8 @@ export function planReplay(dl: DeadLetter): ReplayPlan | { problem: string } {
   const jobId = `rp-${dl.id}`;
   if (typeof dl.data.body === 'string') return { queue: EVENTS_QUEUE, jobId };
   if (dl.data.reupload) return { queue: REUPLOADS_QUEUE, jobId };
-  return { problem: 'it carries neither an event body nor a re-upload to repeat' };
+  if (dl.data.notification) return { queue: NOTIFICATIONS_QUEUE, jobId };
+  return { problem: 'it carries neither an event body, a re-upload nor a notification to repeat' };
 }
 
 /**
@@ -99,6 +107,16 @@ export async function replayDeadLetter(ctx: CliContext, dl: DeadLetter, plan: Re
       ...eventJobOptions(ctx.config),
       jobId: plan.jobId,
     });
+  } else if (plan.queue === NOTIFICATIONS_QUEUE) {
+    // The same data, so the same webhook-id: a receiver that did get it after all drops the repeat.
+    // A fresh attempt budget; pending again until delivered (the job first, see oldestPendingNotificationMs).
+    await ctx
+      .queue<NotificationJobData>(NOTIFICATIONS_QUEUE)
+      .add(NOTIFICATION_JOB_NAME, dl.data.notification as NotificationJobData, {
+        ...notificationJobOptions(ctx.config.OUTCOME_WEBHOOK_MAX_ATTEMPTS),
+        jobId: plan.jobId,
+      });
+    await ctx.redis.zadd(ctx.keys.pendingNotifications, ctx.now(), plan.jobId);
   } else {
     const data: ReuploadJobData = { ...(dl.data.reupload as ReuploadJobData), scheduledAt: ctx.now() };
     await ctx.queue<ReuploadJobData>(REUPLOADS_QUEUE).add(REUPLOAD_JOB_NAME, data, {

@@ -9,6 +9,10 @@ import { dlqShowCommand } from './commands/dlq-show.js';
 import { queuesCommand } from './commands/queues.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { statusCommand } from './commands/status.js';
+import { webhooksListCommand } from './commands/webhooks-list.js';
+import { webhooksReplayCommand } from './commands/webhooks-replay.js';
+import { webhooksShowCommand } from './commands/webhooks-show.js';
+import { webhooksTestCommand } from './commands/webhooks-test.js';
 import { runCli } from './dispatcher.js';
 
 /** Every `vodctl` command: one file each under `commands/`, one line each here. */
@@ -20,6 +24,10 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   queuesCommand,
   reconcileCommand,
+  webhooksListCommand,
+  webhooksShowCommand,
+  webhooksReplayCommand,
+  webhooksTestCommand,
 ];
 
 function isEntryPoint(): boolean {

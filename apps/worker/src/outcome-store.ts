@@ -5,6 +5,7 @@ import {
   NOTIFICATION_JOB_NAME,
   NOTIFICATIONS_QUEUE,
   notificationJobIdOf,
+  notificationJobOptions,
   type OutcomeRecord,
   outcomeToFields,
   queueKeys,
@@ -219,18 +220,6 @@ export interface OutcomeStoreOptions {
   eventsMaxLen?: number;
   /** Set when outcome webhooks are on. */
   notifications?: NotificationOptions;
-}
-
-// Delivered notifications are kept a day (their id then still collapses a re-add); dead-lettered
-// ones leave a dead letter, which is what `vodctl webhooks` works from.
-const NOTIFICATION_RETENTION = {
-  removeOnComplete: { age: 24 * 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-};
-
-/** The BullMQ options of a notification job (the delays come from the worker's backoff strategy). */
-export function notificationJobOptions(attempts: number): Record<string, unknown> {
-  return { attempts, backoff: { type: 'webhook' }, ...NOTIFICATION_RETENTION };
 }
 
 /** Reads and writes everything the worker keeps besides BullMQ jobs. */
