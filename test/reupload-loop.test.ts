@@ -276,7 +276,9 @@ describe('re-upload loop against the VOD simulator (built processes, real Redis)
 
   it('vodctl reconcile --job-ids feeds a lost callback of a job started elsewhere through the pipeline', async () => {
     const sourceUrl = url('customer-lost', 'ok~drop');
-    const [accepted] = await upload(stack, space, [{ SourceUrl: sourceUrl, CallbackArgs: '' }]);
+    // The customer's own CallbackArgs: this system never saw them, only QueryUploadTaskInfo has them.
+    const callbackArgs = '{"itemId":"lost-elsewhere"}';
+    const [accepted] = await upload(stack, space, [{ SourceUrl: sourceUrl, CallbackArgs: callbackArgs }]);
     const jobId = accepted!.JobId;
     // The simulator finishes the task (its callback is dropped by the script).
     await waitFor('the task to finish', async () => {
@@ -297,10 +299,11 @@ describe('re-upload loop against the VOD simulator (built processes, real Redis)
     expect(cli.output()).toContain(`${jobId}  success  queued as reconcile:${jobId}`);
     expect(cli.output()).toContain('no-such-job  not_found');
     expect(exit.code).toBe(1); // one JobId was not found
-    const state = await settled(redis, stack.prefix, space, sourceUrl, '');
+    const state = await settled(redis, stack.prefix, space, sourceUrl, callbackArgs);
     expect(state).toMatchObject({
       decision: 'succeeded',
       origin: 'reconcile',
+      callbackArgs,
       jobId,
       requestId: `reconcile:${jobId}`,
     });

@@ -34,10 +34,28 @@ describe('taskInfoToEvent', () => {
         JobId: 'job-1',
         Vid: 'v0dabc',
         CallbackArgs: '{"itemId":"42"}',
-        SourceInfo: { Width: 1920, Height: 1080, Format: 'mp4', Md5: known.md5 },
+        // VOD's SourceInfo as answered: a re-upload re-sends the stored source, not this.
+        SourceInfo: { Width: 1920, Height: 1080, Format: 'mp4', Md5: 'other' },
         OptionInfo: { Templates: known.templates },
       },
     });
+  });
+
+  it('takes CallbackArgs from QueryUploadTaskInfo for an upload this system did not start', () => {
+    const info: UploadTaskInfo = {
+      JobId: 'elsewhere-1',
+      State: 'success',
+      Vid: 'v0dx',
+      SpaceName: 'space-9',
+      SourceUrl: 'https://a.example/e.mp4',
+      CallbackArgs: '{"itemId":"e-1"}',
+    };
+    expect(taskInfoToEvent(info, undefined, NOW)?.Data.CallbackArgs).toBe('{"itemId":"e-1"}');
+    // Started here: what it sent (and stored) is the one its source is keyed by.
+    expect(taskInfoToEvent({ ...info, CallbackArgs: '' }, known, NOW)?.Data.CallbackArgs).toBe(
+      known.callbackArgs,
+    );
+    expect(taskInfoToEvent({ ...info, CallbackArgs: undefined }, undefined, NOW)?.Data.CallbackArgs).toBe('');
   });
 
   it('turns failed (old spelling too) into the retryable reconciled code without a Vid', () => {

@@ -37,9 +37,10 @@ function num(v: unknown): number | undefined {
 }
 
 /**
- * The callback VOD would have sent for a finished task, built from QueryUploadTaskInfo's answer and
- * what this system knows of the source (CallbackArgs, Md5, Templates: the query does not return
- * them). Undefined while the task runs, or when neither side knows the SpaceName and SourceUrl.
+ * The callback VOD would have sent for a finished task, built from QueryUploadTaskInfo's answer
+ * (which carries each URL's CallbackArgs) and what this system stored when it started the upload
+ * (SpaceName/SourceUrl if the answer lacks them, Templates, which the answer does not return).
+ * Undefined while the task runs, or when neither side knows the SpaceName and SourceUrl.
  */
 export function taskInfoToEvent(
   info: UploadTaskInfo,
@@ -51,6 +52,13 @@ export function taskInfoToEvent(
   const spaceName = str(info.SpaceName) ?? known?.spaceName;
   const sourceUrl = str(info.SourceUrl) ?? known?.sourceUrl;
   if (!spaceName || !sourceUrl) return undefined;
+  // What this system sent when it started the upload; else VOD's record of it, the only one there is
+  // for an upload started elsewhere (so the customer's item is matched, as the callback would have).
+  const callbackArgs = known
+    ? known.callbackArgs
+    : typeof info.CallbackArgs === 'string'
+      ? info.CallbackArgs
+      : '';
 
   const si = info.SourceInfo ?? {};
   const sourceInfo: NonNullable<UploadCompleteEvent['Data']['SourceInfo']> = {};
@@ -62,10 +70,6 @@ export function taskInfoToEvent(
     const v = num(si[k]);
     if (v !== undefined) sourceInfo[k] = v;
   }
-  // What the customer passed on upload wins over what VOD measured: a re-upload must repeat it.
-  if (known?.md5) sourceInfo.Md5 = known.md5;
-  if (known?.fileName) sourceInfo.FileName = known.fileName;
-
   const data: UploadCompleteEvent['Data'] = {
     Code: cls === 'success' ? 'Success' : RECONCILED_FAILURE_CODE,
     Message:
@@ -74,7 +78,7 @@ export function taskInfoToEvent(
         : 'QueryUploadTaskInfo reported state failed without a code (reconciled)',
     JobId: info.JobId,
     SourceUrl: sourceUrl,
-    CallbackArgs: known?.callbackArgs ?? '',
+    CallbackArgs: callbackArgs,
     Vid: cls === 'success' ? (str(info.Vid) ?? '') : '',
     SpaceName: spaceName,
     SourceInfo: sourceInfo,

@@ -3,7 +3,7 @@ import type { UploadSource } from '@vod-callbacks/shared';
 /**
  * What the worker stores per JobId it started (`RedisKeys.uploadJob`): the source's key and the
  * attempt (so the callback continues the count), plus, for re-uploads, when it started and the
- * source itself (QueryUploadTaskInfo does not return CallbackArgs, which reconciliation needs).
+ * source itself: the URLSet fields it sent, re-sent as they are if the upload fails again.
  */
 export interface TrackedUpload {
   sourceKey: string;

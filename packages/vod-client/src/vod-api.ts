@@ -35,6 +35,8 @@ export interface UploadTaskInfo {
   SpaceName?: string;
   RequestId?: string;
   SourceInfo?: Record<string, unknown>;
+  /** The URLSet's CallbackArgs, as the upload was started (by this system or anyone else). */
+  CallbackArgs?: string;
 }
 
 /** What QueryUploadTaskInfo answered. */
