@@ -2,7 +2,7 @@
 // the seed's sample callbacks plus variants through the real HTTP route, and prints the outcomes.
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { readSourceState, signCallback, sourceKeyOf } from '../packages/shared/dist/index.js';
+import { readSourceState, redactRedisUrl, signCallback, sourceKeyOf } from '../packages/shared/dist/index.js';
 import {
   freePort,
   startApp,
@@ -23,16 +23,16 @@ async function findRedis() {
     await probe.connect();
     await probe.ping();
     probe.disconnect();
-    return { url, stop: async () => {}, how: `existing Redis at ${url}` };
+    return { url, stop: async () => {}, existing: true };
   } catch {
     probe.disconnect();
   }
   try {
     const server = await startRedisServer();
-    return { url: server.url, stop: () => server.stop(), how: `local redis-server on ${server.url}` };
+    return { url: server.url, stop: () => server.stop(), existing: false };
   } catch (err) {
     throw new Error(
-      `No Redis at ${url} and redis-server could not start (${err.message}). Install redis-server or set REDIS_URL.`,
+      `No Redis at ${redactRedisUrl(url)} and redis-server could not start (${err.message}). Install redis-server or set REDIS_URL.`,
     );
   }
 }
@@ -47,7 +47,46 @@ const common = {
   LOG_LEVEL: 'warn',
   EVICTION_POLICY_CHECK: 'warn',
 };
-console.log(`Redis: ${redisInfo.how}; queue prefix ${prefix}`);
+console.log(
+  redisInfo.existing
+    ? `Using the Redis already running at ${redactRedisUrl(redisInfo.url)} (${process.env.REDIS_URL ? 'REDIS_URL' : 'default REDIS_URL'}): every key this demo writes starts with "${prefix}:" and is deleted at the end.`
+    : `Started redis-server at ${redisInfo.url} (temporary, stopped at the end); keys under "${prefix}:".`,
+);
+
+// Everything started is stopped and every key written is deleted, also when a start fails or on Ctrl-C.
+const procs = [];
+const redis = new Redis(redisInfo.url);
+let cleaned;
+const cleanup = () => {
+  cleaned ??= (async () => {
+    await Promise.all(procs.map((p) => p.kill('SIGTERM')));
+    const eachKeyBatch = async (fn) => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await fn(keys);
+      } while (cursor !== '0');
+    };
+    let removed = 0;
+    await eachKeyBatch(async (keys) => {
+      removed += await redis.del(...keys);
+    });
+    const left = [];
+    await eachKeyBatch(async (keys) => left.push(...keys));
+    redis.disconnect();
+    await redisInfo.stop();
+    if (left.length > 0) throw new Error(`${left.length} keys under "${prefix}:" remain (e.g. ${left[0]})`);
+    if (redisInfo.existing)
+      console.log(`\nDeleted the demo's ${removed} keys under "${prefix}:"; none remain.`);
+  })();
+  return cleaned;
+};
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the processes and deleting the demo's keys`);
+    cleanup().finally(() => process.exit(130));
+  });
 
 // The simulator stands in for VOD: the worker's re-uploads and lookups go to it (signed by the
 // official SDK), and it POSTs signed callbacks to the ingress. Times are scaled down so the demo
@@ -56,54 +95,59 @@ const simPort = await freePort();
 const callbackUrl = `http://127.0.0.1:${ingressPort}/callbacks/vod`;
 const privateKey = 'demoKey2026';
 const credentials = { accessKeyId: 'AKLTdemo', secretKey: 'demo-secret-key' };
-const simulator = await startApp(
-  'vod-simulator',
-  {
-    LOG_LEVEL: 'info',
-    SIM_PORT: String(simPort),
-    SIM_ACCESS_KEY_ID: credentials.accessKeyId,
-    SIM_SECRET_KEY: credentials.secretKey,
-    SIM_CALLBACK_URL: callbackUrl,
-    SIM_CALLBACK_PRIVATE_KEY: privateKey,
-    SIM_REDELIVERY_DELAYS_MS: '500,1000,3000',
-    SIM_PROCESSING_MS: '300',
-  },
-  /vod-simulator listening/,
-);
-const worker = await startApp(
-  'worker',
-  {
-    ...common,
-    LOG_LEVEL: 'info',
-    WORKER_METRICS_PORT: String(metricsPort),
-    REUPLOAD_BACKOFF_MS: '1000',
-    // Re-uploads falling due within half a second share one UploadMediaByUrl call (see the call sizes).
-    REUPLOAD_BATCH_WAIT_MS: '500',
-    VOLC_ACCESSKEY: credentials.accessKeyId,
-    VOLC_SECRETKEY: credentials.secretKey,
-    VOD_API_HOST: `127.0.0.1:${simPort}`,
-    VOD_API_PROTOCOL: 'http:',
-    RECONCILE_AFTER_SECONDS: '3',
-    RECONCILE_INTERVAL_SECONDS: '1',
-  },
-  /worker consuming/,
-);
-const ingress = await startApp(
-  'ingress',
-  {
-    ...common,
-    LOG_LEVEL: 'info',
-    INGRESS_PORT: String(ingressPort),
-    INGRESS_HOST: '127.0.0.1',
-    CALLBACK_PRIVATE_KEY: privateKey,
-    CALLBACK_PUBLIC_URL: callbackUrl,
-  },
-  /ingress listening/,
-);
-console.log(`VOD simulator on http://127.0.0.1:${simPort}; callbacks signed with X-VOD-SIGNATURE`);
-const redis = new Redis(redisInfo.url);
-
 try {
+  procs.push(
+    await startApp(
+      'vod-simulator',
+      {
+        LOG_LEVEL: 'info',
+        SIM_PORT: String(simPort),
+        SIM_ACCESS_KEY_ID: credentials.accessKeyId,
+        SIM_SECRET_KEY: credentials.secretKey,
+        SIM_CALLBACK_URL: callbackUrl,
+        SIM_CALLBACK_PRIVATE_KEY: privateKey,
+        SIM_REDELIVERY_DELAYS_MS: '500,1000,3000',
+        SIM_PROCESSING_MS: '300',
+      },
+      /vod-simulator listening/,
+    ),
+  );
+  procs.push(
+    await startApp(
+      'worker',
+      {
+        ...common,
+        LOG_LEVEL: 'info',
+        WORKER_METRICS_PORT: String(metricsPort),
+        REUPLOAD_BACKOFF_MS: '1000',
+        // Re-uploads falling due within half a second share one UploadMediaByUrl call (see the call sizes).
+        REUPLOAD_BATCH_WAIT_MS: '500',
+        VOLC_ACCESSKEY: credentials.accessKeyId,
+        VOLC_SECRETKEY: credentials.secretKey,
+        VOD_API_HOST: `127.0.0.1:${simPort}`,
+        VOD_API_PROTOCOL: 'http:',
+        RECONCILE_AFTER_SECONDS: '3',
+        RECONCILE_INTERVAL_SECONDS: '1',
+      },
+      /worker consuming/,
+    ),
+  );
+  procs.push(
+    await startApp(
+      'ingress',
+      {
+        ...common,
+        LOG_LEVEL: 'info',
+        INGRESS_PORT: String(ingressPort),
+        INGRESS_HOST: '127.0.0.1',
+        CALLBACK_PRIVATE_KEY: privateKey,
+        CALLBACK_PUBLIC_URL: callbackUrl,
+      },
+      /ingress listening/,
+    ),
+  );
+  console.log(`VOD simulator on http://127.0.0.1:${simPort}; callbacks signed with X-VOD-SIGNATURE`);
+
   const success = fixture('seed-success.json');
   const failure = fixture('seed-failure.json');
   const transient = structuredClone(failure);
@@ -176,17 +220,7 @@ try {
       console.log(`  ${line}`);
   }
 } finally {
-  redis.disconnect();
-  await Promise.all([ingress.kill('SIGTERM'), worker.kill('SIGTERM'), simulator.kill('SIGTERM')]);
-  const cleanup = new Redis(redisInfo.url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await cleanup.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await cleanup.del(...keys);
-  } while (cursor !== '0');
-  cleanup.disconnect();
-  await redisInfo.stop();
+  await cleanup();
 }
 
 // A customer's batch pull: UploadMediaByUrl on the simulator with scripted outcomes per URL

@@ -3,6 +3,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PNPM_VERSION=10.34.9
 pnpm() { npm exec --yes "pnpm@${PNPM_VERSION}" -- "$@"; }
+source scripts/ensure-deps.sh
 
 # Installs dependencies from the lockfile and builds every package (skipped when nothing changed).
 setup() {

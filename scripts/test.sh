@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: install, build, lint, then every vitest project (unit, integration, e2e).
-# Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+# The test command: install what is missing (see scripts/ensure-deps.sh), install packages, build, lint,
+# then every vitest project (unit, integration, e2e). Extra arguments go to vitest, e.g. `npm test -- --project unit`.
 source "$(dirname "$0")/lib.sh"
+ensure_deps test
 setup
 echo "== lint (biome)"
 pnpm exec biome check .
