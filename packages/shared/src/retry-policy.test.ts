@@ -21,6 +21,7 @@ describe('default retry policy (SPEC.md)', () => {
     ['UploadFailed.UrlUploadFailed', '', 'retryable'],
     ['InternalError.UrlUploadError', '', 'retryable'],
     ['OperationDenied.DenyOverwriteUpload', '', 'permanent'],
+    ['Reconciled.TaskFailed', '', 'retryable'],
     ['DownloadFailed.UrlDownloadFail', '404 Not Found', 'permanent'],
     ['DownloadFailed.UrlDownloadFail', '403 Forbidden', 'permanent'],
     ['DownloadFailed.UrlDownloadFail', '410 Gone', 'permanent'],

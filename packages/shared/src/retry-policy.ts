@@ -67,6 +67,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
     'UploadFailed.UrlUploadFailed': 'retryable',
     'InternalError.UrlUploadError': 'retryable',
     'OperationDenied.DenyOverwriteUpload': 'permanent',
+    // Not VOD's: the code reconciliation gives a task QueryUploadTaskInfo reports `failed` (it says
+    // no more). Retryable, as such failures mostly are; its own code so metrics and policy can
+    // tell it from a callback's UploadFailed.UrlUploadFailed.
+    'Reconciled.TaskFailed': 'retryable',
   },
   prefixes: {
     'InternalError.': 'retryable',

@@ -1,4 +1,7 @@
-import { validateEvent } from '@vod-callbacks/shared';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CodeClassifier, codeLabel, loadRetryPolicy, validateEvent } from '@vod-callbacks/shared';
 import { describe, expect, it } from 'vitest';
 import { reconcileJobIds } from './reconcile.js';
 import { RECONCILED_FAILURE_CODE, taskInfoToEvent, taskStateClass } from './task-event.js';
@@ -58,11 +61,24 @@ describe('taskInfoToEvent', () => {
     expect(taskInfoToEvent({ ...info, CallbackArgs: undefined }, undefined, NOW)?.Data.CallbackArgs).toBe('');
   });
 
-  it('turns failed (old spelling too) into the retryable reconciled code without a Vid', () => {
+  it('turns failed (old spelling too) into the reconciled code Reconciled.TaskFailed without a Vid', () => {
     for (const State of ['failed', 'fail']) {
       const event = taskInfoToEvent({ JobId: 'j', State, Vid: 'v' }, known, NOW)!;
-      expect(event.Data).toMatchObject({ Code: RECONCILED_FAILURE_CODE, Vid: '', SpaceName: 'space-1' });
+      expect(event.Data).toMatchObject({ Code: 'Reconciled.TaskFailed', Vid: '', SpaceName: 'space-1' });
     }
+    expect(RECONCILED_FAILURE_CODE).toBe('Reconciled.TaskFailed');
+  });
+
+  it('the reconciled code is in the policy: retryable by default, its own metric label, configurable', () => {
+    const classifier = new CodeClassifier();
+    expect(classifier.classify(RECONCILED_FAILURE_CODE)).toBe('retryable');
+    expect(codeLabel(RECONCILED_FAILURE_CODE, (c) => classifier.isKnownCode(c))).toBe(
+      'Reconciled.TaskFailed',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+    const file = join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ exact: { 'Reconciled.TaskFailed': 'permanent' } }));
+    expect(new CodeClassifier(loadRetryPolicy(file)).classify(RECONCILED_FAILURE_CODE)).toBe('permanent');
   });
 
   it('gives nothing while the task runs, or when neither side knows the source', () => {

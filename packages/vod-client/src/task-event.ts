@@ -2,11 +2,11 @@ import { UPLOAD_BY_URL_COMPLETE, type UploadCompleteEvent, type UploadSource } f
 import type { UploadTaskInfo } from './vod-api.js';
 
 /**
- * Code given to a reconciled failure. QueryUploadTaskInfo says only `failed`, never why, so the
- * failure is treated as the retryable backend fault it most often is; the attempt budget still
- * bounds how often it is re-uploaded.
+ * Code given to a reconciled failure. QueryUploadTaskInfo says only `failed`, never why, so it gets
+ * a code of its own, classed in the retry policy (retryable by default, like the backend faults such
+ * failures mostly are; RETRY_POLICY_FILE can change that), and counted apart from VOD's codes.
  */
-export const RECONCILED_FAILURE_CODE = 'UploadFailed.UrlUploadFailed';
+export const RECONCILED_FAILURE_CODE = 'Reconciled.TaskFailed';
 
 /** RequestId of the synthetic event for a JobId: stable, so a second lookup dedupes onto the first. */
 export function reconcileRequestId(jobId: string): string {
