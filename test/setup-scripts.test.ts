@@ -24,8 +24,11 @@ describe('what npm run demo / npm test need besides Node.js', () => {
     for (const name of ['id', ...present]) chmodSync(join(bin, name), 0o755);
     const script = `${read('scripts/ensure-deps.sh')}\nensure_deps ${purpose}\n`;
     return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(join(bin, 'bash'), ['--norc', '--noprofile', '-c', script], { env: { PATH: bin, ...env } }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      execFile(
+        join(bin, 'bash'),
+        ['--norc', '--noprofile', '-c', script],
+        { env: { PATH: bin, ...env } },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
       );
     });
   }
