@@ -94,7 +94,11 @@ describe('the apps on a read-only root filesystem (deploy/k8s readOnlyRootFilesy
 
   it('the sandbox really is read-only (a write fails with EROFS)', async () => {
     const probe = await startReadOnly(
-      [process.execPath, '-e', "require('fs').writeFileSync(require('os').tmpdir() + '/x', '1')"],
+      [
+        process.execPath,
+        '-e',
+        "require('fs').writeFileSync(require('path').join(require('os').tmpdir(), 'vod-ro-probe-' + process.pid), '1')",
+      ],
       {},
     );
     await probe.exited;
