@@ -99,6 +99,7 @@ const manager = new WorkerManager(
   metrics,
   writers,
   logger,
+  store,
 );
 
 // The metrics server binds before any job is taken: a host or port it cannot have stops the worker (78)

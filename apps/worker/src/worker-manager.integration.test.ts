@@ -7,6 +7,7 @@ import {
   EVENTS_QUEUE,
   eventJobDataJson,
   eventJobOptions,
+  outcomeFromFields,
   stableHash,
 } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
@@ -16,6 +17,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventJobWriter } from '../../ingress/src/event-job-writer.js';
 import { JobWriters } from './job-writers.js';
+import { OutcomeStore } from './outcome-store.js';
 import { WorkerManager } from './worker-manager.js';
 
 describe('worker manager: an event job that fails for good (real Redis and BullMQ)', () => {
@@ -23,11 +25,18 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
   let redis: Redis;
   let writers: JobWriters;
   let manager: WorkerManager;
+  let store: OutcomeStore;
 
   beforeEach(() => {
     prefix = uniquePrefix('wm');
     redis = createRedis(testRedisUrl(), 'worker', 'test');
     writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
+    store = new OutcomeStore(redis, {
+      prefix,
+      dedupeTtlSeconds: 3600,
+      outcomesMaxLen: 1000,
+      sourceStateTtlSeconds: 3600,
+    });
     manager = new WorkerManager(
       {
         connection: redis,
@@ -40,6 +49,7 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
       createWorkerMetrics(createRegistry('worker')),
       writers,
       pino({ level: 'silent' }),
+      store,
     );
   });
 
@@ -68,5 +78,94 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
     expect(letter.data).toMatchObject({ reason: 'processing_error', body: raw });
     expect(letter.data.detail).toMatch(/failed 1 times: boom/);
     await deadLetters.close();
+  });
+
+  const outcomes = async () =>
+    (await redis.xrange(`${prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f));
+
+  const addEvent = async (requestId: string, attempts: number, body?: string) => {
+    const ingressWriter = new EventJobWriter(redis, prefix, {
+      jobOptions: {
+        ...eventJobOptions({ EVENT_JOB_ATTEMPTS: attempts, EVENT_JOB_KEEP_COMPLETED: 10 }),
+        backoff: 1,
+      },
+      eventsMaxLen: 1000,
+    });
+    const raw =
+      body ??
+      JSON.stringify({
+        RequestId: requestId,
+        EventType: 'FileUploadByUrlComplete',
+        Data: { Code: 'Success', JobId: 'j-1', SourceUrl: 'https://example.com/v.mp4', SpaceName: 's' },
+      });
+    const now = Date.now();
+    expect(await ingressWriter.add(`evt-${requestId}`, eventJobDataJson(raw, now), now)).toBe('added');
+  };
+
+  const deadLetter = async (jobId: string) => {
+    const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    try {
+      return await waitFor('the dead letter', async () =>
+        deadLetters.getJob(`dl-${stableHash(`failed:${EVENTS_QUEUE}:${jobId}`)}`),
+      );
+    } finally {
+      await deadLetters.close();
+    }
+  };
+
+  it('gets exactly one outcome (dead_lettered, processing_error) with its RequestId, after all its attempts', async () => {
+    manager.register(EVENTS_QUEUE, async () => Promise.reject(new Error('boom')), 1);
+    await addEvent('wm-2', 3);
+    await deadLetter('evt-wm-2');
+    const mine = await waitFor('the outcome', async () => {
+      const all = await outcomes();
+      return all.length > 0 ? all : undefined;
+    });
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      requestId: 'wm-2',
+      jobId: 'j-1',
+      decision: 'dead_lettered',
+      reason: 'processing_error',
+    });
+  });
+
+  it('adds no second outcome when the event’s outcome was recorded before the job failed', async () => {
+    manager.register(
+      EVENTS_QUEUE,
+      async () => {
+        await store.record('wm-3', {
+          requestId: 'wm-3',
+          jobId: 'j-1',
+          spaceName: 's',
+          sourceUrl: 'https://example.com/v.mp4',
+          callbackArgs: '',
+          vid: '',
+          code: 'Success',
+          class: 'success',
+          decision: 'succeeded',
+          attempt: 1,
+          eventTime: '',
+          processedAt: new Date().toISOString(),
+        });
+        throw new Error('failed after the record');
+      },
+      1,
+    );
+    await addEvent('wm-3', 1);
+    await deadLetter('evt-wm-3');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await outcomes()).map((o) => o.decision)).toEqual(['succeeded']);
+  });
+
+  it('uses the job id as RequestId when the body has no usable one', async () => {
+    manager.register(EVENTS_QUEUE, async () => Promise.reject(new Error('boom')), 1);
+    await addEvent('wm-4', 1, '{"RequestId": {"toString": 1}, "Data": null}');
+    await deadLetter('evt-wm-4');
+    const mine = await waitFor('the outcome', async () => {
+      const all = await outcomes();
+      return all.length > 0 ? all : undefined;
+    });
+    expect(mine.map((o) => [o.requestId, o.reason])).toEqual([['job:evt-wm-4', 'processing_error']]);
   });
 });

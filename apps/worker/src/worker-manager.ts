@@ -13,7 +13,17 @@ import { type Job, type Processor, Queue, Worker, type WorkerOptions } from 'bul
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobWriters } from './job-writers.js';
-import { type EventProcessorDeps, type EventResult, processEvent } from './processors/event-processor.js';
+import type { OutcomeStore } from './outcome-store.js';
+import {
+  deadLetterOutcomeOf,
+  dedupeKeyOf,
+  type EventProcessorDeps,
+  type EventResult,
+  envelopeOf,
+  fieldsOf,
+  parsedEventOf,
+  processEvent,
+} from './processors/event-processor.js';
 import {
   type NotificationProcessorDeps,
   type NotificationResult,
@@ -51,6 +61,8 @@ export class WorkerManager {
     private readonly metrics: WorkerMetrics,
     private readonly writers: JobWriters,
     private readonly logger: Logger,
+    /** Records the outcome of an event job that failed for good (unless it already has one). */
+    private readonly store: OutcomeStore,
   ) {}
 
   /** Starts consuming `vod-events`. */
@@ -167,6 +179,7 @@ export class WorkerManager {
         deadLetteredAt: Date.now(),
       });
       this.metrics.deadLetters.inc({ reason: 'processing_error' });
+      if (queueName === EVENTS_QUEUE) await this.recordFailedEvent(job as Job<EventJobData>);
       if (queueName === NOTIFICATIONS_QUEUE && job.id) {
         await this.options.connection.zrem(new RedisKeys(this.options.prefix).pendingNotifications, job.id);
       }
@@ -176,6 +189,19 @@ export class WorkerManager {
         'could not dead-letter a failed job; it stays in the failed set',
       );
     }
+  }
+
+  /**
+   * The last line of "exactly one outcome per callback": an event job that failed all its attempts
+   * gets the outcome `dead_lettered` (reason processing_error) under its RequestId, unless its
+   * processing recorded one before it failed (the record is skipped then, by the processed marker).
+   */
+  private async recordFailedEvent(job: Job<EventJobData>): Promise<void> {
+    const parsed = parsedEventOf(job.data);
+    const requestId = envelopeOf(parsed).requestId ?? `job:${job.id ?? 'unknown'}`;
+    const outcome = deadLetterOutcomeOf(requestId, fieldsOf(parsed), 'unknown', job.data, Date.now());
+    outcome.reason = 'processing_error';
+    await this.store.record(dedupeKeyOf(requestId, job.data), outcome);
   }
 
   /** True when every worker is running and its connection is ready. */

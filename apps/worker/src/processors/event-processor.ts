@@ -55,7 +55,7 @@ export interface EventResult {
 }
 
 /** Dedupe key: the RequestId; a replay of a dead letter is its own event (it must run once more). */
-function dedupeKeyOf(requestId: string, data: EventJobData): string {
+export function dedupeKeyOf(requestId: string, data: EventJobData): string {
   return data.replayOf ? `replay:${data.replayOf}:${requestId}` : requestId;
 }
 
@@ -74,43 +74,53 @@ function parseBody(body: string): unknown {
  */
 export async function processEvent(job: EventJobLike, deps: EventProcessorDeps): Promise<EventResult> {
   const now = deps.now ?? Date.now;
-  const parsed = job.data.body === undefined ? job.data.event : parseBody(job.data.body);
-  const validation = validateEvent(parsed);
-
-  if (!validation.ok) {
-    const rawId = (parsed as { RequestId?: unknown } | undefined)?.RequestId;
-    const requestId = isUsableRequestId(rawId) ? rawId : `job:${job.id ?? 'unknown'}`;
-    const code = String((parsed as { Data?: { Code?: unknown } } | undefined)?.Data?.Code ?? '');
+  const parsed = parsedEventOf(job.data);
+  // The envelope first (RequestId, EventType): VOD sends every event type a space subscribes to,
+  // and only FileUploadByUrlComplete has the schema below.
+  const envelope = envelopeOf(parsed);
+  const requestId = envelope.requestId ?? `job:${job.id ?? 'unknown'}`;
+  if (envelope.eventType === undefined || envelope.requestId === undefined) {
     return deadLetterEvent(job, deps, {
       requestId,
       reason: 'invalid_payload',
-      detail: validation.errors.join('; '),
+      detail:
+        envelope.eventType === undefined
+          ? '/EventType must be a non-empty string'
+          : '/RequestId is not usable',
       cls: 'invalid',
-      code,
-      event: undefined,
+      fields: fieldsOf(parsed),
     });
   }
-
-  const event = validation.event;
-  const requestId = event.RequestId;
-  const dedupeKey = dedupeKeyOf(requestId, job.data);
-  const code = event.Data.Code;
-
-  if (!deps.acceptedEventTypes.has(event.EventType)) {
+  if (!deps.acceptedEventTypes.has(envelope.eventType)) {
+    const fields = fieldsOf(parsed);
     if (deps.unsupportedAction === 'ignore') {
-      deps.metrics.processed.inc({ code: codeLabel(code, () => false), class: 'unsupported' });
-      deps.logger.debug({ requestId, eventType: event.EventType }, 'ignoring unsupported event type');
+      deps.metrics.processed.inc({ code: codeLabel(fields.code, () => false), class: 'unsupported' });
+      deps.logger.debug({ requestId, eventType: envelope.eventType }, 'ignoring unsupported event type');
       return { decision: 'ignored', requestId, class: 'unsupported' };
     }
     return deadLetterEvent(job, deps, {
       requestId,
       reason: 'unsupported_event',
-      detail: `EventType ${JSON.stringify(event.EventType.slice(0, 100))} is not in ACCEPTED_EVENT_TYPES`,
+      detail: `EventType ${JSON.stringify(envelope.eventType.slice(0, 100))} is not in ACCEPTED_EVENT_TYPES`,
       cls: 'unsupported',
-      code,
-      event,
+      fields,
     });
   }
+
+  const validation = validateEvent(parsed);
+  if (!validation.ok) {
+    return deadLetterEvent(job, deps, {
+      requestId,
+      reason: 'invalid_payload',
+      detail: validation.errors.join('; '),
+      cls: 'invalid',
+      fields: fieldsOf(parsed),
+    });
+  }
+
+  const event = validation.event;
+  const dedupeKey = dedupeKeyOf(requestId, job.data);
+  const code = event.Data.Code;
 
   const label = codeLabel(code, (c) => deps.classifier.isKnownCode(c));
   const cls = deps.classifier.classify(code, event.Data.Message ?? '');
@@ -155,7 +165,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
       reason: 'unknown_code',
       detail: `Code ${JSON.stringify(code.slice(0, 200))} is not in the retry policy`,
       cls,
-      code,
+      fields: fieldsOf(event),
       event,
     });
   }
@@ -224,8 +234,10 @@ interface DeadLetterInput {
   reason: DeadLetterReason;
   detail: string;
   cls: 'invalid' | 'unsupported' | 'unknown';
-  code: string;
-  event: UploadCompleteEvent | undefined;
+  /** What the outcome record keeps of the event (string fields only). */
+  fields: EventFields;
+  /** The validated event, when it passed the schema. */
+  event?: UploadCompleteEvent;
 }
 
 async function deadLetterEvent(
@@ -235,7 +247,7 @@ async function deadLetterEvent(
 ): Promise<EventResult> {
   const now = (deps.now ?? Date.now)();
   const dedupeKey = dedupeKeyOf(input.requestId, job.data);
-  const label = codeLabel(input.code, (c) => deps.classifier.isKnownCode(c));
+  const label = codeLabel(input.fields.code, (c) => deps.classifier.isKnownCode(c));
   if (await deps.store.isProcessed(dedupeKey)) {
     return duplicateOf(deps, label, input.requestId);
   }
@@ -246,22 +258,9 @@ async function deadLetterEvent(
     body: await deps.writers.eventBody(job),
     deadLetteredAt: now,
   });
-  const outcome: OutcomeRecord = input.event
+  const outcome = input.event
     ? outcomeOf(input.event, job.data, input.cls, 'dead_lettered', 1, now)
-    : {
-        requestId: input.requestId,
-        jobId: '',
-        spaceName: '',
-        sourceUrl: '',
-        callbackArgs: '',
-        vid: '',
-        code: input.code.slice(0, 200),
-        class: 'invalid',
-        decision: 'dead_lettered',
-        attempt: 1,
-        eventTime: '',
-        processedAt: new Date(now).toISOString(),
-      };
+    : deadLetterOutcomeOf(input.requestId, input.fields, input.cls, job.data, now);
   outcome.reason = input.reason;
   const result = await deps.store.record(dedupeKey, outcome);
   if (!result.written) {
@@ -274,6 +273,80 @@ async function deadLetterEvent(
     'event dead-lettered',
   );
   return { decision: 'dead_lettered', requestId: input.requestId, class: input.cls, reason: input.reason };
+}
+
+/** The string fields of an event an outcome record keeps: whatever type a field has, never a throw. */
+export interface EventFields {
+  jobId: string;
+  spaceName: string;
+  sourceUrl: string;
+  callbackArgs: string;
+  vid: string;
+  code: string;
+  eventTime: string;
+}
+
+const str = (v: unknown, max = 2048): string => (typeof v === 'string' ? v.slice(0, max) : '');
+
+/** The parsed callback of an event job (embedded by the ingress, or a JSON string from replays). */
+export function parsedEventOf(data: EventJobData | undefined): unknown {
+  if (data === null || typeof data !== 'object') return undefined;
+  return data.body === undefined ? data.event : parseBody(data.body);
+}
+
+/** RequestId (when usable) and EventType (when a non-empty string) of a parsed callback; never throws. */
+export function envelopeOf(parsed: unknown): { requestId?: string; eventType?: string } {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+  const { RequestId, EventType } = parsed as Record<string, unknown>;
+  return {
+    requestId: isUsableRequestId(RequestId) ? RequestId : undefined,
+    eventType: typeof EventType === 'string' && EventType !== '' ? EventType : undefined,
+  };
+}
+
+/** The string fields of a parsed callback, each '' when missing or not a string. */
+export function fieldsOf(parsed: unknown): EventFields {
+  const root = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  const d = root.Data !== null && typeof root.Data === 'object' ? (root.Data as Record<string, unknown>) : {};
+  return {
+    jobId: str(d.JobId),
+    spaceName: str(d.SpaceName),
+    sourceUrl: str(d.SourceUrl),
+    callbackArgs: str(d.CallbackArgs),
+    vid: str(d.Vid),
+    code: str(d.Code, 200),
+    eventTime: str(root.EventTime, 100),
+  };
+}
+
+/**
+ * The outcome of an event dead-lettered before (or without) passing the schema. It names the
+ * RequestId, JobId, Vid and Code as sent (strings only) but no source: an event nobody validated
+ * does not change a source's state, its JobId mapping or the pending uploads.
+ */
+export function deadLetterOutcomeOf(
+  requestId: string,
+  fields: EventFields,
+  cls: OutcomeRecord['class'],
+  data: EventJobData | undefined,
+  now: number,
+): OutcomeRecord {
+  const record: OutcomeRecord = {
+    requestId,
+    jobId: fields.jobId,
+    spaceName: '',
+    sourceUrl: '',
+    callbackArgs: '',
+    vid: fields.vid,
+    code: fields.code,
+    class: cls,
+    decision: 'dead_lettered',
+    attempt: 1,
+    eventTime: fields.eventTime,
+    processedAt: new Date(now).toISOString(),
+  };
+  if (data?.origin) record.origin = data.origin;
+  return record;
 }
 
 /** VOD's own callback for a JobId whose outcome reconciliation recorded first: logged, then a duplicate. */

@@ -99,6 +99,7 @@ describe('outcome notifications', () => {
       metrics,
       writers,
       pino({ level: 'silent' }),
+      store,
     );
     await manager.startNotificationWorker(
       {
