@@ -11,6 +11,7 @@ import {
   type QueueSnapshot,
 } from './metrics.js';
 import { DEAD_LETTER_REASONS } from './queues.js';
+import { CodeClassifier } from './retry-policy.js';
 
 const snap = (waiting: number, paused = false): QueueSnapshot[] => [
   { queue: 'vod-events', counts: { waiting, active: 1 }, oldestWaitingSeconds: waiting ? 12 : 0, paused },
@@ -65,12 +66,22 @@ describe('queue gauges', () => {
 });
 
 describe('bounded labels', () => {
-  it('maps codes outside the catalogue (or absurdly long) to other', () => {
-    const known = (c: string) => c === 'Success' || c.startsWith('InternalError.');
-    expect(codeLabel('Success', known)).toBe('Success');
-    expect(codeLabel('InternalError.Foo', known)).toBe('InternalError.Foo');
-    expect(codeLabel('Evil"{label}', known)).toBe(OTHER_CODE);
-    expect(codeLabel(`InternalError.${'x'.repeat(100)}`, known)).toBe(OTHER_CODE);
+  it('maps codes outside the catalogue (or absurdly long) to other, prefix-only codes to their prefix', () => {
+    const catalogue = new CodeClassifier();
+    const label = (code: string) => codeLabel(code, (c) => catalogue.catalogueLabel(c));
+    expect(label('Success')).toBe('Success');
+    expect(label('InternalError.UrlUploadError')).toBe('InternalError.UrlUploadError');
+    expect(label('DownloadFailed.UrlDownloadFail')).toBe('DownloadFailed.UrlDownloadFail');
+    expect(label('InternalError.Foo')).toBe('InternalError.*');
+    expect(label('InvalidParameter.Z1')).toBe('InvalidParameter.*');
+    expect(label('Evil"{label}')).toBe(OTHER_CODE);
+    expect(label(`InternalError.${'x'.repeat(100)}`)).toBe('InternalError.*');
+    const long = new CodeClassifier({
+      exact: { ['A'.repeat(100)]: 'permanent' },
+      prefixes: {},
+      messageRules: {},
+    });
+    expect(codeLabel('A'.repeat(100), (c) => long.catalogueLabel(c))).toBe(OTHER_CODE);
   });
 
   it('pre-creates every dead-letter reason, re-upload and reconcile result, and ingress result at 0', async () => {

@@ -4,8 +4,8 @@ import type { CodeClass } from './retry-policy.js';
 
 /*
  * Label values are bounded by construction: every label below takes its values from a closed list
- * (the unions and constants in this file and in queues.ts), codes outside the retry-policy
- * catalogue become `other`, and nothing user-controlled (RequestId, URL, space) is ever a label.
+ * (the unions and constants in this file and in queues.ts), a code known only by a retry-policy
+ * prefix becomes `<prefix>*`, codes outside the catalogue become `other`, and nothing user-controlled (RequestId, URL, space) is ever a label.
  * README "Metrics" lists the values; dashboards and alerts (deploy/) rely on them.
  */
 
@@ -115,10 +115,10 @@ export type IngressMetrics = ReturnType<typeof createIngressMetrics>;
 /** Metrics of the worker. */
 export function createWorkerMetrics(registry: Registry) {
   return {
-    /** Events processed, by code (catalogue codes or `other`) and class. */
+    /** Events processed, by code (catalogue codes, `<prefix>*` or `other`) and class. */
     processed: new Counter<'code' | 'class'>({
       name: 'vod_events_processed_total',
-      help: 'Events processed by the worker, by result code (unknown codes as "other") and class.',
+      help: 'Events processed by the worker, by result code (codes known only by a prefix as "<prefix>*", unknown ones as "other") and class.',
       labelNames: ['code', 'class'],
       registers: [registry],
     }),
@@ -187,9 +187,13 @@ export function createWorkerMetrics(registry: Registry) {
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
-/** Bounded `code` label: catalogue codes as they are, anything else `other`. */
-export function codeLabel(code: string, isKnown: (code: string) => boolean): string {
-  return isKnown(code) && code.length <= 64 ? code : OTHER_CODE;
+/**
+ * Bounded `code` label: what the catalogue calls the code (the code itself when the policy names it,
+ * `<prefix>*` when only a prefix covers it; see CodeClassifier.catalogueLabel), anything else `other`.
+ */
+export function codeLabel(code: string, catalogueLabel: (code: string) => string | undefined): string {
+  const label = catalogueLabel(code);
+  return label !== undefined && label.length <= 64 ? label : OTHER_CODE;
 }
 
 /**

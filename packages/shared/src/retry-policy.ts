@@ -176,13 +176,20 @@ export class CodeClassifier {
     return 'unknown';
   }
 
-  /** True when the code is in the catalogue (exactly or by prefix); used to bound metric labels. */
+  /** True when the code is in the catalogue (exactly or by prefix). */
   isKnownCode(code: string): boolean {
-    return (
-      this.exact.has(code) ||
-      this.messageRules.has(code) ||
-      this.prefixes.some(([prefix]) => code.startsWith(prefix))
-    );
+    return this.catalogueLabel(code) !== undefined;
+  }
+
+  /**
+   * The catalogue's name for a code, used as its metric label: the code itself when the policy names
+   * it (`exact` or `messageRules`), `<prefix>*` when only a prefix covers it (so the sub-codes VOD or a
+   * sender invents share one series), undefined when the policy does not know it.
+   */
+  catalogueLabel(code: string): string | undefined {
+    if (this.exact.has(code) || this.messageRules.has(code)) return code;
+    for (const [prefix] of this.prefixes) if (code.startsWith(prefix)) return `${prefix}*`;
+    return undefined;
   }
 }
 

@@ -94,7 +94,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   if (!deps.acceptedEventTypes.has(envelope.eventType)) {
     const fields = fieldsOf(parsed);
     if (deps.unsupportedAction === 'ignore') {
-      deps.metrics.processed.inc({ code: codeLabel(fields.code, () => false), class: 'unsupported' });
+      deps.metrics.processed.inc({ code: codeLabel(fields.code, () => undefined), class: 'unsupported' });
       deps.logger.debug({ requestId, eventType: envelope.eventType }, 'ignoring unsupported event type');
       return { decision: 'ignored', requestId, class: 'unsupported' };
     }
@@ -122,7 +122,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   const dedupeKey = dedupeKeyOf(requestId, job.data);
   const code = event.Data.Code;
 
-  const label = codeLabel(code, (c) => deps.classifier.isKnownCode(c));
+  const label = codeLabel(code, (c) => deps.classifier.catalogueLabel(c));
   const cls = deps.classifier.classify(code, event.Data.Message ?? '');
 
   // Success and permanent failure do not depend on the attempt: one script call drops a duplicate,
@@ -247,7 +247,7 @@ async function deadLetterEvent(
 ): Promise<EventResult> {
   const now = (deps.now ?? Date.now)();
   const dedupeKey = dedupeKeyOf(input.requestId, job.data);
-  const label = codeLabel(input.fields.code, (c) => deps.classifier.isKnownCode(c));
+  const label = codeLabel(input.fields.code, (c) => deps.classifier.catalogueLabel(c));
   if (await deps.store.isProcessed(dedupeKey)) {
     return duplicateOf(deps, label, input.requestId);
   }
