@@ -1,12 +1,21 @@
 // Runs ingress + worker against a Redis (REDIS_URL, else a local redis-server child), sends
-// the seed's sample callbacks plus variants through the real HTTP route, and prints the outcomes.
+// the seed's sample callbacks plus variants through the real HTTP route, and prints the outcomes,
+// and the signed outcome webhooks a receiver (standing in for the customer's application) got.
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { readSourceState, redactRedisUrl, signCallback, sourceKeyOf } from '../packages/shared/dist/index.js';
+import {
+  DEFAULT_WEBHOOK_DECISIONS,
+  outcomeFromFields,
+  readSourceState,
+  redactRedisUrl,
+  signCallback,
+  sourceKeyOf,
+} from '../packages/shared/dist/index.js';
 import {
   freePort,
   startApp,
   startRedisServer,
+  startWebhookReceiver,
   uniquePrefix,
   waitFor,
 } from '../packages/test-support/dist/index.js';
@@ -57,9 +66,13 @@ console.log(
 const procs = [];
 const redis = new Redis(redisInfo.url);
 let cleaned;
+// The customer's application: a receiver on 127.0.0.1 that verifies every webhook with the
+// standardwebhooks package (hence OUTCOME_WEBHOOK_ALLOW_PRIVATE: loopback is refused otherwise).
+const receiver = await startWebhookReceiver();
 const cleanup = () => {
   cleaned ??= (async () => {
     await Promise.all(procs.map((p) => p.kill('SIGTERM')));
+    await receiver.close();
     const eachKeyBatch = async (fn) => {
       let cursor = '0';
       do {
@@ -117,6 +130,10 @@ try {
       'worker',
       {
         ...common,
+        OUTCOME_WEBHOOK_URL: receiver.url,
+        OUTCOME_WEBHOOK_SECRET: receiver.secret,
+        OUTCOME_WEBHOOK_ALLOW_PRIVATE: 'true',
+        OUTCOME_WEBHOOK_BACKOFF_MS: '500',
         LOG_LEVEL: 'info',
         WORKER_METRICS_PORT: String(metricsPort),
         REUPLOAD_BACKOFF_MS: '1000',
@@ -207,12 +224,13 @@ try {
   console.log(`vod-reuploads delayed jobs: ${delayed}; vod-dead-letters waiting: ${deadLetters}`);
 
   await uploadBatchThroughSimulator();
+  await printDeliveries();
 
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   console.log('\nWorker metrics (non-zero vod_* counters):');
   for (const line of metrics.split('\n')) {
     if (
-      /^vod_(events_processed|reuploads_scheduled|reupload_requests|reconciled_uploads|dead_letters|retries_exhausted)_total/.test(
+      /^vod_(events_processed|reuploads_scheduled|reupload_requests|reconciled_uploads|dead_letters|retries_exhausted|webhook_deliveries)_total/.test(
         line,
       ) &&
       !line.endsWith(' 0')
@@ -298,5 +316,29 @@ async function uploadBatchThroughSimulator() {
       `simulator: ${stats.api.byAction.UploadMediaByUrl ?? 0} UploadMediaByUrl calls (URLs per call: ${JSON.stringify(stats.api.uploadBatchSizes)}), ` +
       `${stats.api.byAction.QueryUploadTaskInfo ?? 0} QueryUploadTaskInfo calls, ${stats.callbacks.delivered} callbacks delivered, ` +
       `${stats.api.scriptedDrops} dropped by script`,
+  );
+}
+
+// What the customer's application heard: one verified webhook per final outcome, by webhook-id.
+async function printDeliveries() {
+  const finals = async () =>
+    (await redis.xrange(`${prefix}:outcomes`, '-', '+')).filter(([, f]) =>
+      DEFAULT_WEBHOOK_DECISIONS.includes(outcomeFromFields(f).decision),
+    ).length;
+  const expected = await finals();
+  await waitFor('every final outcome delivered', () => receiver.delivered().size >= expected, 30_000, 100);
+  console.log(`\nOutcome webhooks received at ${receiver.url} (signature verified with standardwebhooks):`);
+  console.table(
+    [...receiver.delivered()].map(([id, copies]) => ({
+      'webhook-id': id,
+      type: copies[0].payload.type,
+      requestId: copies[0].payload.data.requestId,
+      vid: copies[0].payload.data.vid,
+      attempt: copies[0].payload.data.attempt,
+      copies: copies.length,
+    })),
+  );
+  console.log(
+    `final outcomes: ${expected}; webhooks delivered: ${receiver.delivered().size} distinct ids; failed verification: ${receiver.unverified.length}`,
   );
 }

@@ -1,15 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { type AppProcess, freePort, REPO_ROOT, startApp, waitFor } from '@vod-callbacks/test-support';
+import {
+  type AppProcess,
+  freePort,
+  REPO_ROOT,
+  startApp,
+  startWebhookReceiver,
+  type WebhookReceiver,
+  waitFor,
+} from '@vod-callbacks/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Pipeline, sendMix, startPipeline } from './support/pipeline.js';
 import { type PrometheusServer, startPrometheus } from './support/prometheus-server.js';
+import { webhookEnv } from './webhooks/webhook-support.js';
 
 // Every panel of the Grafana dashboard, run against a real Prometheus that scraped a live ingress
 // and worker fed with real callbacks (the simulator's load mode, plus a mix with dead letters), with
 // re-uploads going to the VOD simulator and its callbacks coming back: a panel whose query errors
-// or shows nothing fails the test.
+// or shows nothing fails the test. Outcome webhooks go to a real receiver, so their row has data.
 
 const DASHBOARD = join(REPO_ROOT, 'deploy', 'grafana', 'dashboards', 'vod-callbacks.json');
 const PROM_DIR = join(REPO_ROOT, 'deploy', 'prometheus');
@@ -59,10 +68,12 @@ describe('Grafana dashboard against a real Prometheus', () => {
   let p: Pipeline;
   let prom: PrometheusServer;
   let simulator: AppProcess;
+  let receiver: WebhookReceiver;
   let start: number;
 
   beforeAll(async () => {
     const simPort = await freePort();
+    receiver = await startWebhookReceiver();
     p = await startPipeline({
       label: 'grafana',
       ingressEnv: { EVENT_JOB_KEEP_COMPLETED: '0' },
@@ -76,6 +87,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
         VOD_API_PROTOCOL: 'http:',
         RECONCILE_AFTER_SECONDS: '2',
         RECONCILE_INTERVAL_SECONDS: '1',
+        ...webhookEnv(receiver),
       },
     });
     simulator = await startApp(
@@ -150,6 +162,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
     await prom?.stop();
     await simulator?.kill();
     await p?.stop();
+    await receiver?.close();
   });
 
   it('every panel uses the provisioned datasource and says what it shows', () => {
