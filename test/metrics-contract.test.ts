@@ -63,6 +63,9 @@ describe('metrics contract (live ingress + worker)', () => {
     expect(received('unsupported_media_type')).toBe(MIX.wrongType);
     // Pre-created at 0 so rate() and alerts see the first one.
     expect(received('unavailable')).toBe(0);
+    // Unsigned pipeline: no signature matched either key, and both series exist (key rotation panel).
+    for (const key of ['current', 'previous'])
+      expect(sampleValue(ingress, 'vod_callback_signature_key_total', { key }), key).toBe(0);
     expect(received('error')).toBe(0);
     expect(sampleValue(ingress, 'vod_callback_ack_seconds_count')).toBe(
       accepted + MIX.malformed + MIX.wrongType,

@@ -19,6 +19,7 @@ const token = () => randomBytes(6).toString('hex');
 
 // Secrets: distinctive values so any leak into the output is found verbatim.
 const CALLBACK_PRIVATE_KEY = `Pk${token()}`.slice(0, 20);
+const CALLBACK_PRIVATE_KEY_PREVIOUS = `Pp${token()}`.slice(0, 20);
 const ADMIN_PASSWORD = `admin-pw-${token()}`;
 const VOLC_SECRETKEY = `volc-sk-${token()}`;
 const VOLC_ACCESSKEY = `AKLT${token()}`;
@@ -44,6 +45,7 @@ describe('secrets and bodies never reach the logs at info level (built processes
       LOG_LEVEL: 'info',
       EVICTION_POLICY_CHECK: 'warn',
       CALLBACK_PRIVATE_KEY,
+      CALLBACK_PRIVATE_KEY_PREVIOUS,
       CALLBACK_PUBLIC_URL: PUBLIC_URL,
       ADMIN_USER: 'ops',
       ADMIN_PASSWORD,
@@ -113,7 +115,13 @@ describe('secrets and bodies never reach the logs at info level (built processes
     expect(all).toMatch(/ingress listening/);
     expect(all).toMatch(/"requestId":"sec-failed".*event processed/);
     expect(all).toMatch(/"requestId":"sec-unknown".*dead-lettered/);
-    for (const secret of [CALLBACK_PRIVATE_KEY, ADMIN_PASSWORD, VOLC_SECRETKEY, BODY_MARKER]) {
+    for (const secret of [
+      CALLBACK_PRIVATE_KEY,
+      CALLBACK_PRIVATE_KEY_PREVIOUS,
+      ADMIN_PASSWORD,
+      VOLC_SECRETKEY,
+      BODY_MARKER,
+    ]) {
       expect(all, `found ${secret} in the output`).not.toContain(secret);
     }
     expect(all).not.toContain(Buffer.from(`ops:${ADMIN_PASSWORD}`).toString('base64'));

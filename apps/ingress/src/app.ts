@@ -88,6 +88,9 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
       signature: config.CALLBACK_PRIVATE_KEY
         ? {
             privateKey: config.CALLBACK_PRIVATE_KEY,
+            ...(config.CALLBACK_PRIVATE_KEY_PREVIOUS
+              ? { previousPrivateKey: config.CALLBACK_PRIVATE_KEY_PREVIOUS }
+              : {}),
             callbackUrl: config.CALLBACK_PUBLIC_URL,
             maxAgeSeconds: config.CALLBACK_MAX_AGE_SECONDS,
           }

@@ -29,6 +29,10 @@ export const INGRESS_ENV = {
     '',
     'VOD callback PrivateKey; when set, X-VOD-SIGNATURE is required (→ 401).',
   ),
+  CALLBACK_PRIVATE_KEY_PREVIOUS: envString(
+    '',
+    'The key before a rotation, accepted alongside CALLBACK_PRIVATE_KEY while VOD switches over (README: rotating the key).',
+  ),
   CALLBACK_PUBLIC_URL: envString('', 'The callback URL exactly as configured in VOD (signed by VOD).'),
   CALLBACK_MAX_AGE_SECONDS: envInt(300, 'Oldest (or most future) X-VOD-TIMESTAMP accepted.', 1, 86400),
   ENQUEUE_TIMEOUT_MS: envInt(
@@ -107,6 +111,23 @@ export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): Ingress
     throw new ConfigError(
       'CALLBACK_PRIVATE_KEY=(hidden) is invalid: VOD private keys are 8–20 letters or digits',
     );
+  }
+  if (config.CALLBACK_PRIVATE_KEY_PREVIOUS) {
+    if (!config.CALLBACK_PRIVATE_KEY) {
+      throw new ConfigError(
+        'CALLBACK_PRIVATE_KEY_PREVIOUS is set without CALLBACK_PRIVATE_KEY: set the new key there and the old one here',
+      );
+    }
+    if (!/^[A-Za-z0-9]{8,20}$/.test(config.CALLBACK_PRIVATE_KEY_PREVIOUS)) {
+      throw new ConfigError(
+        'CALLBACK_PRIVATE_KEY_PREVIOUS=(hidden) is invalid: VOD private keys are 8–20 letters or digits',
+      );
+    }
+    if (config.CALLBACK_PRIVATE_KEY_PREVIOUS === config.CALLBACK_PRIVATE_KEY) {
+      throw new ConfigError(
+        'CALLBACK_PRIVATE_KEY_PREVIOUS=(hidden) is invalid: it equals CALLBACK_PRIVATE_KEY',
+      );
+    }
   }
   if (config.STATUS_API_TOKEN && config.STATUS_API_TOKEN.length < 16) {
     throw new ConfigError(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signCallback, verifyCallbackSignature } from './callback-signature.js';
+import { checkCallbackSignature, signCallback, verifyCallbackSignature } from './callback-signature.js';
 
 const settings = {
   callbackUrl: 'https://example.com/callbacks/vod',
@@ -60,5 +60,43 @@ describe('VOD callback signature', () => {
     ).toBe('signature_stale');
     const wrongKey = signCallback(settings.callbackUrl, String(now), 'otherkey1', body);
     expect(verifyCallbackSignature(settings, String(now), wrongKey, body, now)).toBe('signature_mismatch');
+  });
+});
+
+describe('checkCallbackSignature with a previous key (rotation)', () => {
+  const body = Buffer.from('{"RequestId":"rot"}');
+  const url = 'https://cb.example.com/vod';
+  const now = 1_700_000_000;
+  const sig = (key: string) => signCallback(url, String(now), key, body);
+  const rotating = {
+    callbackUrl: url,
+    privateKey: 'NewKey001',
+    previousPrivateKey: 'OldKey001',
+    maxAgeSeconds: 300,
+  };
+
+  it('names the key that matched; the current one is tried first', () => {
+    expect(checkCallbackSignature(rotating, String(now), sig('NewKey001'), body, now)).toEqual({
+      ok: true,
+      key: 'current',
+    });
+    expect(checkCallbackSignature(rotating, String(now), sig('OldKey001'), body, now)).toEqual({
+      ok: true,
+      key: 'previous',
+    });
+    expect(checkCallbackSignature(rotating, String(now), sig('Other0001'), body, now)).toEqual({
+      ok: false,
+      problem: 'signature_mismatch',
+    });
+  });
+
+  it('without a previous key the old key is refused; staleness is checked before any key', () => {
+    const { previousPrivateKey: _, ...single } = rotating;
+    expect(verifyCallbackSignature(single, String(now), sig('OldKey001'), body, now)).toBe(
+      'signature_mismatch',
+    );
+    expect(verifyCallbackSignature(rotating, String(now - 301), sig('OldKey001'), body, now)).toBe(
+      'signature_stale',
+    );
   });
 });

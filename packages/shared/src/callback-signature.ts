@@ -26,14 +26,52 @@ export type SignatureProblem = 'signature_missing' | 'signature_stale' | 'signat
 export interface SignatureSettings {
   callbackUrl: string;
   privateKey: string;
+  /**
+   * The key before the last rotation, accepted too: VOD applies a new key with a delay, so callbacks
+   * signed with the old one keep coming for a while.
+   */
+  previousPrivateKey?: string;
   maxAgeSeconds: number;
 }
 
+/** Which configured key a good signature was made with (`vod_callback_signature_key_total{key}`). */
+export type SignatureKey = 'current' | 'previous';
+export const SIGNATURE_KEYS: readonly SignatureKey[] = ['current', 'previous'];
+
+/** A signature check: the key that matched, or why none did. */
+export type SignatureCheck = { ok: true; key: SignatureKey } | { ok: false; problem: SignatureProblem };
+
 /**
- * Checks the two headers against the raw body. Timestamps older than `maxAgeSeconds`, or more than
- * `maxAgeSeconds` in the future (clock skew beyond that is a replay or a broken clock), are refused.
- * Returns undefined when the signature is good.
+ * Checks the two headers against the raw body, with the current key and then the previous one.
+ * Timestamps older than `maxAgeSeconds`, or more than `maxAgeSeconds` in the future (clock skew
+ * beyond that is a replay or a broken clock), are refused.
  */
+export function checkCallbackSignature(
+  settings: SignatureSettings,
+  timestamp: string | string[] | undefined,
+  signature: string | string[] | undefined,
+  rawBody: Buffer,
+  nowSeconds: number = Date.now() / 1000,
+): SignatureCheck {
+  if (typeof timestamp !== 'string' || typeof signature !== 'string') {
+    return { ok: false, problem: 'signature_missing' };
+  }
+  if (!/^\d{1,12}$/.test(timestamp) || !/^[0-9a-fA-F]{32}$/.test(signature)) {
+    return { ok: false, problem: 'signature_mismatch' };
+  }
+  if (Math.abs(nowSeconds - Number(timestamp)) > settings.maxAgeSeconds) {
+    return { ok: false, problem: 'signature_stale' };
+  }
+  const given = Buffer.from(signature, 'hex');
+  const matches = (key: string) =>
+    timingSafeEqual(Buffer.from(signCallback(settings.callbackUrl, timestamp, key, rawBody), 'hex'), given);
+  if (matches(settings.privateKey)) return { ok: true, key: 'current' };
+  if (settings.previousPrivateKey && matches(settings.previousPrivateKey))
+    return { ok: true, key: 'previous' };
+  return { ok: false, problem: 'signature_mismatch' };
+}
+
+/** `checkCallbackSignature` as a problem, or undefined when the signature is good (with either key). */
 export function verifyCallbackSignature(
   settings: SignatureSettings,
   timestamp: string | string[] | undefined,
@@ -41,13 +79,6 @@ export function verifyCallbackSignature(
   rawBody: Buffer,
   nowSeconds: number = Date.now() / 1000,
 ): SignatureProblem | undefined {
-  if (typeof timestamp !== 'string' || typeof signature !== 'string') return 'signature_missing';
-  if (!/^\d{1,12}$/.test(timestamp) || !/^[0-9a-fA-F]{32}$/.test(signature)) return 'signature_mismatch';
-  if (Math.abs(nowSeconds - Number(timestamp)) > settings.maxAgeSeconds) return 'signature_stale';
-  const expected = Buffer.from(
-    signCallback(settings.callbackUrl, timestamp, settings.privateKey, rawBody),
-    'hex',
-  );
-  const given = Buffer.from(signature, 'hex');
-  return timingSafeEqual(expected, given) ? undefined : 'signature_mismatch';
+  const check = checkCallbackSignature(settings, timestamp, signature, rawBody, nowSeconds);
+  return check.ok ? undefined : check.problem;
 }

@@ -11,6 +11,7 @@ export const REDACT_PATHS = [
   'config.VOLC_SECRETKEY',
   'config.VOLC_ACCESSKEY',
   'config.CALLBACK_PRIVATE_KEY',
+  'config.CALLBACK_PRIVATE_KEY_PREVIOUS',
   'config.ADMIN_PASSWORD',
   'body',
 ];

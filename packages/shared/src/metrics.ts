@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { SIGNATURE_KEYS } from './callback-signature.js';
 import { DEAD_LETTER_REASONS, type QueueName } from './queues.js';
 import type { CodeClass } from './retry-policy.js';
 
@@ -97,6 +98,13 @@ export function createIngressMetrics(registry: Registry) {
       name: 'vod_callbacks_received_total',
       help: 'Callbacks received by the ingress, by result (accepted = stored in Redis and acknowledged).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    /** Good callback signatures by the key that matched (a rotation is done when `previous` stays at 0). */
+    signatureKey: new Counter<'key'>({
+      name: 'vod_callback_signature_key_total',
+      help: 'Callbacks whose signature matched, by key: current = CALLBACK_PRIVATE_KEY, previous = CALLBACK_PRIVATE_KEY_PREVIOUS.',
+      labelNames: ['key'],
       registers: [registry],
     }),
     /** Time from request start to the answer of POST /callbacks/vod. */
@@ -247,6 +255,7 @@ export function initIngressLabels(metrics: IngressMetrics): void {
   ] satisfies ReceiveResult[]) {
     metrics.received.labels(result).inc(0);
   }
+  for (const key of SIGNATURE_KEYS) metrics.signatureKey.labels(key).inc(0);
 }
 
 /** Snapshot of one queue, as read from BullMQ. */

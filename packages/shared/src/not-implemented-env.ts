@@ -12,7 +12,6 @@ export const NOT_IMPLEMENTED_ENV: readonly { name: string; feature: string }[] =
   { name: 'REDIS_CLUSTER_NODES', feature: 'Redis Cluster' },
   { name: 'EVENT_SHARDS', feature: 'event shards' },
   { name: 'WORKER_SHARDS', feature: 'event shards' },
-  { name: 'CALLBACK_PRIVATE_KEY_PREVIOUS', feature: 'callback key rotation' },
 ];
 
 /**

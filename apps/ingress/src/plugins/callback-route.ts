@@ -1,10 +1,10 @@
 import {
+  checkCallbackSignature,
   type IngressMetrics,
   type ReceiveResult,
   SIGNATURE_HEADER,
   type SignatureSettings,
   TIMESTAMP_HEADER,
-  verifyCallbackSignature,
 } from '@vod-callbacks/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { acceptCallbackBody } from '../callback-body.js';
@@ -71,13 +71,14 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
     const raw = request.body as Buffer | undefined;
     if (!raw) throw new HttpError('empty_body');
     if (signature) {
-      const problem = verifyCallbackSignature(
+      const check = checkCallbackSignature(
         signature,
         request.headers[TIMESTAMP_HEADER],
         request.headers[SIGNATURE_HEADER],
         raw,
       );
-      if (problem) throw new HttpError(problem);
+      if (!check.ok) throw new HttpError(check.problem);
+      metrics.signatureKey.inc({ key: check.key });
     }
     const body = acceptCallbackBody(raw, maxDepth);
     try {
