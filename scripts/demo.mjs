@@ -21,6 +21,9 @@ import {
 } from '../packages/test-support/dist/index.js';
 import { VodApiClient } from '../packages/vod-client/dist/index.js';
 
+// Generous: on a busy machine a process can take many seconds just to load.
+const START_TIMEOUT_MS = 60_000;
+
 const fixture = (name) =>
   JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8'));
 
@@ -123,6 +126,8 @@ try {
         SIM_PROCESSING_MS: '300',
       },
       /vod-simulator listening/,
+      [],
+      START_TIMEOUT_MS,
     ),
   );
   procs.push(
@@ -147,6 +152,8 @@ try {
         RECONCILE_INTERVAL_SECONDS: '1',
       },
       /worker consuming/,
+      [],
+      START_TIMEOUT_MS,
     ),
   );
   procs.push(
@@ -161,6 +168,8 @@ try {
         CALLBACK_PUBLIC_URL: callbackUrl,
       },
       /ingress listening/,
+      [],
+      START_TIMEOUT_MS,
     ),
   );
   console.log(`VOD simulator on http://127.0.0.1:${simPort}; callbacks signed with X-VOD-SIGNATURE`);
