@@ -1,5 +1,5 @@
 import type { OutcomeRecord } from '@vod-callbacks/shared';
-import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { deletePrefix, freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIngressHarness, type IngressHarness } from '../../../test/helpers/ingress-harness.js';
 import { OutcomeStore } from '../../worker/src/outcome-store.js';
@@ -144,17 +144,31 @@ describe('status API (ingress against real Redis)', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(routes.sort());
 
     // Every documented status of the lookups is produced by a real request, and its body fits the schema.
+    const whileRedisDown = async (url: string) => {
+      const down = await createIngressHarness(
+        { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, QUEUE_PREFIX: prefix, STATUS_API_TOKEN: TOKEN },
+        undefined,
+        false,
+      );
+      try {
+        return await down.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
+      } finally {
+        await down.close();
+      }
+    };
     const requests: Record<string, Record<string, () => ReturnType<typeof get>>> = {
       '/v1/uploads/{jobId}': {
         '200': () => get('/v1/uploads/job-1'),
         '401': () => get('/v1/uploads/job-1', 'nope'),
         '404': () => get('/v1/uploads/none'),
+        '503': () => whileRedisDown('/v1/uploads/job-1'),
       },
       '/v1/uploads': {
         '200': () => get('/v1/uploads?spaceName=space-a&sourceUrl=https%3A%2F%2Fmedia.example.test%2Fa.mp4'),
         '400': () => get('/v1/uploads?sourceUrl=x'),
         '401': () => get('/v1/uploads?spaceName=a&sourceUrl=b', null),
         '404': () => get('/v1/uploads?spaceName=a&sourceUrl=b'),
+        '503': () => whileRedisDown('/v1/uploads?spaceName=a&sourceUrl=b'),
       },
     };
     for (const [path, byStatus] of Object.entries(requests)) {
@@ -183,6 +197,26 @@ describe('status API (ingress against real Redis)', () => {
     );
     const dead = await get('/v1/uploads/job-1');
     expect(conforms(dead.json(), { $ref: '#/components/schemas/UploadStatus' }, doc)).toEqual([]);
+  });
+
+  it('answers 503 with Retry-After while Redis does not answer', async () => {
+    const down = await createIngressHarness(
+      { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, QUEUE_PREFIX: prefix, STATUS_API_TOKEN: TOKEN },
+      undefined,
+      false,
+    );
+    try {
+      const res = await down.app.inject({
+        method: 'GET',
+        url: '/v1/uploads/job-1',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toBe('unavailable');
+      expect(res.headers['retry-after']).toBeDefined();
+    } finally {
+      await down.close();
+    }
   });
 
   it('is off without STATUS_API_TOKEN', async () => {

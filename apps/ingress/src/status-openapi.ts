@@ -73,6 +73,10 @@ const responses = {
     description: 'Nothing is recorded for this upload (or it expired, see SOURCE_STATE_TTL_SECONDS).',
     content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
   },
+  '503': {
+    description: 'Redis did not answer; retry after Retry-After seconds.',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  },
 };
 
 /** OpenAPI 3.1 description of the status API, served at /v1/openapi.json. */

@@ -43,7 +43,14 @@ export const statusApi: FastifyPluginAsync<StatusApiOptions> = async (app, opts)
   });
 
   const answer = async (lookup: UploadLookup) => {
-    const state = await lookupUploadStatus(opts.redis, keys, lookup);
+    let state: Record<string, string> | undefined;
+    try {
+      state = await lookupUploadStatus(opts.redis, keys, lookup);
+    } catch (err) {
+      // Redis down or too slow: a lookup to retry later, not an internal error.
+      app.log.warn({ err: (err as Error).message }, 'status lookup failed');
+      throw new HttpError('unavailable');
+    }
     if (!state) throw new HttpError('upload_not_found');
     return uploadStatusBody(state);
   };
