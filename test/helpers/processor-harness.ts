@@ -27,6 +27,7 @@ import {
   type EventResult,
   processEvent,
 } from '../../apps/worker/src/processors/event-processor.js';
+import { ReuploadBudget } from '../../apps/worker/src/reupload-budget.js';
 
 /**
  * The worker's real event processor wired to a real Redis under one prefix, without a BullMQ
@@ -64,6 +65,7 @@ export function createProcessorHarness(
   });
   const deps: EventProcessorDeps = {
     store,
+    budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
     writers,
     classifier: new CodeClassifier(policy),
     metrics: createWorkerMetrics(createRegistry('worker')),

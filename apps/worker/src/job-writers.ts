@@ -29,6 +29,11 @@ export interface JobWritersOptions {
 // Job ids derive from the event's dedupe key, so a job retried after a crash re-adds the same id
 // (a no-op) instead of a second re-upload or dead letter.
 
+/** Job id of the re-upload scheduled for the event recorded under `dedupeKey`. */
+export function reuploadJobIdOf(dedupeKey: string): string {
+  return `ru-${stableHash(dedupeKey)}`;
+}
+
 /** Adds re-upload jobs and dead letters; used by every processor of the worker. */
 export class JobWriters {
   readonly reuploads: Queue<ReuploadJobData>;
@@ -56,7 +61,7 @@ export class JobWriters {
   /** Schedules a re-upload after `delayMs`; idempotent per `dedupeKey`. */
   async scheduleReupload(dedupeKey: string, data: ReuploadJobData, delayMs: number): Promise<void> {
     await this.reuploads.add(REUPLOAD_JOB_NAME, data, {
-      jobId: `ru-${stableHash(dedupeKey)}`,
+      jobId: reuploadJobIdOf(dedupeKey),
       delay: delayMs,
     });
   }

@@ -28,6 +28,7 @@ import { batchedStdout } from './log-destination.js';
 import { startMetricsServer } from './metrics-server.js';
 import { OutcomeStore } from './outcome-store.js';
 import { Reconciler } from './reconciler.js';
+import { ReuploadBudget } from './reupload-budget.js';
 import { UploadBatcher } from './upload-batcher.js';
 import { WorkerManager } from './worker-manager.js';
 
@@ -122,6 +123,10 @@ const { server, port } = await startMetricsServer({
 
 manager.startEventWorker({
   store,
+  budget: new ReuploadBudget(redis, {
+    prefix: config.QUEUE_PREFIX,
+    ttlSeconds: config.SOURCE_STATE_TTL_SECONDS,
+  }),
   writers,
   classifier,
   metrics,

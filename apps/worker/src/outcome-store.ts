@@ -19,6 +19,7 @@ import {
   webhookIdOf,
 } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
+import { budgetEntryOf } from './reupload-budget.js';
 
 /** What the store remembers about an upload JobId: which source and which attempt it was. */
 export interface UploadJobInfo {
@@ -33,7 +34,7 @@ export interface UploadJobInfo {
 }
 
 /** Keys per event in RECORD_SCRIPT's KEYS. */
-const RECORD_KEYS = 5;
+const RECORD_KEYS = 6;
 
 // One atomic step per event: the processed marker, the outcome record, the latest source state, the
 // JobId mapping, the pending-upload entry and the outcome's notification job (when webhooks are on
@@ -42,7 +43,8 @@ const RECORD_KEYS = 5;
 // record of one event-loop turn goes in one call (ScriptBatch).
 // KEYS: the outcomes stream, the pending uploads, the notification queue's wait, meta, active,
 // events and marker keys and the pending notifications; then per event its RECORD_KEYS keys
-// (processed marker, source state, source by URL, JobId mapping, notification job). ARGV: the dedupe
+// (processed marker, source state, source by URL, JobId mapping, notification job, the source's
+// re-upload budget, where a recorded reupload_scheduled marks its grant used). ARGV: the dedupe
 // TTL, the stream cap, the source-state TTL, the notification job name and the default cap of that
 // queue's events stream; then per event ONE JSON record (see RecordItem): a sender's values never
 // share a list with names or positions, so no value can alias them. Each record is decoded and
@@ -80,6 +82,7 @@ local function check(raw)
     if o[name] == nil and not OPTIONAL[name] then return nil, 'field ' .. name .. ' missing' end
   end
   if not string.match(o.attempt, '^[1-9][0-9]?[0-9]?[0-9]?[0-9]?[0-9]?$') then return nil, 'attempt' end
+  if r.budget ~= nil and (type(r.budget) ~= 'string' or r.budget == '') then return nil, 'budget' end
   if r.note ~= nil then
     if type(r.note) ~= 'table' then return nil, 'note' end
     for _, name in ipairs(NOTE) do
@@ -99,7 +102,7 @@ local replies = {}
 for e = 1, n do
   local k = 8 + (e - 1) * ${RECORD_KEYS}
   local processedKey, stateKey, byUrlKey, uploadKey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local noteKey = KEYS[k + 5]
+  local noteKey, budgetKey = KEYS[k + 5], KEYS[k + 6]
   local r, why = check(ARGV[5 + e])
   local reply
   if not r then
@@ -150,6 +153,10 @@ for e = 1, n do
           notified = true
         end
       end
+      if r.budget then
+        redis.call('HSET', budgetKey, r.budget, 'r')
+        redis.call('EXPIRE', budgetKey, ARGV[3])
+      end
       redis.call('SET', processedKey, id, 'EX', ARGV[1])
       reply = attempt
     end
@@ -169,6 +176,8 @@ interface RecordItem {
   reconciled: boolean;
   /** The stream fields, every value a string (`outcomeToFields`). */
   outcome: Record<string, string>;
+  /** The re-upload budget entry this outcome settles (a reupload_scheduled: its grant is used). */
+  budget?: string;
   /**
    * The outcome's notification job, when webhooks are on for its decision: job id, BullMQ options,
    * the job data's JSON before and after the outcomeId and attempt the script writes, and the time.
@@ -296,11 +305,15 @@ export class OutcomeStore {
    * was already processed (a duplicate that raced past the first check), nor, with
    * `attemptFrom: 'mapping-strict'`, when reconciliation already recorded the JobId's outcome.
    * With a `mapping` source the attempt in `outcome` is replaced by the one the JobId mapping holds.
+   * `settlesBudget` (a reupload_scheduled outcome): the event's grant in its source's re-upload
+   * budget is marked used in the same step, so a redelivery after the marker expired schedules and
+   * records nothing (ReuploadBudget).
    */
   record(
     dedupeKey: string,
     outcome: OutcomeRecord,
     attemptFrom: AttemptSource = 'given',
+    settlesBudget = false,
   ): Promise<RecordResult> {
     // An event without a usable source (invalid payload) gets an outcome record but no source state.
     const sourceKey = outcome.spaceName && outcome.sourceUrl ? sourceKeyOf(outcome) : '';
@@ -314,6 +327,7 @@ export class OutcomeStore {
       reconciled: outcome.origin === 'reconcile',
       outcome: values,
     };
+    if (settlesBudget && sourceKey) item.budget = budgetEntryOf(dedupeKey);
     const note = this.notificationOf(dedupeKey, outcome);
     if (note) item.note = note;
     return this.records.add(
@@ -325,6 +339,7 @@ export class OutcomeStore {
         this.keys.uploadJob(outcome.jobId),
         // Every event passes the same number of keys: without a notification, its would-be job key.
         this.notificationBase + notificationJobIdOf(dedupeKey),
+        this.keys.reuploadBudget(sourceKey),
       ],
     );
   }

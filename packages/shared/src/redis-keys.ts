@@ -20,6 +20,11 @@ export class RedisKeys {
     return `${this.prefix}:source:${sourceKey}`;
   }
 
+  /** Re-upload budget of a source (HASH: uploads so far, one entry per event granted one; see the worker's reupload-budget.ts). */
+  reuploadBudget(sourceKey: string): string {
+    return `${this.prefix}:reupload-budget:${sourceKey}`;
+  }
+
   /** JobId → source key and attempt number (STRING JSON), for uploads this system started. */
   uploadJob(jobId: string): string {
     return `${this.prefix}:upload-job:${jobId}`;

@@ -27,6 +27,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventJobWriter } from '../../../ingress/src/event-job-writer.js';
 import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
+import { ReuploadBudget } from '../reupload-budget.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 
 const fixture = (name: string) =>
@@ -55,6 +56,7 @@ describe('event processor against real Redis and BullMQ', () => {
     });
     deps = {
       store,
+      budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
       writers,
       classifier: new CodeClassifier(),
       metrics: createWorkerMetrics(registry),

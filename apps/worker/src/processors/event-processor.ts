@@ -11,6 +11,7 @@ import {
   type ProcessedClass,
   reuploadDelayMs,
   reuploadSourceOf,
+  sourceKeyOf,
   type UploadCompleteEvent,
   validateEvent,
   type WorkerMetrics,
@@ -19,10 +20,13 @@ import type { Logger } from 'pino';
 import { decide } from '../decide.js';
 import type { JobWriters } from '../job-writers.js';
 import type { OutcomeStore } from '../outcome-store.js';
+import type { BudgetClaim, ReuploadBudget } from '../reupload-budget.js';
 
 /** What the event processor needs. */
 export interface EventProcessorDeps {
   store: OutcomeStore;
+  /** The re-upload budget per source. */
+  budget: ReuploadBudget;
   writers: JobWriters;
   classifier: CodeClassifier;
   metrics: WorkerMetrics;
@@ -170,21 +174,29 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     });
   }
 
+  // Retryable: the source's re-upload budget decides (shared by every callback for the source).
+  // Success and permanent codes get here only from reconciliation.
   const attempt = known.upload?.attempt ?? 1;
-  const decision = decide(cls, attempt, deps.maxAttempts);
+  const source = reuploadSourceOf(event, known.upload?.source);
+  const claim: BudgetClaim =
+    cls === 'retryable'
+      ? await deps.budget.claim(dedupeKey, sourceKeyOf(source), attempt, deps.maxAttempts)
+      : { kind: 'exhausted' };
+  if (claim.kind === 'handled_before') {
+    // Its processed marker expired (DEDUPE_TTL_SECONDS), but its re-upload was scheduled and its
+    // outcome recorded: a late redelivery, nothing happens again.
+    deps.logger.info({ requestId, jobId: event.Data.JobId }, 'redelivery of an event handled before');
+    return duplicateOf(deps, label, requestId);
+  }
+  const decision =
+    claim.kind === 'granted' ? 'reupload_scheduled' : decide(cls, deps.maxAttempts, deps.maxAttempts);
   let delayMs: number | undefined;
-  if (decision === 'reupload_scheduled') {
-    delayMs = reuploadDelayMs(attempt, deps.backoffBaseMs, deps.random);
+  if (claim.kind === 'granted') {
+    delayMs = reuploadDelayMs(claim.upload - 1, deps.backoffBaseMs, deps.random);
     await deps.writers.scheduleReupload(
       dedupeKey,
-      {
-        // Uploads this system started re-send what it sent; others what the callback carries.
-        source: reuploadSourceOf(event, known.upload?.source),
-        attempt: attempt + 1,
-        triggeredBy: requestId,
-        code,
-        scheduledAt: now(),
-      },
+      // Uploads this system started re-send what it sent; others what the callback carries.
+      { source, attempt: claim.upload, triggeredBy: requestId, code, scheduledAt: now() },
       delayMs,
     );
   }
@@ -192,6 +204,8 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   const result = await deps.store.record(
     dedupeKey,
     outcomeOf(event, job.data, cls, decision, attempt, now()),
+    'given',
+    claim.kind === 'granted',
   );
   if (!result.written) {
     return duplicateOf(deps, label, requestId);

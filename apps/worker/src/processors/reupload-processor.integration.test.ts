@@ -23,6 +23,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
 import { Reconciler } from '../reconciler.js';
+import { ReuploadBudget } from '../reupload-budget.js';
 import { UploadBatcher } from '../upload-batcher.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
@@ -99,6 +100,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   /** The event processor on the same store, writers and metrics as the re-upload processor. */
   const eventProcessorDeps = (): EventProcessorDeps => ({
     store,
+    budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
     writers,
     classifier: new CodeClassifier(),
     metrics: deps.metrics,

@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
+import { ReuploadBudget } from '../reupload-budget.js';
 import { UploadBatcher } from '../upload-batcher.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
@@ -84,6 +85,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
 
   const eventDeps = (): EventProcessorDeps => ({
     store,
+    budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
     writers,
     classifier: new CodeClassifier(),
     metrics: deps.metrics,
