@@ -85,7 +85,7 @@ describe('vodctl (built binary) with a running pipeline', () => {
     // Teach the worker the new code (a policy file, no code change) and restart it.
     const policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ prefixes: { 'Throttling.': 'permanent' } }));
-    expect((await worker.kill('SIGTERM')).code).toBe(0);
+    expect((await worker.kill('SIGTERM')).code).toBe(143);
     worker = await startApp(
       'worker',
       { ...env, WORKER_METRICS_PORT: '0', RETRY_POLICY_FILE: policy },

@@ -1,4 +1,5 @@
 import { freePort, startApp, startRedisServer } from '@vod-callbacks/test-support';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 
 // Fault 6: an evicting Redis could delete queued callbacks; the ingress must notice at start.
@@ -17,6 +18,28 @@ describe('fault: evicting Redis (maxmemory-policy allkeys-lru)', () => {
       expect(ingress.output()).toMatch(/noeviction/);
       expect(ingress.output()).not.toMatch(/ingress listening/);
     } finally {
+      await redis.stop();
+    }
+  });
+
+  it('turned on later, it is noticed at the next reconnect: the ingress shuts down through its steps, exit 78', async () => {
+    const redis = await startRedisServer();
+    const admin = new Redis(redis.url);
+    try {
+      const ingress = await startApp(
+        'ingress',
+        { REDIS_URL: redis.url, INGRESS_PORT: String(await freePort()), INGRESS_HOST: '127.0.0.1' },
+        /ingress listening/,
+      );
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // the ingress reconnects
+      const exit = await ingress.exited;
+      expect(exit.code).toBe(78);
+      expect(ingress.output()).toMatch(/maxmemory-policy is allkeys-lru/);
+      expect(ingress.output()).toMatch(/"reason":"redis evicts queued jobs".*shutting down/);
+      expect(ingress.output()).toMatch(/shutdown complete/);
+    } finally {
+      admin.disconnect();
       await redis.stop();
     }
   });

@@ -1,5 +1,6 @@
 import {
   type ConfigError,
+  closeAll,
   type QueueName,
   RedisKeys,
   redactRedisUrl,
@@ -88,9 +89,15 @@ export function createContext(
     },
     now,
   };
+  // Runs after the command's answer: a queue that fails to close is reported, not the command.
   const close = async () => {
-    await Promise.allSettled([...queues.values()].map((q) => q.close()));
-    redis.disconnect();
+    try {
+      await closeAll(Object.fromEntries([...queues].map(([name, q]) => [`${name} queue`, () => q.close()])));
+    } catch (err) {
+      io.err(`vodctl: ${(err as Error).message}`);
+    } finally {
+      redis.disconnect();
+    }
   };
   return { ctx, close };
 }

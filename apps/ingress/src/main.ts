@@ -1,6 +1,7 @@
 import {
   assertBullmqLayout,
   checkEvictionPolicy,
+  closeAll,
   configOrExit,
   createIngressMetrics,
   createQueueMetrics,
@@ -11,6 +12,7 @@ import {
   installShutdown,
   listenConfigError,
   loggerOptions,
+  logRedisStateChanges,
   REUPLOADS_QUEUE,
   redactRedisUrl,
   refuseMissingDatabase,
@@ -31,10 +33,20 @@ const config = configOrExit(() => loadIngressConfig());
 const logger = pino(loggerOptions('ingress', config.LOG_LEVEL));
 
 const redis = createRedis(config.REDIS_URL, 'producer', 'ingress');
-redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+logRedisStateChanges(redis, logger, 'ingress');
 refuseMissingDatabase(redis, exitOnConfigError);
 
-await refuseEvictingRedis(redis, config);
+// An evicting Redis may delete queued jobs: acknowledged callbacks would vanish. Checked at start
+// (once Redis answers) and at every reconnect (below, once the shutdown owner exists).
+const evictionChecked =
+  config.EVICTION_POLICY_CHECK !== 'off' && (await redisReadyWithin(redis, STARTUP_REDIS_WAIT_MS));
+if (evictionChecked && (await evictionVerdict(redis, config)) === 'refuse') process.exit(78); // nothing started yet
+if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
+  logger.warn(
+    { redis: redactRedisUrl(config.REDIS_URL) },
+    'Redis not reachable yet; answering 503 until it is',
+  );
+}
 
 const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config));
 const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE].map(
@@ -67,12 +79,28 @@ const { app, stopAccepting } = await buildIngressApp({
     : [],
 });
 
-installShutdown(logger, [
+const owner = installShutdown(logger, [
   { name: 'stop readiness', run: stopAccepting },
   { name: 'close http server', run: () => app.close() },
-  { name: 'close queues', run: () => Promise.all(allQueues.map((q) => q.close())) },
+  {
+    name: 'close queues',
+    run: () => closeAll(Object.fromEntries(allQueues.map((q) => [`${q.name} queue`, () => q.close()]))),
+  },
   { name: 'close redis', run: () => redis.quit() },
 ]);
+
+if (config.EVICTION_POLICY_CHECK !== 'off') {
+  // Found at a reconnect, an evicting Redis stops the process like a refused configuration (78),
+  // through the shutdown owner: answers in flight are sent and the queues closed first.
+  const recheck = () =>
+    void evictionVerdict(redis, config)
+      .then((verdict) => {
+        if (verdict === 'refuse') void owner.shutdown({ reason: 'redis evicts queued jobs', exitCode: 78 });
+      })
+      .catch((err: Error) => logger.warn({ err: err.message }, 'eviction check failed'));
+  redis.on('ready', recheck);
+  if (!evictionChecked && redis.status === 'ready') recheck();
+}
 
 const address = await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT }).catch((err) =>
   exitOnConfigError(
@@ -98,38 +126,27 @@ logger.info(
   `ingress listening on ${address}/callbacks/vod${config.STATUS_API_TOKEN ? ` (status API on /v1/uploads)` : ''}, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );
 
-/**
- * An evicting Redis may delete queued jobs: acknowledged callbacks would vanish. Checked at start
- * (when Redis answers) and again on every reconnect.
- */
-async function refuseEvictingRedis(conn: Redis, cfg: IngressConfig): Promise<void> {
-  if (cfg.EVICTION_POLICY_CHECK === 'off') return;
-  const check = async () => {
-    const { policy, evicting } = await checkEvictionPolicy(conn);
-    if (!evicting) return;
-    const msg = `Redis maxmemory-policy is ${policy}: Redis may evict queued callbacks. Set maxmemory-policy noeviction (or EVICTION_POLICY_CHECK=warn to run anyway).`;
-    if (cfg.EVICTION_POLICY_CHECK === 'refuse') {
-      logger.fatal({ policy }, msg);
-      process.exit(78);
-    }
-    logger.warn({ policy }, msg);
-  };
-  conn.on(
-    'ready',
-    () => void check().catch((err) => logger.warn({ err: err.message }, 'eviction check failed')),
-  );
-  const ready = await new Promise<boolean>((resolve) => {
+/** Whether Redis answers within `ms` (at once when it already does). */
+function redisReadyWithin(conn: Redis, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     if (conn.status === 'ready') return resolve(true);
-    const t = setTimeout(() => resolve(false), STARTUP_REDIS_WAIT_MS);
+    const t = setTimeout(() => resolve(false), ms);
     conn.once('ready', () => {
       clearTimeout(t);
       resolve(true);
     });
   });
-  if (ready) await check();
-  else
-    logger.warn(
-      { redis: redactRedisUrl(cfg.REDIS_URL) },
-      'Redis not reachable yet; answering 503 until it is',
-    );
+}
+
+/** Reads Redis's eviction policy; logs an evicting one and says whether the configuration refuses it. */
+async function evictionVerdict(conn: Redis, cfg: IngressConfig): Promise<'ok' | 'refuse'> {
+  const { policy, evicting } = await checkEvictionPolicy(conn);
+  if (!evicting) return 'ok';
+  const msg = `Redis maxmemory-policy is ${policy}: Redis may evict queued callbacks. Set maxmemory-policy noeviction (or EVICTION_POLICY_CHECK=warn to run anyway).`;
+  if (cfg.EVICTION_POLICY_CHECK === 'refuse') {
+    logger.fatal({ policy }, msg);
+    return 'refuse';
+  }
+  logger.warn({ policy }, msg);
+  return 'ok';
 }

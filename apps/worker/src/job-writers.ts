@@ -1,4 +1,5 @@
 import {
+  closeAll,
   DEAD_LETTER_JOB_NAME,
   DEAD_LETTER_JOB_OPTIONS,
   DEAD_LETTERS_QUEUE,
@@ -89,6 +90,9 @@ export class JobWriters {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.reuploads.close(), this.deadLetters.close()]);
+    await closeAll({
+      'vod-reuploads queue': () => this.reuploads.close(),
+      'vod-dead-letters queue': () => this.deadLetters.close(),
+    });
   }
 }

@@ -2,6 +2,7 @@ import {
   assertBullmqLayout,
   CodeClassifier,
   checkWebhookTarget,
+  closeAll,
   configOrExit,
   createQueueMetrics,
   createRedis,
@@ -14,6 +15,7 @@ import {
   listenConfigError,
   loadRetryPolicy,
   loggerOptions,
+  logRedisStateChanges,
   QUEUE_NAMES,
   redactRedisUrl,
   refuseMissingDatabase,
@@ -59,7 +61,7 @@ if (webhook) {
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
 const redis = createRedis(config.REDIS_URL, 'worker', 'worker');
-redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+logRedisStateChanges(redis, logger, 'worker');
 refuseMissingDatabase(redis, exitOnConfigError);
 
 const registry = createRegistry('worker');
@@ -205,12 +207,17 @@ installShutdown(
     { name: 'close workers', run: () => manager.close() },
     {
       name: 'close metrics server',
-      run: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+      run: () =>
+        new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve(undefined)))),
     },
     {
       name: 'close queues',
       run: () =>
-        Promise.allSettled([writers.close(), syntheticEvents.close(), ...gaugeQueues.map((q) => q.close())]),
+        closeAll({
+          'job writers': () => writers.close(),
+          'synthetic events': () => syntheticEvents.close(),
+          ...Object.fromEntries(gaugeQueues.map((q) => [`${q.name} gauge queue`, () => q.close()])),
+        }),
     },
     { name: 'close redis', run: () => redis.quit() },
   ],

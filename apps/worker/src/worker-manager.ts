@@ -1,4 +1,5 @@
 import {
+  closeAll,
   EVENTS_QUEUE,
   type EventJobData,
   NOTIFICATIONS_QUEUE,
@@ -214,6 +215,6 @@ export class WorkerManager {
    * after a hard kill are recovered by the stalled-job check of the remaining workers.
    */
   async close(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await closeAll(Object.fromEntries(this.workers.map((w) => [`${w.name} worker`, () => w.close()])));
   }
 }
