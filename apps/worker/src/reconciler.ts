@@ -54,9 +54,22 @@ export class Reconciler {
   /** One timer tick: run a pass when this process wins the interval's lock. */
   async tick(): Promise<ReconcileReport | undefined> {
     if (this.running) return undefined;
-    const won = await this.options.redis
-      .set(this.lockKey, this.token, 'PX', Math.max(500, this.options.intervalSeconds * 1000 - 100), 'NX')
-      .catch(() => null);
+    let won: string | null;
+    try {
+      won = await this.options.redis.set(
+        this.lockKey,
+        this.token,
+        'PX',
+        Math.max(500, this.options.intervalSeconds * 1000 - 100),
+        'NX',
+      );
+    } catch (err) {
+      this.options.logger.warn(
+        { err },
+        'reconcile lock not taken (Redis error); the next interval tries again',
+      );
+      return undefined;
+    }
     if (won !== 'OK') return undefined;
     const pass = this.runPass().catch((err) => {
       this.options.logger.error({ err }, 'reconcile pass failed');

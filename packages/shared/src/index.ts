@@ -15,6 +15,7 @@ export * from './queues.js';
 export * from './redis.js';
 export * from './redis-database.js';
 export * from './redis-keys.js';
+export * from './redis-state-log.js';
 export * from './retry-policy.js';
 export * from './script-batch.js';
 export * from './shutdown.js';

@@ -1,0 +1,28 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * Logs the state changes of a connection at warn, once per change: down (with the error that
+ * brought it down) and back. Every error stays at debug: while Redis is away ioredis reports each
+ * failed reconnect, and those lines would bury the one that says it went down.
+ */
+export function logRedisStateChanges(redis: Redis, logger: Logger, name: string): void {
+  let down = false;
+  let lastError: string | undefined;
+  redis.on('error', (err: Error) => {
+    lastError = err.message;
+    logger.debug({ redis: name, err: err.message }, 'redis connection error');
+  });
+  // Emitted only when ioredis will reconnect (not after quit()), so a shutdown logs nothing here.
+  redis.on('reconnecting', () => {
+    if (down) return;
+    down = true;
+    logger.warn({ redis: name, err: lastError }, 'redis connection down; reconnecting');
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    lastError = undefined;
+    logger.warn({ redis: name }, 'redis connection back');
+  });
+}
