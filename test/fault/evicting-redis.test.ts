@@ -30,6 +30,8 @@ describe('fault: evicting Redis (maxmemory-policy allkeys-lru)', () => {
         'ingress',
         { REDIS_URL: redis.url, INGRESS_PORT: String(await freePort()), INGRESS_HOST: '127.0.0.1' },
         /ingress listening/,
+        [],
+        60_000, // a loaded machine can take longer than the default to load the app
       );
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
       await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // the ingress reconnects
