@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   COMMON_ENV,
   ConfigError,
@@ -6,10 +6,12 @@ import {
   envEnum,
   envInt,
   envString,
+  exitOnConfigError,
   loadConfig,
   redisUrlProblem,
 } from './env-config.js';
 import { NOT_IMPLEMENTED_ENV } from './not-implemented-env.js';
+import { RetryPolicyError } from './retry-policy.js';
 
 const SPEC = {
   ...COMMON_ENV,
@@ -97,5 +99,25 @@ describe('variables of the contract this build does not implement', () => {
 
   it('lists each name once', () => {
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('exitOnConfigError', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('stops with 78 on a ConfigError and a RetryPolicyError (matched by class), rethrows anything else', () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation((code) => {
+      throw new Error(`exit ${code}`);
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(() =>
+      exitOnConfigError(new RetryPolicyError('RETRY_POLICY_FILE x: must be a JSON object')),
+    ).toThrow('exit 78');
+    expect(stderr).toHaveBeenCalledWith('configuration error: RETRY_POLICY_FILE x: must be a JSON object\n');
+    expect(() => exitOnConfigError(new ConfigError('REDIS_URL=…'))).toThrow('exit 78');
+    // An error merely named like one is not a configuration problem.
+    const impostor = Object.assign(new Error('boom'), { name: 'RetryPolicyError' });
+    expect(() => exitOnConfigError(impostor)).toThrow('boom');
+    expect(exit).toHaveBeenCalledTimes(2);
   });
 });

@@ -166,9 +166,9 @@ export function configOrExit<T>(fn: () => T): T {
   }
 }
 
-/** Prints a ConfigError (or a retry policy error) as one line and exits 78; rethrows anything else. */
+/** Prints a ConfigError (a RetryPolicyError is one) as one line and exits 78; rethrows anything else. */
 export function exitOnConfigError(err: unknown): never {
-  if (err instanceof ConfigError || (err as Error).name === 'RetryPolicyError') {
+  if (err instanceof ConfigError) {
     process.stderr.write(`configuration error: ${(err as Error).message}\n`);
     process.exit(78);
   }

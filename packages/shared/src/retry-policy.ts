@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { ConfigError } from './env-config.js';
 import { statedStatuses, statusMatches, withoutContext } from './failure-message.js';
 
 /** How a result code is treated. */
@@ -109,8 +110,11 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   },
 };
 
-/** Thrown when a policy file cannot be used; the message names the file and the problem. */
-export class RetryPolicyError extends Error {
+/**
+ * Thrown when a policy file cannot be used; the message names the file and the problem. A
+ * ConfigError, so every process stops on it as on any other bad setting (exit 78).
+ */
+export class RetryPolicyError extends ConfigError {
   override name = 'RetryPolicyError';
 }
 
