@@ -28,6 +28,7 @@ import {
   processEvent,
 } from '../../apps/worker/src/processors/event-processor.js';
 import { ReuploadBudget } from '../../apps/worker/src/reupload-budget.js';
+import { UploadTracker } from '../../apps/worker/src/upload-tracker.js';
 
 /**
  * The worker's real event processor wired to a real Redis under one prefix, without a BullMQ
@@ -65,6 +66,7 @@ export function createProcessorHarness(
   });
   const deps: EventProcessorDeps = {
     store,
+    uploads: new UploadTracker(redis, { prefix, ttlSeconds: 3600 }),
     budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
     writers,
     classifier: new CodeClassifier(policy),

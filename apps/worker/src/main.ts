@@ -32,6 +32,7 @@ import { OutcomeStore } from './outcome-store.js';
 import { Reconciler } from './reconciler.js';
 import { ReuploadBudget } from './reupload-budget.js';
 import { UploadBatcher } from './upload-batcher.js';
+import { UploadTracker } from './upload-tracker.js';
 import { WorkerManager } from './worker-manager.js';
 
 // Our Lua scripts write BullMQ jobs themselves: refuse a bullmq whose layout they were not checked against.
@@ -84,6 +85,10 @@ const store = new OutcomeStore(redis, {
   },
 });
 createWebhookPendingMetric(registry, () => store.oldestPendingNotificationMs());
+const uploads = new UploadTracker(redis, {
+  prefix: config.QUEUE_PREFIX,
+  ttlSeconds: config.SOURCE_STATE_TTL_SECONDS,
+});
 const writers = new JobWriters(redis, {
   prefix: config.QUEUE_PREFIX,
   eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
@@ -125,6 +130,7 @@ const { server, port } = await startMetricsServer({
 
 manager.startEventWorker({
   store,
+  uploads,
   budget: new ReuploadBudget(redis, {
     prefix: config.QUEUE_PREFIX,
     ttlSeconds: config.SOURCE_STATE_TTL_SECONDS,
@@ -152,6 +158,7 @@ manager.startReuploadWorker(
   {
     batcher: api ? new UploadBatcher(api, { waitMs: config.REUPLOAD_BATCH_WAIT_MS }) : undefined,
     store,
+    uploads,
     writers,
     metrics,
     logger,
@@ -185,7 +192,7 @@ const syntheticEvents = new SyntheticEventWriter(redis, config.QUEUE_PREFIX, con
 const reconciler = api
   ? new Reconciler({
       redis,
-      store,
+      uploads,
       api,
       events: syntheticEvents,
       metrics,

@@ -13,25 +13,13 @@ import {
   ScriptBatch,
   sourceKeyOf,
   stableHash,
-  type UploadSource,
   type VariadicCommand,
   variadicScript,
   webhookIdOf,
 } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
 import { budgetEntryOf } from './reupload-budget.js';
-
-/** What the store remembers about an upload JobId: which source and which attempt it was. */
-export interface UploadJobInfo {
-  sourceKey: string;
-  attempt: number;
-  /** Epoch ms the upload started (uploads this system started). */
-  startedAt?: number;
-  /** The source, kept for reconciliation: QueryUploadTaskInfo does not return CallbackArgs. */
-  source?: UploadSource;
-  /** Its outcome came from reconciliation: a late real callback for it is a duplicate. */
-  reconciled?: boolean;
-}
+import { parseUploadJob, type UploadJobInfo } from './upload-tracker.js';
 
 /** Keys per event in RECORD_SCRIPT's KEYS. */
 const RECORD_KEYS = 6;
@@ -231,7 +219,11 @@ export interface OutcomeStoreOptions {
   notifications?: NotificationOptions;
 }
 
-/** Reads and writes everything the worker keeps besides BullMQ jobs. */
+/**
+ * Outcomes: the record step (outcome, processed marker, source state, JobId mapping, pending entry
+ * and notification in one script) and the reads that decide whether an event is a duplicate. The
+ * uploads waiting for their callback, which reconciliation works from, are UploadTracker's.
+ */
 export class OutcomeStore {
   readonly keys: RedisKeys;
   private readonly records: ScriptBatch<RecordResult>;
@@ -283,14 +275,10 @@ export class OutcomeStore {
     return (await this.redis.exists(this.keys.processed(dedupeKey))) === 1;
   }
 
-  /** Which attempt a JobId was, when this system knows it. */
-  async uploadJob(jobId: string): Promise<UploadJobInfo | undefined> {
-    return parseUploadJob(await this.redis.get(this.keys.uploadJob(jobId)));
-  }
-
   /**
-   * `isProcessed` and `uploadJob` in one round trip (both keys are strings, so one MGET): what the
-   * event processor needs before deciding on a code whose decision depends on the attempt.
+   * `isProcessed` and the JobId's upload record (UploadTracker) in one round trip (both keys are
+   * strings, so one MGET): what the event processor needs before deciding on a code whose decision
+   * depends on the attempt.
    */
   async lookup(dedupeKey: string, jobId: string): Promise<{ processed: boolean; upload?: UploadJobInfo }> {
     const [marker, upload] = await this.redis.mget(
@@ -379,56 +367,6 @@ export class OutcomeStore {
       if ((await this.redis.exists(this.notificationBase + jobId)) === 1) return Number(score);
       await this.redis.zrem(this.keys.pendingNotifications, jobId);
     }
-    return undefined;
-  }
-
-  /**
-   * Remembers a JobId this system started (a re-upload): its source and attempt, and that its
-   * callback is pending since `startedAt` (for reconciliation).
-   */
-  async trackUpload(jobId: string, info: UploadJobInfo, startedAt: number): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.keys.uploadJob(jobId), JSON.stringify(info), 'EX', this.options.sourceStateTtlSeconds)
-      .zadd(this.keys.pendingUploads, startedAt, jobId)
-      .exec();
-  }
-
-  /**
-   * True when a callback for this JobId was already recorded: the mapping exists but the JobId is
-   * no longer pending. A reconciled event for it is then a duplicate of that callback.
-   */
-  async settledByCallback(jobId: string): Promise<boolean> {
-    const [exists, score] = await Promise.all([
-      this.redis.exists(this.keys.uploadJob(jobId)),
-      this.redis.zscore(this.keys.pendingUploads, jobId),
-    ]);
-    return exists === 1 && score === null;
-  }
-
-  /** Pending JobIds last looked at (or started) before `cutoffMs`, oldest first. */
-  async duePending(cutoffMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.pendingUploads, '-inf', cutoffMs, 'LIMIT', 0, limit);
-  }
-
-  /** Moves still-pending JobIds to `atMs` (looked at again later); ones already settled stay gone. */
-  async touchPending(jobIds: readonly string[], atMs: number): Promise<void> {
-    if (jobIds.length === 0) return;
-    const args = jobIds.flatMap((id) => [atMs, id]);
-    await this.redis.zadd(this.keys.pendingUploads, 'XX', ...(args as [number, string]));
-  }
-
-  /** Forgets pending JobIds (VOD does not know them and will not send their callback). */
-  async dropPending(jobIds: readonly string[]): Promise<void> {
-    if (jobIds.length > 0) await this.redis.zrem(this.keys.pendingUploads, ...jobIds);
-  }
-}
-
-function parseUploadJob(raw: string | null): UploadJobInfo | undefined {
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as UploadJobInfo;
-  } catch {
     return undefined;
   }
 }

@@ -8,12 +8,13 @@ import {
 } from '@vod-callbacks/vod-client';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { OutcomeStore } from './outcome-store.js';
+import type { UploadTracker } from './upload-tracker.js';
 
 /** Settings and collaborators of the reconciler. */
 export interface ReconcilerOptions {
   redis: Redis;
-  store: OutcomeStore;
+  /** The uploads this system started, pending their callback. */
+  uploads: UploadTracker;
   api: VodApi;
   events: SyntheticEventWriter;
   metrics: WorkerMetrics;
@@ -43,7 +44,7 @@ export class Reconciler {
   private readonly token = randomBytes(8).toString('hex');
 
   constructor(private readonly options: ReconcilerOptions) {
-    this.lockKey = `${options.store.keys.prefix}:reconcile-lock`;
+    this.lockKey = `${options.uploads.keys.prefix}:reconcile-lock`;
   }
 
   start(): void {
@@ -87,12 +88,12 @@ export class Reconciler {
   async runPass(): Promise<ReconcileReport> {
     const o = this.options;
     const now = (o.now ?? Date.now)();
-    const due = await o.store.duePending(now - o.afterSeconds * 1000, o.maxPerPass);
+    const due = await o.uploads.duePending(now - o.afterSeconds * 1000, o.maxPerPass);
     const empty: ReconcileReport = { emitted: [], running: [], notFound: [], incomplete: [], errors: [] };
     if (due.length === 0) return empty;
     const report = await reconcileJobIds(due, {
       api: o.api,
-      knownSource: async (jobId) => (await o.store.uploadJob(jobId))?.source,
+      knownSource: async (jobId) => (await o.uploads.get(jobId))?.source,
       emit: (event) => o.events.add(event, now),
       now: () => now,
     });
@@ -100,12 +101,12 @@ export class Reconciler {
     const lost: string[] = [];
     const keep: string[] = [...report.emitted.map((e) => e.jobId), ...report.running];
     for (const jobId of [...report.notFound, ...report.incomplete]) {
-      const startedAt = (await o.store.uploadJob(jobId))?.startedAt ?? 0;
+      const startedAt = (await o.uploads.get(jobId))?.startedAt ?? 0;
       if (now - startedAt > o.giveUpSeconds * 1000) lost.push(jobId);
       else keep.push(jobId);
     }
-    await o.store.touchPending(keep, now);
-    await o.store.dropPending(lost);
+    await o.uploads.touchPending(keep, now);
+    await o.uploads.dropPending(lost);
 
     for (const e of report.emitted) o.metrics.reconciled.inc({ result: e.state });
     if (report.running.length) o.metrics.reconciled.inc({ result: 'running' }, report.running.length);

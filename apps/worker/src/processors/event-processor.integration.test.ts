@@ -28,6 +28,7 @@ import { EventJobWriter } from '../../../ingress/src/event-job-writer.js';
 import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
 import { ReuploadBudget } from '../reupload-budget.js';
+import { UploadTracker } from '../upload-tracker.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 
 const fixture = (name: string) =>
@@ -38,6 +39,7 @@ describe('event processor against real Redis and BullMQ', () => {
   let redis: Redis;
   let writers: JobWriters;
   let store: OutcomeStore;
+  let uploads: UploadTracker;
   let deps: EventProcessorDeps;
   let registry: ReturnType<typeof createRegistry>;
   let ingress: EventJobWriter;
@@ -54,8 +56,10 @@ describe('event processor against real Redis and BullMQ', () => {
       outcomesMaxLen: 10_000,
       sourceStateTtlSeconds: 3600,
     });
+    uploads = new UploadTracker(redis, { prefix, ttlSeconds: 3600 });
     deps = {
       store,
+      uploads,
       budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
       writers,
       classifier: new CodeClassifier(),
@@ -183,8 +187,8 @@ describe('event processor against real Redis and BullMQ', () => {
       sourceUrl: transient('x').Data.SourceUrl,
       callbackArgs: 'item-7',
     });
-    await store.trackUpload('job-attempt-2', { sourceKey, attempt: 2 }, Date.now());
-    await store.trackUpload('job-attempt-3', { sourceKey, attempt: 3 }, Date.now());
+    await uploads.track('job-attempt-2', { sourceKey, attempt: 2 }, Date.now());
+    await uploads.track('job-attempt-3', { sourceKey, attempt: 3 }, Date.now());
 
     const second = await processEvent(await job(transient('rid-a2', 'job-attempt-2')), deps);
     expect(second).toMatchObject({ decision: 'reupload_scheduled', delayMs: 20_000 });
@@ -202,8 +206,8 @@ describe('event processor against real Redis and BullMQ', () => {
 
   it('records the attempt of a tracked JobId for success and permanent codes (read by the record script)', async () => {
     const source = { spaceName: 'ecqc-live', sourceUrl: 'http://xxx.mp4', callbackArgs: 'item id' };
-    await store.trackUpload('job-ok-3', { sourceKey: sourceKeyOf(source), attempt: 3 }, Date.now());
-    await store.trackUpload('job-404-2', { sourceKey: sourceKeyOf(source), attempt: 2 }, Date.now());
+    await uploads.track('job-ok-3', { sourceKey: sourceKeyOf(source), attempt: 3 }, Date.now());
+    await uploads.track('job-404-2', { sourceKey: sourceKeyOf(source), attempt: 2 }, Date.now());
     const ok = fixture('seed-success.json');
     ok.Data.JobId = 'job-ok-3';
     const notFound = fixture('seed-failure.json');

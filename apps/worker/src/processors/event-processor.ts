@@ -21,10 +21,13 @@ import { decide } from '../decide.js';
 import type { JobWriters } from '../job-writers.js';
 import type { OutcomeStore } from '../outcome-store.js';
 import type { BudgetClaim, ReuploadBudget } from '../reupload-budget.js';
+import type { UploadTracker } from '../upload-tracker.js';
 
 /** What the event processor needs. */
 export interface EventProcessorDeps {
   store: OutcomeStore;
+  /** The uploads this system started (a reconciled event checks its JobId there). */
+  uploads: UploadTracker;
   /** The re-upload budget per source. */
   budget: ReuploadBudget;
   writers: JobWriters;
@@ -158,7 +161,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
   }
 
   // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
-  if (job.data.origin === 'reconcile' && (await deps.store.settledByCallback(event.Data.JobId))) {
+  if (job.data.origin === 'reconcile' && (await deps.uploads.settledByCallback(event.Data.JobId))) {
     deps.logger.info({ requestId, jobId: event.Data.JobId }, 'reconciled event superseded by its callback');
     return duplicateOf(deps, label, requestId);
   }

@@ -51,7 +51,7 @@ describe('re-upload budget per source (real Redis and BullMQ)', () => {
       round = [];
       for (const j of jobs) {
         const newJobId = `vod-job-${j.id}`;
-        await h.deps.store.trackUpload(
+        await h.deps.uploads.track(
           newJobId,
           { sourceKey: sourceKeyOf(j.data.source), attempt: j.data.attempt },
           Date.now(),

@@ -25,6 +25,7 @@ import { OutcomeStore } from '../outcome-store.js';
 import { Reconciler } from '../reconciler.js';
 import { ReuploadBudget } from '../reupload-budget.js';
 import { UploadBatcher } from '../upload-batcher.js';
+import { UploadTracker } from '../upload-tracker.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
 
@@ -54,6 +55,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   let redis: Redis;
   let writers: JobWriters;
   let store: OutcomeStore;
+  let uploads: UploadTracker;
   let registry: ReturnType<typeof createRegistry>;
   let deps: ReuploadProcessorDeps;
 
@@ -89,9 +91,11 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       outcomesMaxLen: 10_000,
       sourceStateTtlSeconds: 3600,
     });
+    uploads = new UploadTracker(redis, { prefix, ttlSeconds: 3600 });
     deps = {
       batcher: new UploadBatcher(api, { waitMs: 5 }),
       store,
+      uploads,
       writers,
       metrics: createWorkerMetrics(registry),
       logger,
@@ -100,6 +104,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   /** The event processor on the same store, writers and metrics as the re-upload processor. */
   const eventProcessorDeps = (): EventProcessorDeps => ({
     store,
+    uploads,
     budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
     writers,
     classifier: new CodeClassifier(),
@@ -142,7 +147,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   it('records the new JobId so its callback continues the attempt count, and is pending until then', async () => {
     const result = await processReupload(reuploadJob(3), deps);
     if (result.result !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(result)}`);
-    expect(await store.uploadJob(result.jobId)).toMatchObject({
+    expect(await uploads.get(result.jobId)).toMatchObject({
       attempt: 3,
       sourceKey: sourceKeyOf(source),
       source,
@@ -196,7 +201,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     let now = Date.now() + 10_000;
     const reconciler = new Reconciler({
       redis,
-      store,
+      uploads,
       api,
       events,
       metrics: deps.metrics,
@@ -207,7 +212,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       maxPerPass: 100,
       now: () => now,
     });
-    await store.trackUpload(
+    await uploads.track(
       'never-existed',
       { sourceKey: 'k', attempt: 2, startedAt: now - 7200_000 },
       now - 7200_000,
@@ -246,7 +251,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     const make = () =>
       new Reconciler({
         redis,
-        store,
+        uploads,
         api,
         events,
         metrics: deps.metrics,
@@ -305,7 +310,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     });
   });
   it('a real callback arriving after the reconciled outcome of its JobId is a duplicate', async () => {
-    await store.trackUpload('job-late', { sourceKey: sourceKeyOf(source), attempt: 2, source }, Date.now());
+    await uploads.track('job-late', { sourceKey: sourceKeyOf(source), attempt: 2, source }, Date.now());
     const eventDeps = eventProcessorDeps();
     const data = {
       Code: 'Success',

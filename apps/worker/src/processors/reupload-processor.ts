@@ -9,12 +9,15 @@ import type { Logger } from 'pino';
 import type { JobWriters } from '../job-writers.js';
 import type { OutcomeStore } from '../outcome-store.js';
 import type { UploadBatcher } from '../upload-batcher.js';
+import type { UploadTracker } from '../upload-tracker.js';
 
 /** What the re-upload processor needs. */
 export interface ReuploadProcessorDeps {
   /** Undefined when VOLC_ACCESSKEY/VOLC_SECRETKEY are not set: re-uploads are dead-lettered. */
   batcher: UploadBatcher | undefined;
   store: OutcomeStore;
+  /** Where a started re-upload is remembered (its JobId, pending its callback). */
+  uploads: UploadTracker;
   writers: JobWriters;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -63,7 +66,7 @@ export async function processReupload(
   const outcome = await deps.batcher.submit(source);
   if (outcome.ok) {
     const startedAt = now();
-    await deps.store.trackUpload(
+    await deps.uploads.track(
       outcome.jobId,
       { sourceKey: sourceKeyOf(source), attempt, startedAt, source },
       startedAt,

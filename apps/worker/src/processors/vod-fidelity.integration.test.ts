@@ -21,6 +21,7 @@ import { JobWriters } from '../job-writers.js';
 import { OutcomeStore } from '../outcome-store.js';
 import { ReuploadBudget } from '../reupload-budget.js';
 import { UploadBatcher } from '../upload-batcher.js';
+import { UploadTracker } from '../upload-tracker.js';
 import { type EventProcessorDeps, processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
 
@@ -35,6 +36,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
   let redis: Redis;
   let writers: JobWriters;
   let store: OutcomeStore;
+  let uploads: UploadTracker;
   let deps: ReuploadProcessorDeps;
 
   beforeAll(async () => {
@@ -69,9 +71,11 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
       outcomesMaxLen: 10_000,
       sourceStateTtlSeconds: 3600,
     });
+    uploads = new UploadTracker(redis, { prefix, ttlSeconds: 3600 });
     deps = {
       batcher: new UploadBatcher(api, { waitMs: 5 }),
       store,
+      uploads,
       writers,
       metrics: createWorkerMetrics(createRegistry('worker')),
       logger,
@@ -85,6 +89,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
 
   const eventDeps = (): EventProcessorDeps => ({
     store,
+    uploads,
     budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
     writers,
     classifier: new CodeClassifier(),
@@ -171,7 +176,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
       fileExtension: '.mp4',
       templates: [{ TemplateIds: ['tpl-own'], TemplateType: 'transcode' }],
     };
-    await store.trackUpload(
+    await uploads.track(
       'job-started',
       { sourceKey: sourceKeyOf(sent), attempt: 2, source: sent },
       Date.now(),
@@ -183,7 +188,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     const result = await processReupload(job, deps);
     if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
     expect(sim.simulator.tasks.get(result.jobId)).toMatchObject({ md5: sent.md5, fileName: sent.fileName });
-    expect(await store.uploadJob(result.jobId)).toMatchObject({ attempt: 3, source: sent });
+    expect(await uploads.get(result.jobId)).toMatchObject({ attempt: 3, source: sent });
   });
 
   it('20 long signed URLs with 512-byte CallbackArgs: every one accepted, in calls whose request line VOD’s gateway takes', async () => {
