@@ -222,6 +222,21 @@ describe('vodctl against real Redis and BullMQ', () => {
     }
   });
 
+  it('reconcile takes the VOD API settings from its configuration (the environment it was given)', async () => {
+    const env = {
+      VOLC_ACCESSKEY: 'AKLTcli',
+      VOLC_SECRETKEY: 'cli-secret',
+      VOD_API_HOST: `127.0.0.1:${await freePort()}`, // nothing listens: the lookup fails, the keys were read
+      VOD_API_PROTOCOL: 'http:',
+    };
+    expect(await vodctl(['reconcile', '--job-ids', 'job-cli-1'], env)).toBe(EXIT.failed);
+    expect(out.join('\n')).toMatch(/^job-cli-1 {2}error {2}NetworkError: /m);
+    expect(await vodctl(['reconcile', '--job-ids', 'job-cli-1'], { VOD_API_PROTOCOL: 'gopher:' })).toBe(
+      EXIT.config,
+    );
+    expect(err.at(-1)).toMatch(/VOD_API_PROTOCOL/);
+  });
+
   it('dlq replay --reason: only that reason; a selector is required and exclusive', async () => {
     await deliver(unknownCodeEvent('r-1'));
     await deliver({ RequestId: 'r-2', EventType: 'SomethingElse', Data: {} });

@@ -1,9 +1,7 @@
-import { ConfigError, loadConfig } from '@vod-callbacks/shared';
 import {
   parseTrackedUpload,
   reconcileJobIds,
   SyntheticEventWriter,
-  VOD_API_ENV,
   VodApiClient,
   vodApiOptionsOf,
 } from '@vod-callbacks/vod-client';
@@ -42,14 +40,7 @@ export const reconcileCommand: Command = {
     if (ids.length > MAX_JOB_IDS) throw new Error(`at most ${MAX_JOB_IDS} JobIds per run`);
   },
   async run(ctx, { values }) {
-    let apiConfig: ReturnType<typeof loadConfig<typeof VOD_API_ENV>>;
-    try {
-      apiConfig = loadConfig(VOD_API_ENV, process.env);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new CliError(EXIT.config, `configuration error: ${err.message}`);
-      throw err;
-    }
-    const options = vodApiOptionsOf(apiConfig);
+    const options = vodApiOptionsOf(ctx.config);
     if (!options)
       throw new CliError(EXIT.config, 'VOLC_ACCESSKEY and VOLC_SECRETKEY must be set to query VOD');
     const events = new SyntheticEventWriter(ctx.redis, ctx.keys.prefix, ctx.config);
