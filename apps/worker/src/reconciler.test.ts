@@ -11,7 +11,7 @@ describe('reconciler tick', () => {
       redis: {
         set: () => Promise.reject(new Error('READONLY You can’t write against a read only replica.')),
       },
-      store: {
+      uploads: {
         keys: { prefix: 'vod' },
         duePending: async () => {
           passes++;
