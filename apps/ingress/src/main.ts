@@ -13,6 +13,7 @@ import {
   listenConfigError,
   loggerOptions,
   logRedisStateChanges,
+  NOTIFICATIONS_QUEUE,
   REUPLOADS_QUEUE,
   redactRedisUrl,
   refuseMissingDatabase,
@@ -49,7 +50,8 @@ if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
 }
 
 const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config));
-const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE].map(
+// Every queue for bull-board and the queue gauges (vod-notifications is empty unless webhooks are on).
+const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE, NOTIFICATIONS_QUEUE].map(
   (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
 );
 const allQueues = [enqueuer.queue, ...otherQueues];

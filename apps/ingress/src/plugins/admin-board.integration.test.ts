@@ -2,6 +2,7 @@ import {
   DEAD_LETTER_JOB_NAME,
   DEAD_LETTERS_QUEUE,
   EVENTS_QUEUE,
+  NOTIFICATIONS_QUEUE,
   QUEUE_NAMES,
   REUPLOADS_QUEUE,
 } from '@vod-callbacks/shared';
@@ -65,7 +66,7 @@ describe('admin board (bull-board behind basic auth, real BullMQ queues)', () =>
     }
   });
 
-  it('serves the board and lists all three queues with the dead letter when authenticated', async () => {
+  it('serves the board and lists all four queues with the dead letter when authenticated', async () => {
     const a = await build(false);
     const page = await a.inject({ url: '/admin/queues', headers: { authorization: GOOD } });
     expect(page.statusCode).toBe(200);
@@ -80,6 +81,7 @@ describe('admin board (bull-board behind basic auth, real BullMQ queues)', () =>
     expect(body.queues.map((q) => q.name).sort()).toEqual([
       DEAD_LETTERS_QUEUE,
       EVENTS_QUEUE,
+      NOTIFICATIONS_QUEUE,
       REUPLOADS_QUEUE,
     ]);
     expect(body.queues.find((q) => q.name === DEAD_LETTERS_QUEUE)?.jobs.map((j) => j.id)).toEqual([
