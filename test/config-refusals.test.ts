@@ -57,6 +57,12 @@ describe('bad settings stop the real processes with exit 78', () => {
 
   const cases: [App, string, () => Record<string, string>, RegExp][] = [
     ['worker', 'ACCEPTED_EVENT_TYPES: " "', () => ({ ACCEPTED_EVENT_TYPES: ' ' }), /ACCEPTED_EVENT_TYPES/],
+    [
+      'worker',
+      'REUPLOAD_DEFAULTS_FILE: a file that does not exist',
+      () => ({ REUPLOAD_DEFAULTS_FILE: '/nonexistent/reupload-defaults.json' }),
+      /REUPLOAD_DEFAULTS_FILE \/nonexistent\/reupload-defaults.json: cannot read JSON/,
+    ],
     ['worker', 'ACCEPTED_EVENT_TYPES: ,', () => ({ ACCEPTED_EVENT_TYPES: ',' }), /ACCEPTED_EVENT_TYPES/],
     [
       'ingress',

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signCallback } from '@vod-callbacks/shared';
 import {
   type AppProcess,
@@ -24,6 +26,13 @@ const ADMIN_PASSWORD = `admin-pw-${token()}`;
 const VOLC_SECRETKEY = `volc-sk-${token()}`;
 const VOLC_ACCESSKEY = `AKLT${token()}`;
 const BODY_MARKER = `body-marker-${token()}`;
+// A re-upload default header secret, referenced by variable name from REUPLOAD_DEFAULTS_FILE.
+const ORIGIN_TOKEN = `origin-token-${token()}`;
+const DEFAULTS_FILE = join(mkdtempSync(join(tmpdir(), 'sec-defaults-')), 'reupload-defaults.json');
+writeFileSync(
+  DEFAULTS_FILE,
+  JSON.stringify({ '*': { CustomURLHeaders: { 'X-Origin-Token': { env: 'SEC_ORIGIN_TOKEN' } } } }),
+);
 const PUBLIC_URL = 'https://cb.example.com/callbacks/vod';
 
 // Real processes at LOG_LEVEL=info, their whole stdout+stderr captured: no secret and no body
@@ -51,6 +60,8 @@ describe('secrets and bodies never reach the logs at info level (built processes
       ADMIN_PASSWORD,
       VOLC_ACCESSKEY,
       VOLC_SECRETKEY,
+      REUPLOAD_DEFAULTS_FILE: DEFAULTS_FILE,
+      SEC_ORIGIN_TOKEN: ORIGIN_TOKEN,
       // Nothing here schedules a re-upload, but never point a test at the real VOD.
       VOD_API_HOST: `127.0.0.1:${deadPort}`,
       VOD_API_PROTOCOL: 'http:',
@@ -121,6 +132,7 @@ describe('secrets and bodies never reach the logs at info level (built processes
       ADMIN_PASSWORD,
       VOLC_SECRETKEY,
       BODY_MARKER,
+      ORIGIN_TOKEN,
     ]) {
       expect(all, `found ${secret} in the output`).not.toContain(secret);
     }

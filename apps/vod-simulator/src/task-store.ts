@@ -9,6 +9,8 @@ export interface SimTask {
   md5?: string;
   fileName?: string;
   templates?: unknown;
+  /** The URLSet as received (for tests: what a re-upload really sent). */
+  urlSet?: Record<string, unknown>;
   /** Which upload of this URL it is (1-based), which picks the scripted outcome. */
   uploadNumber: number;
   outcome: StepOutcome;

@@ -226,6 +226,7 @@ export class VodSimulator {
     if (typeof s.Md5 === 'string') task.md5 = s.Md5;
     if (typeof s.FileName === 'string') task.fileName = s.FileName;
     if (Array.isArray(s.Templates)) task.templates = s.Templates;
+    task.urlSet = s;
     this.tasks.add(task);
     const ms = this.options.processingMs;
     this.later(Math.floor(ms / 2), () => {

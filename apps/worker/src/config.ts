@@ -62,6 +62,10 @@ export const WORKER_ENV = {
     'What to do with other event types: dead-letter them (reason unsupported_event) or count and ignore.',
   ),
   RETRY_POLICY_FILE: envString('', 'JSON file overlaying the default code → class policy (see README).'),
+  REUPLOAD_DEFAULTS_FILE: envString(
+    '',
+    'JSON file of per-space UploadMediaByUrl fields for re-uploads (Templates, ClassificationId, StorageClass, Tags, Title, CustomURLHeaders …; README); secrets as {"env": "NAME"}.',
+  ),
   REUPLOAD_MAX_ATTEMPTS: envInt(
     3,
     'Uploads per source in all (the original counts as 1) before retries_exhausted.',

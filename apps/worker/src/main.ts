@@ -21,7 +21,12 @@ import {
   refuseMissingDatabase,
   snapshotQueues,
 } from '@vod-callbacks/shared';
-import { SyntheticEventWriter, VodApiClient, vodApiOptionsOf } from '@vod-callbacks/vod-client';
+import {
+  ReuploadDefaults,
+  SyntheticEventWriter,
+  VodApiClient,
+  vodApiOptionsOf,
+} from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { acceptedEventTypes, loadWorkerConfig, webhookSettingsOf } from './config.js';
@@ -40,6 +45,12 @@ assertBullmqLayout();
 const config = configOrExit(() => loadWorkerConfig());
 const classifier = configOrExit(
   () => new CodeClassifier(loadRetryPolicy(config.RETRY_POLICY_FILE || undefined)),
+);
+// Header secrets are read from the environment named in the file, here, once.
+const reuploadDefaults = configOrExit(() =>
+  config.REUPLOAD_DEFAULTS_FILE
+    ? ReuploadDefaults.load(config.REUPLOAD_DEFAULTS_FILE, process.env)
+    : ReuploadDefaults.none,
 );
 const logger = pino(loggerOptions('worker', config.LOG_LEVEL), batchedStdout());
 const webhook = webhookSettingsOf(config);
@@ -156,7 +167,9 @@ if (!api) {
 }
 manager.startReuploadWorker(
   {
-    batcher: api ? new UploadBatcher(api, { waitMs: config.REUPLOAD_BATCH_WAIT_MS }) : undefined,
+    batcher: api
+      ? new UploadBatcher(api, { waitMs: config.REUPLOAD_BATCH_WAIT_MS, defaults: reuploadDefaults })
+      : undefined,
     store,
     uploads,
     writers,
@@ -242,6 +255,7 @@ logger.info(
     vodApi: api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : null,
     reconcileAfterSeconds: api ? config.RECONCILE_AFTER_SECONDS : null,
     outcomeWebhook: webhook ? webhook.url.origin : null,
+    reuploadDefaults: reuploadDefaults.describe(),
   },
   `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), ${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
 );

@@ -3,11 +3,13 @@ import {
   MAX_UPLOAD_REQUEST_LINE_BYTES,
   MAX_URLS_PER_CALL,
   packUrlSets,
+  type ReuploadDefaults,
   type UploadedUrl,
   type UrlSet,
   urlSetOf,
   type VodApi,
   VodApiError,
+  withReuploadDefaults,
 } from '@vod-callbacks/vod-client';
 
 /** What one URL's share of an UploadMediaByUrl call came to. */
@@ -19,6 +21,8 @@ export interface UploadBatcherOptions {
   maxBatch?: number;
   /** How long the first URL of a batch waits for others of its space. */
   waitMs: number;
+  /** REUPLOAD_DEFAULTS_FILE: fields a URLSet gets where its source has none. */
+  defaults?: ReuploadDefaults;
 }
 
 interface Waiting {
@@ -69,7 +73,9 @@ export class UploadBatcher {
 
   /** Sends the URLs of one space in as many calls as their count and request size need. */
   private async call(space: string, items: Waiting[]): Promise<void> {
-    const sets = items.map((i) => urlSetOf(i.source));
+    // Defaults are applied here, at every send, and never stored: a rotated header secret takes effect.
+    const defaults = this.options.defaults?.for(space) ?? {};
+    const sets = items.map((i) => withReuploadDefaults(urlSetOf(i.source), defaults));
     const { groups, tooLong } = packUrlSets(space, sets);
     for (const i of tooLong) {
       items[i]!.resolve({

@@ -1,6 +1,7 @@
 export * from './api-env.js';
 export * from './api-error.js';
 export * from './reconcile.js';
+export * from './reupload-defaults.js';
 export * from './synthetic-events.js';
 export * from './task-event.js';
 export * from './tracked-upload.js';

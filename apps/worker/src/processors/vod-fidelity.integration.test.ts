@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CodeClassifier,
   createRedis,
@@ -11,7 +14,7 @@ import {
   type UploadSource,
 } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { type VodApi, VodApiClient } from '@vod-callbacks/vod-client';
+import { ReuploadDefaults, type VodApi, VodApiClient } from '@vod-callbacks/vod-client';
 import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -260,5 +263,44 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     expect(letter?.data).toMatchObject({ reason: 'reupload_rejected' });
     expect(letter?.data.detail).toContain('vod-job-0');
     await dlq.close();
+  });
+
+  it('re-upload defaults of the space fill what the callback does not carry (header secret from the environment)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fid-defaults-'));
+    const file = join(dir, 'defaults.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        '*': { StorageClass: 1 },
+        'space-fid': {
+          Title: 'Re-uploaded by vod-callbacks',
+          ClassificationId: 7,
+          Templates: [{ TemplateIds: ['tpl-default'], TemplateType: 'transcode' }],
+          CustomURLHeaders: {
+            Referer: 'https://origin.example/',
+            'X-Origin-Token': { env: 'FID_ORIGIN_TOKEN' },
+          },
+        },
+      }),
+    );
+    const defaults = ReuploadDefaults.load(file, { FID_ORIGIN_TOKEN: 'tok-123' });
+    const withDefaults = { ...deps, batcher: new UploadBatcher(api, { waitMs: 5, defaults }) };
+    const url = 'https://media.example.com/needs-header.mp4?vodsim=ok~drop';
+    const job = await reuploadAfter(failedCallback('fid-def', 'vod-def', url, 'item-def'));
+    const result = await processReupload(job, withDefaults);
+    if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
+    expect(sim.simulator.tasks.get(result.jobId)?.urlSet).toEqual({
+      SourceUrl: url,
+      CallbackArgs: 'item-def',
+      FileExtension: '.mp4',
+      // The callback's Templates win over the default's.
+      Templates: [{ TemplateIds: ['tpl-1'], TemplateType: 'transcode' }],
+      StorageClass: 1,
+      Title: 'Re-uploaded by vod-callbacks',
+      ClassificationId: 7,
+      CustomURLHeaders: { Referer: 'https://origin.example/', 'X-Origin-Token': 'tok-123' },
+    });
+    // Applied at send time, never stored: the JobId mapping holds the source only.
+    expect(JSON.stringify(await store.uploadJob(result.jobId))).not.toContain('tok-123');
   });
 });
