@@ -72,7 +72,7 @@ describe('taskInfoToEvent', () => {
   it('the reconciled code is in the policy: retryable by default, its own metric label, configurable', () => {
     const classifier = new CodeClassifier();
     expect(classifier.classify(RECONCILED_FAILURE_CODE)).toBe('retryable');
-    expect(codeLabel(RECONCILED_FAILURE_CODE, (c) => classifier.isKnownCode(c))).toBe(
+    expect(codeLabel(RECONCILED_FAILURE_CODE, (c) => classifier.catalogueLabel(c))).toBe(
       'Reconciled.TaskFailed',
     );
     const dir = mkdtempSync(join(tmpdir(), 'policy-'));
