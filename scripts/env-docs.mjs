@@ -20,7 +20,11 @@ export async function renderEnvTables() {
     const spec = mod[name];
     const rows = Object.entries(spec).map(([key, { schema, doc }]) => {
       const def =
-        schema.default === '' ? '(unset)' : `\`${JSON.stringify(schema.default).replace(/^"|"$/g, '')}\``;
+        schema.default === '' || (Array.isArray(schema.default) && schema.default.length === 0)
+          ? '(unset)'
+          : Array.isArray(schema.default) // a list variable: shown as it is written
+            ? `\`${schema.default.join(',')}\``
+            : `\`${JSON.stringify(schema.default).replace(/^"|"$/g, '')}\``;
       return `| \`${key}\` | ${def} | ${doc.replace(/\|/g, '\\|')} |`;
     });
     out[app] = ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');

@@ -72,9 +72,7 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
   await app.register(async (scope) => {
     await registerProtection(scope, {
       ratePerMinute: config.RATE_LIMIT_PER_MINUTE,
-      allowList: config.RATE_LIMIT_ALLOW_LIST.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
+      allowList: config.RATE_LIMIT_ALLOW_LIST,
       maxEventLoopDelayMs: config.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: config.LOAD_SHED_MAX_HEAP_BYTES,
       maxRssBytes: config.LOAD_SHED_MAX_RSS_BYTES,

@@ -6,6 +6,7 @@ import {
   envBool,
   envEnum,
   envInt,
+  envList,
   envString,
   loadConfig,
   QUEUE_RETENTION_ENV,
@@ -69,8 +70,8 @@ export const INGRESS_ENV = {
     0,
     10_000_000,
   ),
-  RATE_LIMIT_ALLOW_LIST: envString(
-    '',
+  RATE_LIMIT_ALLOW_LIST: envList(
+    [],
     "Comma-separated client IPs never rate-limited (e.g. VOD's callback egress addresses).",
   ),
   TRUST_PROXY: envBool(

@@ -33,7 +33,7 @@ export function buildSimulatorApp(config: SimulatorConfig, logger: Logger): Simu
     redeliveryDelaysMs: redeliveryDelays(config),
     callbackTimeoutMs: config.SIM_CALLBACK_TIMEOUT_MS,
     maxRequestLineBytes: config.SIM_MAX_REQUEST_LINE_BYTES,
-    deniedActions: config.SIM_DENY_ACTIONS.split(',').filter(Boolean),
+    deniedActions: config.SIM_DENY_ACTIONS,
     logger,
   });
   const app: FastifyInstance = Fastify({

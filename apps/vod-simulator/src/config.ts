@@ -1,4 +1,4 @@
-import { type ConfigOf, envEnum, envInt, envString, loadConfig } from '@vod-callbacks/shared';
+import { type ConfigOf, envEnum, envInt, envList, envString, loadConfig } from '@vod-callbacks/shared';
 
 /** Every variable the simulator reads, with its default and doc (README's table is built from these). */
 export const SIMULATOR_ENV = {
@@ -28,10 +28,12 @@ export const SIMULATOR_ENV = {
     1024,
     16000,
   ),
-  SIM_DENY_ACTIONS: envString(
-    '',
+  SIM_DENY_ACTIONS: envList(
+    [],
     'Comma-separated Actions the key lacks permission for (answered 403 LackPolicy).',
-    { pattern: '^([A-Za-z]+(,[A-Za-z]+)*)?$' },
+    {
+      pattern: '^[A-Za-z]+$',
+    },
   ),
   SIM_QPS: envInt(
     500,
@@ -51,12 +53,10 @@ export const SIMULATOR_ENV = {
     '',
     'Space PrivateKey; when set, callbacks carry X-VOD-TIMESTAMP/X-VOD-SIGNATURE.',
   ),
-  SIM_REDELIVERY_DELAYS_MS: envString(
-    '5000,10000,30000',
+  SIM_REDELIVERY_DELAYS_MS: envList(
+    ['5000', '10000', '30000'],
     'Waits before redelivering a callback answered non-200; then it is dropped.',
-    {
-      pattern: '^(\\d+(,\\d+)*)?$',
-    },
+    { pattern: '^\\d+$' },
   ),
   SIM_CALLBACK_TIMEOUT_MS: envInt(5000, 'Timeout of one callback delivery.', 100, 120000),
   SIM_PROCESSING_MS: envInt(
@@ -86,5 +86,5 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
 
 /** SIM_REDELIVERY_DELAYS_MS as numbers. */
 export function redeliveryDelays(config: SimulatorConfig): number[] {
-  return config.SIM_REDELIVERY_DELAYS_MS.split(',').filter(Boolean).map(Number);
+  return config.SIM_REDELIVERY_DELAYS_MS.map(Number);
 }

@@ -6,6 +6,7 @@ import {
   EVENT_JOB_ENV,
   envEnum,
   envInt,
+  envList,
   envString,
   isWebhookSecret,
   loadConfig,
@@ -49,12 +50,10 @@ export const WORKER_ENV = {
     60,
     90 * 86400,
   ),
-  ACCEPTED_EVENT_TYPES: envString(
-    UPLOAD_BY_URL_COMPLETE,
+  ACCEPTED_EVENT_TYPES: envList(
+    [UPLOAD_BY_URL_COMPLETE],
     'Comma-separated EventType values processed; others are unsupported.',
-    {
-      check: (v) => (eventTypeList(v).length === 0 ? 'names no event type' : undefined),
-    },
+    { minItems: 1 },
   ),
   UNSUPPORTED_EVENT_ACTION: envEnum(
     ['dead_letter', 'ignore'],
@@ -172,13 +171,7 @@ export function webhookSettingsOf(
   return { url, secret: config.OUTCOME_WEBHOOK_SECRET, decisions };
 }
 
-const eventTypeList = (value: string) =>
-  value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 /** ACCEPTED_EVENT_TYPES as a set. */
 export function acceptedEventTypes(config: WorkerConfig): ReadonlySet<string> {
-  return new Set(eventTypeList(config.ACCEPTED_EVENT_TYPES));
+  return new Set(config.ACCEPTED_EVENT_TYPES);
 }

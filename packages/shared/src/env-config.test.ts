@@ -5,6 +5,7 @@ import {
   envBool,
   envEnum,
   envInt,
+  envList,
   envString,
   exitOnConfigError,
   loadConfig,
@@ -119,5 +120,25 @@ describe('exitOnConfigError', () => {
     const impostor = Object.assign(new Error('boom'), { name: 'RetryPolicyError' });
     expect(() => exitOnConfigError(impostor)).toThrow('boom');
     expect(exit).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('list variables', () => {
+  const spec = {
+    TYPES: envList(['A'], 'types', { minItems: 1 }),
+    IPS: envList([], 'ips', { pattern: '^[0-9.]+$' }),
+  };
+
+  it('are split at load time: trimmed, empty items dropped, unset or empty = the default', () => {
+    expect(loadConfig(spec, { TYPES: ' A , B,,', IPS: '10.0.0.1,10.0.0.2' })).toEqual({
+      TYPES: ['A', 'B'],
+      IPS: ['10.0.0.1', '10.0.0.2'],
+    });
+    expect(loadConfig(spec, { TYPES: '', IPS: '' })).toEqual({ TYPES: ['A'], IPS: [] });
+  });
+
+  it('refuse a list with too few items or a bad item, naming the variable', () => {
+    expect(() => loadConfig(spec, { TYPES: ' , ' })).toThrow(/^TYPES=\[\] is invalid/);
+    expect(() => loadConfig(spec, { IPS: '10.0.0.1,host' })).toThrow(/^IPS=\["10.0.0.1","host"\] is invalid/);
   });
 });

@@ -36,6 +36,21 @@ export const envString = (
   doc,
   check,
 });
+/**
+ * Comma-separated list, split at load time: items trimmed, empty ones dropped (so `''` is the
+ * default). Each item must match `pattern` when given.
+ */
+export const envList = (
+  def: readonly string[],
+  doc: string,
+  { minItems, pattern }: { minItems?: number; pattern?: string } = {},
+) => ({
+  schema: Type.Array(Type.String({ minLength: 1, ...(pattern ? { pattern } : {}) }), {
+    default: [...def],
+    ...(minItems ? { minItems } : {}),
+  }),
+  doc,
+});
 /** Boolean variable (`true`/`false`/`1`/`0`). */
 export const envBool = (def: boolean, doc: string) => ({ schema: Type.Boolean({ default: def }), doc });
 /** One of a fixed set of strings. */
@@ -58,6 +73,12 @@ function convert(name: string, raw: string, schema: EnvVar['schema']): unknown {
     if (!/^-?\d+(\.\d+)?$/.test(trimmed))
       throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a number`);
     return Number(trimmed);
+  }
+  if (type === 'array') {
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   if (type === 'boolean') {
     const v = raw.trim().toLowerCase();
@@ -94,7 +115,8 @@ export function loadConfig<S extends Record<string, EnvVar>>(
       : JSON.stringify(values[name]).replace(/\/\/[^/@\s]*@/, '//(credentials hidden)@');
   if (!validator.Check(values)) {
     const err = validator.Errors(values)[0];
-    const name = err?.instancePath.replace(/^\//, '') ?? '?';
+    // The variable, also for an error inside it (a list's item: `/NAME/1`).
+    const name = err?.instancePath.split('/')[1] ?? '?';
     throw new ConfigError(
       `${name}=${shown(name)} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`,
     );

@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { envBool, envInt, envString } from './env-config.js';
+import { envBool, envInt, envList, envString } from './env-config.js';
 import { DECISIONS, type Decision, type OutcomeRecord } from './outcome.js';
 import { stableHash } from './queues.js';
 
@@ -95,12 +95,8 @@ export function notificationJobOptions(attempts: number): Record<string, unknown
   return { attempts, backoff: { type: 'webhook' }, ...NOTIFICATION_RETENTION };
 }
 
-/** Parses OUTCOME_WEBHOOK_EVENTS; throws on a name that is not a decision. */
-export function parseWebhookDecisions(list: string): ReadonlySet<Decision> {
-  const names = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** Checks OUTCOME_WEBHOOK_EVENTS (split at load); throws on a name that is not a decision. */
+export function parseWebhookDecisions(names: readonly string[]): ReadonlySet<Decision> {
   for (const name of names) {
     if (!DECISIONS.includes(name as Decision)) {
       throw new Error(`${JSON.stringify(name)} is not a decision (one of ${DECISIONS.join(', ')})`);
@@ -125,10 +121,10 @@ export const OUTCOME_WEBHOOK_ENV = {
     '',
     'Standard Webhooks signing secret (`whsec_` + base64, ≥ 24 bytes); required with OUTCOME_WEBHOOK_URL.',
   ),
-  OUTCOME_WEBHOOK_EVENTS: envString(
-    DEFAULT_WEBHOOK_DECISIONS.join(','),
+  OUTCOME_WEBHOOK_EVENTS: envList(
+    DEFAULT_WEBHOOK_DECISIONS,
     'Comma-separated decisions delivered (add `reupload_scheduled` to hear about re-uploads too).',
-    { minLength: 1 },
+    { minItems: 1 },
   ),
   OUTCOME_WEBHOOK_ALLOW_PRIVATE: envBool(
     false,

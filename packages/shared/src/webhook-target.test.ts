@@ -62,11 +62,11 @@ describe('webhook URL checks', () => {
 
 describe('outcome webhook contract', () => {
   it('parses OUTCOME_WEBHOOK_EVENTS against the decisions', () => {
-    expect([...parseWebhookDecisions('succeeded, reupload_scheduled')]).toEqual([
+    expect([...parseWebhookDecisions(['succeeded', 'reupload_scheduled'])]).toEqual([
       'succeeded',
       'reupload_scheduled',
     ]);
-    expect(() => parseWebhookDecisions('succeeded,done')).toThrow(/"done" is not a decision/);
+    expect(() => parseWebhookDecisions(['succeeded', 'done'])).toThrow(/"done" is not a decision/);
   });
 
   it('accepts only whsec_ secrets of at least 24 bytes', () => {
