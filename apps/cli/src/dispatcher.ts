@@ -4,6 +4,7 @@ import { type CliIo, connectRedis, createContext } from './cli-context.js';
 import type { Command, CommandArgs } from './command.js';
 import { loadCliConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { escapeControl } from './format.js';
 
 /** What `runCli` needs besides the arguments; defaults are the real process's. */
 export interface RunOptions {
@@ -62,7 +63,13 @@ export async function runCli(
   commands: readonly Command[],
   options: RunOptions = {},
 ): Promise<number> {
-  const io = options.io ?? processIo;
+  // Every line goes out with its control characters escaped (the lines' own breaks kept): commands
+  // print event data, which the sender controls, and a missed field must not reach the terminal raw.
+  const target = options.io ?? processIo;
+  const io: CliIo = {
+    out: (line) => target.out(escapeControl(line, { keepNewlines: true })),
+    err: (line) => target.err(escapeControl(line, { keepNewlines: true })),
+  };
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     (argv.length === 0 ? io.err : io.out)(usageText(commands));
     return argv.length === 0 ? EXIT.usage : EXIT.ok;

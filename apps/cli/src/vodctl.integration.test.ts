@@ -176,7 +176,7 @@ describe('vodctl against real Redis and BullMQ', () => {
       { jobId: 'dl-empty' },
     );
     expect(await vodctl(['dlq', 'replay', '--all'])).toBe(EXIT.failed);
-    expect(err.join('\n')).toMatch(/skipped dl-empty: it carries neither an event body nor a re-upload/);
+    expect(err.join('\n')).toMatch(/skipped dl-empty: it carries neither an event body/);
     expect(out.at(-1)).toBe('replayed 1, skipped 1');
     const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
     try {
@@ -284,9 +284,57 @@ describe('vodctl against real Redis and BullMQ', () => {
     expect(out.join('\n')).toContain(ok.Data.Vid);
 
     expect(await vodctl(['status', 'no-such-job'])).toBe(EXIT.failed);
-    expect(err.at(-1)).toMatch(/nothing recorded for JobId "no-such-job"/);
+    expect(err.at(-1)).toMatch(/nothing recorded for JobId or SourceUrl "no-such-job"/);
     expect(await vodctl(['status', 'https://example.invalid/none.mp4'])).toBe(EXIT.failed);
     expect(await vodctl(['status'])).toBe(EXIT.usage);
+  });
+
+  // Sender-controlled fields must not reach the terminal raw: an ESC could draw a fake line, retitle the
+  // terminal or hide text.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  it('status escapes control characters of event data, and finds a SourceUrl without a scheme', async () => {
+    const e = fixture('seed-success.json');
+    e.RequestId = 'ctl-1';
+    e.Data.SourceUrl = 'cdn.example.com/v.mp4';
+    e.Data.CallbackArgs =
+      'x\r\u001b[2K\u001b[32mdecision  succeeded\u001b[0m\u001b]0;owned\u0007\u009b31m\u202eevil';
+    await deliver(e);
+    expect(await vodctl(['status', e.Data.JobId])).toBe(EXIT.ok);
+    const text = out.join('\n');
+    expect(text).toMatch(/decision\s+succeeded/);
+    expect(text).not.toMatch(RAW_CONTROL);
+    expect(text.split('\n').filter((l) => /^decision\b/.test(l))).toHaveLength(1);
+    expect(text).toContain('callbackArgs  x\\r\\u001b[2K\\u001b[32mdecision');
+    out = [];
+    // Found by the SourceUrl exactly as VOD reported it, scheme or not.
+    expect(await vodctl(['status', 'cdn.example.com/v.mp4', '--json'])).toBe(EXIT.ok);
+    expect(out.join('\n')).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(out[0]!).callbackArgs).toBe(e.Data.CallbackArgs);
+  });
+
+  it('dlq list/show and queues print no raw control characters; CJK request ids keep the columns aligned', async () => {
+    for (const id of ['\u4e2d\u6587\u8bf7\u6c42-1', 'ascii-req-1', 'esc\u001b[31m-\u009b1']) {
+      const ev = unknownCodeEvent(id);
+      ev.Data.Message = 'bad\u001b]0;title\u0007\nfake line';
+      await deliver(ev);
+    }
+    expect(await vodctl(['dlq', 'list'])).toBe(EXIT.ok);
+    const lines = out.join('\n').split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines.join('\n')).not.toMatch(RAW_CONTROL);
+    // Each column starts at the same terminal column on every line (a CJK character takes two).
+    const cols = (t: string) => [...t].reduce((n, c) => n + (/[\u4e00-\u9fff]/.test(c) ? 2 : 1), 0);
+    const startOf = (line: string, re: RegExp) => cols(line.slice(0, line.search(re)));
+    for (const column of [/DEAD-LETTERED|\d{4}-\d\d-\d\dT/, /DETAIL|Code "|\/RequestId/])
+      expect(new Set(lines.map((l) => startOf(l, column))).size, lines.join('\n')).toBe(1);
+
+    const id = lines[1]!.split(/\s+/)[0]!;
+    out = [];
+    expect(await vodctl(['dlq', 'show', id])).toBe(EXIT.ok);
+    expect(out.join('\n')).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(out.join('\n')).event).toBeTruthy();
   });
 
   it('exit codes: unknown command 2, bad environment 78, unreachable Redis 3 (fast)', async () => {

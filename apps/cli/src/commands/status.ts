@@ -1,6 +1,7 @@
 import { lookupUploadStatus } from '@vod-callbacks/shared';
 import type { Command } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
+import { displayWidth, escapeControl } from '../format.js';
 
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -15,16 +16,27 @@ export const statusCommand: Command = {
   },
   async run(ctx, { positionals, values }) {
     const arg = positionals[0]!;
-    const byUrl = URL_LIKE.test(arg);
-    const result = await lookupUploadStatus(ctx.redis, ctx.keys, byUrl ? { sourceUrl: arg } : { jobId: arg });
-    if (!result)
-      throw notFound(`nothing recorded for ${byUrl ? 'SourceUrl' : 'JobId'} ${JSON.stringify(arg)}`);
+    // SourceUrl is matched exactly as VOD reported it, which need not have a scheme
+    // (`cdn.example.com/v.mp4`), so an argument that is not URL-like is tried as a JobId first, then as a URL.
+    const order = URL_LIKE.test(arg) ? (['sourceUrl', 'jobId'] as const) : (['jobId', 'sourceUrl'] as const);
+    let result: Record<string, string> | undefined;
+    for (const by of order) {
+      result = await lookupUploadStatus(
+        ctx.redis,
+        ctx.keys,
+        by === 'jobId' ? { jobId: arg } : { sourceUrl: arg },
+      );
+      if (result) break;
+    }
+    if (!result) throw notFound(`nothing recorded for JobId or SourceUrl ${JSON.stringify(arg)}`);
     if (values.json) {
       ctx.out(JSON.stringify(result));
       return EXIT.ok;
     }
-    const width = Math.max(...Object.keys(result).map((k) => k.length));
-    for (const k of Object.keys(result).sort()) ctx.out(`${k.padEnd(width)}  ${result[k]}`);
+    const keys = Object.keys(result).sort();
+    const width = Math.max(...keys.map(displayWidth));
+    for (const k of keys)
+      ctx.out(`${k}${' '.repeat(width - displayWidth(k))}  ${escapeControl(result[k] ?? '')}`);
     return EXIT.ok;
   },
 };
