@@ -58,7 +58,7 @@ export interface CorpusCase {
   expected: Expected;
 }
 
-const bad = (error: string, status: 400 | 413 | 415 | 404 = 400) => ({ status, error }) as Expected;
+const bad = (error: string, status: 400 | 404 | 405 | 413 | 415 = 400) => ({ status, error }) as Expected;
 const stored = (decision: Extract<Expected, { status: 200 }>['decision'], reason?: string) =>
   ({ status: 200, decision, reason }) as Expected;
 const invalid = stored('dead_lettered', 'invalid_payload');
@@ -136,7 +136,7 @@ export function corpus(): CorpusCase[] {
       body: '',
       method: 'GET',
       contentType: null,
-      expected: bad('not_found', 404),
+      expected: bad('method_not_allowed', 405),
     },
     // Size
     {
@@ -402,7 +402,7 @@ export function corpus(): CorpusCase[] {
       name: 'gzip body with Content-Encoding: gzip',
       body: gzipSync(json(valid('gz-enc'))),
       headers: { 'content-encoding': 'gzip' },
-      expected: bad('invalid_encoding'),
+      expected: bad('unsupported_content_encoding', 415),
     },
     {
       name: 'upper-case APPLICATION/JSON content type',

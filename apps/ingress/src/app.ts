@@ -4,13 +4,15 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { IngressConfig } from './config.js';
-import { fromFastifyError, HTTP_ERRORS, HttpError } from './errors.js';
+import { fromClientError, fromFastifyError, HTTP_ERRORS, HttpError, rawErrorResponse } from './errors.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
 import { healthRoutes, READYZ_PING_TIMEOUT_MS } from './plugins/health-routes.js';
 import { metricsRoute } from './plugins/metrics-route.js';
 import { registerProtection } from './plugins/protection.js';
 import { statusApi } from './plugins/status-api.js';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** What the ingress app needs; `main.ts` builds the real ones, tests their own. */
 export interface IngressDeps {
@@ -51,6 +53,14 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     },
     return503OnClosing: true,
     trustProxy: config.TRUST_PROXY,
+    // Requests Node's parser refuses (a 20 KB header, `Content-Length: abc`, Transfer-Encoding with
+    // Content-Length, a request not received in time) never reach a route: answer them in our format.
+    clientErrorHandler(err: Error & { code?: string }, socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      deps.logger?.debug({ err: err.message, code: err.code }, 'malformed request refused');
+      if (socket.writable) socket.write(rawErrorResponse(fromClientError(err)));
+      socket.destroy();
+    },
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
@@ -61,12 +71,14 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     const message = err instanceof HttpError ? err.message : HTTP_ERRORS[code].message;
     return reply.code(status).type('application/json').send({ error: code, message });
   });
-  app.setNotFoundHandler((_request, reply) =>
-    reply
-      .code(404)
-      .type('application/json')
-      .send({ error: 'not_found', message: HTTP_ERRORS.not_found.message }),
-  );
+  // A path we serve with another method is 405 with Allow (VOD and probes get told what is there).
+  app.setNotFoundHandler(async (request, reply) => {
+    const url = request.url.split('?')[0] ?? '/';
+    const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
+    if (allowed.length === 0) throw new HttpError('not_found');
+    reply.header('allow', allowed.join(', '));
+    throw new HttpError('method_not_allowed');
+  });
 
   // The callback route gets its own context so rate limiting and load shedding apply to it alone.
   await app.register(async (scope) => {

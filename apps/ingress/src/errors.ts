@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 /** Every error the ingress answers with, by stable code. Bodies are `{"error": code, "message": …}`. */
 export const HTTP_ERRORS = {
   invalid_json: { status: 400, message: 'Body is not valid JSON.' },
@@ -6,6 +8,10 @@ export const HTTP_ERRORS = {
   too_deep: { status: 400, message: 'JSON nesting exceeds CALLBACK_MAX_DEPTH.' },
   invalid_request_id: { status: 400, message: 'RequestId must be a string of 1–128 printable characters.' },
   empty_body: { status: 400, message: 'Body is empty.' },
+  bad_request: {
+    status: 400,
+    message: 'Malformed HTTP request (e.g. a bad Content-Length, or Content-Length with Transfer-Encoding).',
+  },
   signature_missing: { status: 401, message: 'X-VOD-TIMESTAMP and X-VOD-SIGNATURE are required.' },
   signature_stale: { status: 401, message: 'X-VOD-TIMESTAMP is outside the accepted window.' },
   signature_mismatch: { status: 401, message: 'X-VOD-SIGNATURE does not match the body.' },
@@ -20,6 +26,11 @@ export const HTTP_ERRORS = {
   request_timeout: { status: 408, message: 'Request body not received in time.' },
   too_large: { status: 413, message: 'Body exceeds CALLBACK_BODY_LIMIT.' },
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json.' },
+  unsupported_content_encoding: {
+    status: 415,
+    message: 'Content-Encoding must be identity: send the JSON uncompressed.',
+  },
+  headers_too_large: { status: 431, message: 'Request headers exceed the 16 KB limit.' },
   rate_limited: { status: 429, message: 'Too many requests from this address.' },
   unavailable: { status: 503, message: 'Event store (Redis) unavailable; retry later.' },
   overloaded: { status: 503, message: 'Server overloaded; retry later.' },
@@ -38,6 +49,20 @@ export class HttpError extends Error {
     super(message ?? HTTP_ERRORS[code].message);
     this.statusCode = HTTP_ERRORS[code].status;
   }
+}
+
+/** Maps an error Node's HTTP parser raised before any route saw the request (`clientError`) onto ours. */
+export function fromClientError(err: { code?: string }): HttpErrorCode {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large';
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  return 'bad_request';
+}
+
+/** The whole HTTP/1.1 answer for `code`, written straight to a socket that has no request or reply yet. */
+export function rawErrorResponse(code: HttpErrorCode): string {
+  const { status, message } = HTTP_ERRORS[code];
+  const body = JSON.stringify({ error: code, message });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /** Maps Fastify's own error codes (parser, limits) onto ours. */

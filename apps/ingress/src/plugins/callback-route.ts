@@ -43,6 +43,9 @@ export function receiveResultOf(status: number): ReceiveResult {
   }
 }
 
+const isIdentity = (encoding: string) =>
+  encoding.split(',').every((token) => ['', 'identity'].includes(token.trim().toLowerCase()));
+
 /**
  * POST /callbacks/vod: authenticate, check, store, and only then answer 200. The body is kept as
  * raw bytes (signature over the exact bytes; the job stores the text as received).
@@ -59,6 +62,17 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
     { parseAs: 'buffer', bodyLimit: opts.bodyLimit },
     (_req, body, done) => done(null, body),
   );
+
+  // VOD sends JSON uncompressed; a compressed body would fail as "not UTF-8" (400, which VOD retries
+  // in vain), so any Content-Encoding but identity is refused before the body is read.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const encoding = request.headers['content-encoding'];
+    done(
+      encoding === undefined || isIdentity(encoding)
+        ? undefined
+        : new HttpError('unsupported_content_encoding'),
+    );
+  });
 
   // A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (_request, reply, done) => {
