@@ -18,6 +18,7 @@ import {
   webhookIdOf,
 } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
+import { originRules } from './origin-rules.js';
 import { budgetEntryOf } from './reupload-budget.js';
 import { parseUploadJob, type UploadJobInfo } from './upload-tracker.js';
 
@@ -312,7 +313,7 @@ export class OutcomeStore {
     const item: RecordItem = {
       mode: attemptFrom,
       sourceKey,
-      reconciled: outcome.origin === 'reconcile',
+      reconciled: originRules(outcome.origin).marksReconciled,
       outcome: values,
     };
     if (settlesBudget && sourceKey) item.budget = budgetEntryOf(dedupeKey);

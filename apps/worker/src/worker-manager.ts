@@ -18,13 +18,11 @@ import type { OutcomeStore } from './outcome-store.js';
 import {
   deadLetterOutcomeOf,
   dedupeKeyOf,
-  type EventProcessorDeps,
-  type EventResult,
   envelopeOf,
   fieldsOf,
   parsedEventOf,
-  processEvent,
-} from './processors/event-processor.js';
+} from './processors/event-input.js';
+import { type EventProcessorDeps, type EventResult, processEvent } from './processors/event-processor.js';
 import {
   type NotificationProcessorDeps,
   type NotificationResult,

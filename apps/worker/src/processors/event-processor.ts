@@ -6,22 +6,31 @@ import {
   type Decision,
   type EventJobData,
   eventAgeSeconds,
-  isUsableRequestId,
   type OutcomeRecord,
   type ProcessedClass,
   reuploadDelayMs,
   reuploadSourceOf,
   sourceKeyOf,
   type UploadCompleteEvent,
+  type UploadSource,
   validateEvent,
   type WorkerMetrics,
 } from '@vod-callbacks/shared';
 import type { Logger } from 'pino';
 import { decide } from '../decide.js';
 import type { JobWriters } from '../job-writers.js';
+import { type OriginRules, originRules } from '../origin-rules.js';
 import type { OutcomeStore } from '../outcome-store.js';
-import type { BudgetClaim, ReuploadBudget } from '../reupload-budget.js';
+import type { ReuploadBudget } from '../reupload-budget.js';
 import type { UploadTracker } from '../upload-tracker.js';
+import {
+  deadLetterOutcomeOf,
+  dedupeKeyOf,
+  type EventFields,
+  envelopeOf,
+  fieldsOf,
+  parsedEventOf,
+} from './event-input.js';
 
 /** What the event processor needs. */
 export interface EventProcessorDeps {
@@ -61,159 +70,185 @@ export interface EventResult {
   delayMs?: number;
 }
 
-/** Dedupe key: the RequestId; a replay of a dead letter is its own event (it must run once more). */
-export function dedupeKeyOf(requestId: string, data: EventJobData): string {
-  return data.replayOf ? `replay:${data.replayOf}:${requestId}` : requestId;
+/**
+ * Steps 1–7 of DESIGN.md for one `vod-events` job: check the envelope and the event type, validate,
+ * classify, then one of three paths — a final code (success, permanent), a retryable failure, or
+ * an event reconciliation synthesised — each ending in the atomic record of the outcome and the
+ * processed marker. Side effects before the record are idempotent per event.
+ */
+export async function processEvent(job: EventJobLike, deps: EventProcessorDeps): Promise<EventResult> {
+  const checked = await checkEvent(job, deps);
+  if ('result' in checked) return checked.result;
+  const { event, requestId } = checked;
+  const code = event.Data.Code;
+  const e: ValidEvent = {
+    job,
+    deps,
+    event,
+    requestId,
+    dedupeKey: dedupeKeyOf(requestId, job.data),
+    rules: originRules(job.data.origin),
+    label: codeLabel(code, (c) => deps.classifier.catalogueLabel(c)),
+    cls: deps.classifier.classify(code, event.Data.Message ?? ''),
+  };
+  if ((e.cls === 'success' || e.cls === 'permanent') && e.rules.finalCodesWithoutLookup) {
+    return finalCode(e);
+  }
+
+  const known = await deps.store.lookup(e.dedupeKey, event.Data.JobId);
+  if (known.processed) return duplicateOf(deps, e.label, requestId);
+  if (e.rules.yieldsToReconciled && known.upload?.reconciled) {
+    return supersededByReconciliation(deps, e.label, event);
+  }
+  // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
+  if (e.rules.yieldsToCallback && (await deps.uploads.settledByCallback(event.Data.JobId))) {
+    deps.logger.info({ requestId, jobId: event.Data.JobId }, 'reconciled event superseded by its callback');
+    return duplicateOf(deps, e.label, requestId);
+  }
+  if (e.cls === 'unknown') {
+    return deadLetterEvent(job, deps, {
+      requestId,
+      reason: 'unknown_code',
+      detail: `Code ${JSON.stringify(code.slice(0, 200))} is not in the retry policy`,
+      cls: 'unknown',
+      fields: fieldsOf(event),
+      event,
+    });
+  }
+  const attempt = known.upload?.attempt ?? 1;
+  if (e.cls === 'retryable') return retryable(e, attempt, known.upload?.source);
+  return reconciledFinal(e, attempt);
 }
 
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
+/** An event that passed the checks, with what every path needs. */
+interface ValidEvent {
+  job: EventJobLike;
+  deps: EventProcessorDeps;
+  event: UploadCompleteEvent;
+  requestId: string;
+  dedupeKey: string;
+  rules: OriginRules;
+  /** `code` label of the metrics. */
+  label: string;
+  cls: CodeClass;
 }
 
 /**
- * Steps 1–7 of DESIGN.md for one `vod-events` job: validate, check the event type, drop
- * duplicates, classify, decide, act (re-upload / dead letter), then record the outcome and the
- * processed marker in one atomic step. Side effects before the record are idempotent per event.
+ * The envelope first (RequestId, EventType): VOD sends every event type a space subscribes to, and
+ * only FileUploadByUrlComplete has the schema. Anything else ends here with its result.
  */
-export async function processEvent(job: EventJobLike, deps: EventProcessorDeps): Promise<EventResult> {
-  const now = deps.now ?? Date.now;
+async function checkEvent(
+  job: EventJobLike,
+  deps: EventProcessorDeps,
+): Promise<{ event: UploadCompleteEvent; requestId: string } | { result: EventResult }> {
   const parsed = parsedEventOf(job.data);
-  // The envelope first (RequestId, EventType): VOD sends every event type a space subscribes to,
-  // and only FileUploadByUrlComplete has the schema below.
   const envelope = envelopeOf(parsed);
   const requestId = envelope.requestId ?? `job:${job.id ?? 'unknown'}`;
   if (envelope.eventType === undefined || envelope.requestId === undefined) {
-    return deadLetterEvent(job, deps, {
+    const detail =
+      envelope.eventType === undefined ? '/EventType must be a non-empty string' : '/RequestId is not usable';
+    const input = {
       requestId,
       reason: 'invalid_payload',
-      detail:
-        envelope.eventType === undefined
-          ? '/EventType must be a non-empty string'
-          : '/RequestId is not usable',
+      detail,
       cls: 'invalid',
       fields: fieldsOf(parsed),
-    });
+    } as const;
+    return { result: await deadLetterEvent(job, deps, input) };
   }
   if (!deps.acceptedEventTypes.has(envelope.eventType)) {
     const fields = fieldsOf(parsed);
     if (deps.unsupportedAction === 'ignore') {
       deps.metrics.processed.inc({ code: codeLabel(fields.code, () => undefined), class: 'unsupported' });
       deps.logger.debug({ requestId, eventType: envelope.eventType }, 'ignoring unsupported event type');
-      return { decision: 'ignored', requestId, class: 'unsupported' };
+      return { result: { decision: 'ignored', requestId, class: 'unsupported' } };
     }
-    return deadLetterEvent(job, deps, {
-      requestId,
-      reason: 'unsupported_event',
-      detail: `EventType ${JSON.stringify(envelope.eventType.slice(0, 100))} is not in ACCEPTED_EVENT_TYPES`,
-      cls: 'unsupported',
-      fields,
-    });
+    const detail = `EventType ${JSON.stringify(envelope.eventType.slice(0, 100))} is not in ACCEPTED_EVENT_TYPES`;
+    const input = { requestId, reason: 'unsupported_event', detail, cls: 'unsupported', fields } as const;
+    return { result: await deadLetterEvent(job, deps, input) };
   }
-
   const validation = validateEvent(parsed);
   if (!validation.ok) {
-    return deadLetterEvent(job, deps, {
+    const detail = validation.errors.join('; ');
+    const input = {
       requestId,
       reason: 'invalid_payload',
-      detail: validation.errors.join('; '),
+      detail,
       cls: 'invalid',
       fields: fieldsOf(parsed),
-    });
+    } as const;
+    return { result: await deadLetterEvent(job, deps, input) };
   }
+  return { event: validation.event, requestId };
+}
 
-  const event = validation.event;
-  const dedupeKey = dedupeKeyOf(requestId, job.data);
-  const code = event.Data.Code;
-
-  const label = codeLabel(code, (c) => deps.classifier.catalogueLabel(c));
-  const cls = deps.classifier.classify(code, event.Data.Message ?? '');
-
-  // Success and permanent failure do not depend on the attempt: one script call drops a duplicate,
-  // takes the attempt from the JobId mapping and records (no lookup round trip first). A callback
-  // whose JobId reconciliation already recorded (it came after all, e.g. VOD redelivered longer
-  // than expected) writes nothing: the reconciled outcome stands.
-  if ((cls === 'success' || cls === 'permanent') && job.data.origin !== 'reconcile') {
-    const decision = decide(cls, 1, deps.maxAttempts);
-    const result = await deps.store.record(
-      dedupeKey,
-      outcomeOf(event, job.data, cls, decision, 1, now()),
-      job.data.origin ? 'mapping' : 'mapping-strict',
-    );
-    if (!result.written) {
-      return result.why === 'superseded_by_reconciliation'
-        ? supersededByReconciliation(deps, label, event)
-        : duplicateOf(deps, label, requestId);
-    }
-    return recorded(deps, event, label, { decision, class: cls, attempt: result.attempt });
+/**
+ * Success and permanent failure do not depend on the attempt: one script call drops a duplicate,
+ * takes the attempt from the JobId mapping and records (no lookup round trip first). A callback
+ * whose JobId reconciliation already recorded (it came after all, e.g. VOD redelivered longer than
+ * expected) writes nothing: the reconciled outcome stands.
+ */
+async function finalCode(e: ValidEvent): Promise<EventResult> {
+  const cls = e.cls as 'success' | 'permanent';
+  const decision = decide(cls, 1, e.deps.maxAttempts);
+  const now = (e.deps.now ?? Date.now)();
+  const outcome = outcomeOf(e.event, e.job.data, cls, decision, 1, now);
+  const result = await e.deps.store.record(e.dedupeKey, outcome, e.rules.attemptFrom);
+  if (!result.written) {
+    return result.why === 'superseded_by_reconciliation'
+      ? supersededByReconciliation(e.deps, e.label, e.event)
+      : duplicateOf(e.deps, e.label, e.requestId);
   }
+  return recorded(e.deps, e.event, e.label, { decision, class: cls, attempt: result.attempt });
+}
 
-  const known = await deps.store.lookup(dedupeKey, event.Data.JobId);
-  if (known.processed) {
-    return duplicateOf(deps, label, requestId);
-  }
-  // As above: a callback for a JobId whose outcome reconciliation already recorded is a duplicate.
-  if (!job.data.origin && known.upload?.reconciled) {
-    return supersededByReconciliation(deps, label, event);
-  }
-
-  // A lookup raced with the real callback, which was recorded first: the callback is the outcome.
-  if (job.data.origin === 'reconcile' && (await deps.uploads.settledByCallback(event.Data.JobId))) {
-    deps.logger.info({ requestId, jobId: event.Data.JobId }, 'reconciled event superseded by its callback');
-    return duplicateOf(deps, label, requestId);
-  }
-
-  if (cls === 'unknown') {
-    return deadLetterEvent(job, deps, {
-      requestId,
-      reason: 'unknown_code',
-      detail: `Code ${JSON.stringify(code.slice(0, 200))} is not in the retry policy`,
-      cls,
-      fields: fieldsOf(event),
-      event,
-    });
-  }
-
-  // Retryable: the source's re-upload budget decides (shared by every callback for the source).
-  // Success and permanent codes get here only from reconciliation.
-  const attempt = known.upload?.attempt ?? 1;
-  const source = reuploadSourceOf(event, known.upload?.source);
-  const claim: BudgetClaim =
-    cls === 'retryable'
-      ? await deps.budget.claim(dedupeKey, sourceKeyOf(source), attempt, deps.maxAttempts)
-      : { kind: 'exhausted' };
+/**
+ * A retryable failure: the source's re-upload budget decides (shared by every callback for the
+ * source); a granted re-upload is scheduled, then the outcome recorded (settling the grant).
+ */
+async function retryable(
+  e: ValidEvent,
+  attempt: number,
+  tracked: UploadSource | undefined,
+): Promise<EventResult> {
+  const { deps, event, requestId } = e;
+  // Uploads this system started re-send what it sent; others what the callback carries.
+  const source = reuploadSourceOf(event, tracked);
+  const claim = await deps.budget.claim(e.dedupeKey, sourceKeyOf(source), attempt, deps.maxAttempts);
   if (claim.kind === 'handled_before') {
     // Its processed marker expired (DEDUPE_TTL_SECONDS), but its re-upload was scheduled and its
     // outcome recorded: a late redelivery, nothing happens again.
     deps.logger.info({ requestId, jobId: event.Data.JobId }, 'redelivery of an event handled before');
-    return duplicateOf(deps, label, requestId);
+    return duplicateOf(deps, e.label, requestId);
   }
-  const decision =
-    claim.kind === 'granted' ? 'reupload_scheduled' : decide(cls, deps.maxAttempts, deps.maxAttempts);
+  const now = deps.now ?? Date.now;
   let delayMs: number | undefined;
   if (claim.kind === 'granted') {
     delayMs = reuploadDelayMs(claim.upload - 1, deps.backoffBaseMs, deps.random);
-    await deps.writers.scheduleReupload(
-      dedupeKey,
-      // Uploads this system started re-send what it sent; others what the callback carries.
-      { source, attempt: claim.upload, triggeredBy: requestId, code, scheduledAt: now() },
-      delayMs,
-    );
+    const data = {
+      source,
+      attempt: claim.upload,
+      triggeredBy: requestId,
+      code: event.Data.Code,
+      scheduledAt: now(),
+    };
+    await deps.writers.scheduleReupload(e.dedupeKey, data, delayMs);
   }
+  const decision = claim.kind === 'granted' ? 'reupload_scheduled' : 'retries_exhausted';
+  const outcome = outcomeOf(event, e.job.data, 'retryable', decision, attempt, now());
+  const result = await deps.store.record(e.dedupeKey, outcome, 'given', claim.kind === 'granted');
+  if (!result.written) return duplicateOf(deps, e.label, requestId);
+  return recorded(deps, event, e.label, { decision, class: 'retryable', attempt, delayMs });
+}
 
-  const result = await deps.store.record(
-    dedupeKey,
-    outcomeOf(event, job.data, cls, decision, attempt, now()),
-    'given',
-    claim.kind === 'granted',
-  );
-  if (!result.written) {
-    return duplicateOf(deps, label, requestId);
-  }
-  return recorded(deps, event, label, { decision, class: cls, attempt, delayMs });
+/** A success or permanent failure reconciliation found (after the checks of the lookup path). */
+async function reconciledFinal(e: ValidEvent, attempt: number): Promise<EventResult> {
+  const cls = e.cls as 'success' | 'permanent';
+  const decision = decide(cls, attempt, e.deps.maxAttempts);
+  const outcome = outcomeOf(e.event, e.job.data, cls, decision, attempt, (e.deps.now ?? Date.now)());
+  const result = await e.deps.store.record(e.dedupeKey, outcome);
+  if (!result.written) return duplicateOf(e.deps, e.label, e.requestId);
+  return recorded(e.deps, e.event, e.label, { decision, class: cls, attempt });
 }
 
 /** Counts, times and logs an event whose outcome was just recorded. */
@@ -290,80 +325,6 @@ async function deadLetterEvent(
     'event dead-lettered',
   );
   return { decision: 'dead_lettered', requestId: input.requestId, class: input.cls, reason: input.reason };
-}
-
-/** The string fields of an event an outcome record keeps: whatever type a field has, never a throw. */
-export interface EventFields {
-  jobId: string;
-  spaceName: string;
-  sourceUrl: string;
-  callbackArgs: string;
-  vid: string;
-  code: string;
-  eventTime: string;
-}
-
-const str = (v: unknown, max = 2048): string => (typeof v === 'string' ? v.slice(0, max) : '');
-
-/** The parsed callback of an event job (embedded by the ingress, or a JSON string from replays). */
-export function parsedEventOf(data: EventJobData | undefined): unknown {
-  if (data === null || typeof data !== 'object') return undefined;
-  return data.body === undefined ? data.event : parseBody(data.body);
-}
-
-/** RequestId (when usable) and EventType (when a non-empty string) of a parsed callback; never throws. */
-export function envelopeOf(parsed: unknown): { requestId?: string; eventType?: string } {
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
-  const { RequestId, EventType } = parsed as Record<string, unknown>;
-  return {
-    requestId: isUsableRequestId(RequestId) ? RequestId : undefined,
-    eventType: typeof EventType === 'string' && EventType !== '' ? EventType : undefined,
-  };
-}
-
-/** The string fields of a parsed callback, each '' when missing or not a string. */
-export function fieldsOf(parsed: unknown): EventFields {
-  const root = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
-  const d = root.Data !== null && typeof root.Data === 'object' ? (root.Data as Record<string, unknown>) : {};
-  return {
-    jobId: str(d.JobId),
-    spaceName: str(d.SpaceName),
-    sourceUrl: str(d.SourceUrl),
-    callbackArgs: str(d.CallbackArgs),
-    vid: str(d.Vid),
-    code: str(d.Code, 200),
-    eventTime: str(root.EventTime, 100),
-  };
-}
-
-/**
- * The outcome of an event dead-lettered before (or without) passing the schema. It names the
- * RequestId, JobId, Vid and Code as sent (strings only) but no source: an event nobody validated
- * does not change a source's state, its JobId mapping or the pending uploads.
- */
-export function deadLetterOutcomeOf(
-  requestId: string,
-  fields: EventFields,
-  cls: OutcomeRecord['class'],
-  data: EventJobData | undefined,
-  now: number,
-): OutcomeRecord {
-  const record: OutcomeRecord = {
-    requestId,
-    jobId: fields.jobId,
-    spaceName: '',
-    sourceUrl: '',
-    callbackArgs: '',
-    vid: fields.vid,
-    code: fields.code,
-    class: cls,
-    decision: 'dead_lettered',
-    attempt: 1,
-    eventTime: fields.eventTime,
-    processedAt: new Date(now).toISOString(),
-  };
-  if (data?.origin) record.origin = data.origin;
-  return record;
 }
 
 /** VOD's own callback for a JobId whose outcome reconciliation recorded first: logged, then a duplicate. */
