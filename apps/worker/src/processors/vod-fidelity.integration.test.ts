@@ -301,6 +301,6 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
       CustomURLHeaders: { Referer: 'https://origin.example/', 'X-Origin-Token': 'tok-123' },
     });
     // Applied at send time, never stored: the JobId mapping holds the source only.
-    expect(JSON.stringify(await store.uploadJob(result.jobId))).not.toContain('tok-123');
+    expect(JSON.stringify(await uploads.get(result.jobId))).not.toContain('tok-123');
   });
 });
