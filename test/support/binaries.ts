@@ -16,6 +16,6 @@ export function requireBinary(name: string, debianPackage: string, extra: string
     }
   }
   throw new Error(
-    `${name} not found on PATH: install Debian's ${debianPackage} package (apt-get install -y ${debianPackage}); .ci/run does this`,
+    `${name} not found on PATH: install Debian's ${debianPackage} package (apt-get install -y ${debianPackage}); npm test does this when run as root`,
   );
 }
