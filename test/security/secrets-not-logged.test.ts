@@ -8,8 +8,10 @@ import {
   deletePrefix,
   freePort,
   startApp,
+  startWebhookReceiver,
   testRedisUrl,
   uniquePrefix,
+  type WebhookReceiver,
   waitFor,
 } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
@@ -34,6 +36,8 @@ writeFileSync(
   JSON.stringify({ '*': { CustomURLHeaders: { 'X-Origin-Token': { env: 'SEC_ORIGIN_TOKEN' } } } }),
 );
 const PUBLIC_URL = 'https://cb.example.com/callbacks/vod';
+const STATUS_API_TOKEN = `status-token-${token()}`;
+const HOOK_URL_TOKEN = `hook-url-token-${token()}`;
 
 // Real processes at LOG_LEVEL=info, their whole stdout+stderr captured: no secret and no body
 // content may appear, whatever the requests (good, unsigned, refused, dead-lettered, admin logins).
@@ -43,10 +47,17 @@ describe('secrets and bodies never reach the logs at info level (built processes
   let ingress: AppProcess;
   let worker: AppProcess;
   let base: string;
+  let receiver: WebhookReceiver;
   const outputs: string[] = [];
 
   beforeAll(async () => {
     redis = new Redis(testRedisUrl());
+    // Outcome webhooks to a receiver that rejects some and is busy for others (error and retry lines).
+    receiver = await startWebhookReceiver();
+    receiver.answer = (w) =>
+      w.payload.type === 'vod.upload.dead_lettered'
+        ? { status: 400 }
+        : { status: w.payload.type.endsWith('permanent') ? 503 : 200 };
     const [port, metricsPort, deadPort] = [await freePort(), await freePort(), await freePort()];
     const env = {
       REDIS_URL: testRedisUrl(),
@@ -65,6 +76,11 @@ describe('secrets and bodies never reach the logs at info level (built processes
       // Nothing here schedules a re-upload, but never point a test at the real VOD.
       VOD_API_HOST: `127.0.0.1:${deadPort}`,
       VOD_API_PROTOCOL: 'http:',
+      STATUS_API_TOKEN,
+      OUTCOME_WEBHOOK_URL: `${receiver.url}?token=${HOOK_URL_TOKEN}`,
+      OUTCOME_WEBHOOK_SECRET: receiver.secret,
+      OUTCOME_WEBHOOK_ALLOW_PRIVATE: 'true',
+      OUTCOME_WEBHOOK_BACKOFF_MS: '100',
     };
     worker = await startApp(
       'worker',
@@ -81,6 +97,7 @@ describe('secrets and bodies never reach the logs at info level (built processes
 
   afterAll(async () => {
     await Promise.all([ingress?.kill('SIGTERM'), worker?.kill('SIGTERM')]);
+    await receiver?.close();
     await deletePrefix(redis, prefix);
     redis.disconnect();
   });
@@ -118,6 +135,15 @@ describe('secrets and bodies never reach the logs at info level (built processes
     expect((await fetch(`${base}/admin/queues`, { headers: auth('wrong-password') })).status).toBe(401);
     expect((await fetch(`${base}/admin/queues`, { headers: auth(ADMIN_PASSWORD) })).status).toBe(200);
     await waitFor('four outcomes', async () => (await redis.xlen(`${prefix}:outcomes`)) >= 4);
+    const status = (t: string) =>
+      fetch(`${base}/v1/uploads/some-job`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await status('wrong-token-0123456789')).status).toBe(401);
+    expect((await status(STATUS_API_TOKEN)).status).toBe(404);
+    await waitFor(
+      'webhooks rejected and retried',
+      () =>
+        receiver.received.some((w) => w.status === 400) && receiver.received.some((w) => w.status === 503),
+    );
 
     await Promise.all([ingress.kill('SIGTERM'), worker.kill('SIGTERM')]);
     outputs.push(ingress.output(), worker.output());
@@ -126,6 +152,8 @@ describe('secrets and bodies never reach the logs at info level (built processes
     expect(all).toMatch(/ingress listening/);
     expect(all).toMatch(/"requestId":"sec-failed".*event processed/);
     expect(all).toMatch(/"requestId":"sec-unknown".*dead-lettered/);
+    expect(all).toMatch(/webhook failed; will retry/);
+    expect(all).toMatch(/webhook dead-lettered/);
     for (const secret of [
       CALLBACK_PRIVATE_KEY,
       CALLBACK_PRIVATE_KEY_PREVIOUS,
@@ -133,6 +161,9 @@ describe('secrets and bodies never reach the logs at info level (built processes
       VOLC_SECRETKEY,
       BODY_MARKER,
       ORIGIN_TOKEN,
+      STATUS_API_TOKEN,
+      HOOK_URL_TOKEN,
+      receiver.secret.slice('whsec_'.length),
     ]) {
       expect(all, `found ${secret} in the output`).not.toContain(secret);
     }
