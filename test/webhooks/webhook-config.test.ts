@@ -51,7 +51,7 @@ describe('outcome webhook and status API settings', () => {
     );
     expect(worker({ OUTCOME_WEBHOOK_URL: 'ftp://hooks.example.com/x' })).toThrow(/http or https/);
     expect(worker({ OUTCOME_WEBHOOK_BACKOFF_MS: '0' })).toThrow(/OUTCOME_WEBHOOK_BACKOFF_MS/);
-    expect(() => loadIngressConfig({ STATUS_API_TOKEN: 'short' })).toThrow(
+    expect(() => loadIngressConfig({ CALLBACK_AUTH: 'none', STATUS_API_TOKEN: 'short' })).toThrow(
       /STATUS_API_TOKEN=\(hidden\) is invalid/,
     );
     try {
