@@ -8,11 +8,13 @@ import {
   notificationJobOptions,
   type OutcomeRecord,
   outcomeToFields,
+  parseUploadJobRecord,
   queueKeys,
   RedisKeys,
   ScriptBatch,
   sourceKeyOf,
   stableHash,
+  type UploadJobRecord,
   type VariadicCommand,
   variadicScript,
   webhookIdOf,
@@ -20,7 +22,6 @@ import {
 import type { Redis } from 'ioredis';
 import { originRules } from './origin-rules.js';
 import { budgetEntryOf } from './reupload-budget.js';
-import { parseUploadJob, type UploadJobInfo } from './upload-tracker.js';
 
 /** Keys per event in RECORD_SCRIPT's KEYS. */
 const RECORD_KEYS = 6;
@@ -281,12 +282,12 @@ export class OutcomeStore {
    * strings, so one MGET): what the event processor needs before deciding on a code whose decision
    * depends on the attempt.
    */
-  async lookup(dedupeKey: string, jobId: string): Promise<{ processed: boolean; upload?: UploadJobInfo }> {
+  async lookup(dedupeKey: string, jobId: string): Promise<{ processed: boolean; upload?: UploadJobRecord }> {
     const [marker, upload] = await this.redis.mget(
       this.keys.processed(dedupeKey),
       this.keys.uploadJob(jobId),
     );
-    return { processed: marker !== null, upload: parseUploadJob(upload ?? null) };
+    return { processed: marker !== null, upload: parseUploadJobRecord(upload) };
   }
 
   /**

@@ -1,27 +1,5 @@
-import { RedisKeys, type UploadSource } from '@vod-callbacks/shared';
+import { parseUploadJobRecord, RedisKeys, type UploadJobRecord } from '@vod-callbacks/shared';
 import type { Redis } from 'ioredis';
-
-/** What is kept per upload JobId (`<prefix>:upload-job:<JobId>`): which source and which attempt it was. */
-export interface UploadJobInfo {
-  sourceKey: string;
-  attempt: number;
-  /** Epoch ms the upload started (uploads this system started). */
-  startedAt?: number;
-  /** The source, kept for reconciliation: QueryUploadTaskInfo does not return CallbackArgs. */
-  source?: UploadSource;
-  /** Its outcome came from reconciliation: a late real callback for it is a duplicate. */
-  reconciled?: boolean;
-}
-
-/** Parses a stored upload record; undefined when there is none or it is not JSON. */
-export function parseUploadJob(raw: string | null): UploadJobInfo | undefined {
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as UploadJobInfo;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Settings of the tracker. */
 export interface UploadTrackerOptions {
@@ -50,7 +28,7 @@ export class UploadTracker {
    * Remembers a JobId this system started (a re-upload): its source and attempt, and that its
    * callback is pending since `startedAt` (for reconciliation).
    */
-  async track(jobId: string, info: UploadJobInfo, startedAt: number): Promise<void> {
+  async track(jobId: string, info: UploadJobRecord, startedAt: number): Promise<void> {
     await this.redis
       .multi()
       .set(this.keys.uploadJob(jobId), JSON.stringify(info), 'EX', this.options.ttlSeconds)
@@ -59,8 +37,8 @@ export class UploadTracker {
   }
 
   /** What is known of a JobId, when this system started it or recorded its callback. */
-  async get(jobId: string): Promise<UploadJobInfo | undefined> {
-    return parseUploadJob(await this.redis.get(this.keys.uploadJob(jobId)));
+  async get(jobId: string): Promise<UploadJobRecord | undefined> {
+    return parseUploadJobRecord(await this.redis.get(this.keys.uploadJob(jobId)));
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { UploadSource } from './queues.js';
+
 /**
  * Every Redis key this project writes outside BullMQ's own, in one place. All live under the
  * BullMQ prefix, so a Redis Cluster prefix like `{vod}` keeps them in one slot with the queues.
@@ -25,7 +27,7 @@ export class RedisKeys {
     return `${this.prefix}:reupload-budget:${sourceKey}`;
   }
 
-  /** JobId → source key and attempt number (STRING JSON), for uploads this system started. */
+  /** JobId → its UploadJobRecord (STRING, JSON), for uploads this system started. */
   uploadJob(jobId: string): string {
     return `${this.prefix}:upload-job:${jobId}`;
   }
@@ -46,5 +48,33 @@ export class RedisKeys {
    */
   get pendingNotifications(): string {
     return `${this.prefix}:notifications-pending`;
+  }
+}
+
+/**
+ * What is kept per upload JobId (`RedisKeys.uploadJob`): which source and which attempt it was (so
+ * its callback continues the count), and for re-uploads when it started and the source itself (the
+ * URLSet fields it sent, re-sent as they are if it fails again; QueryUploadTaskInfo does not return
+ * CallbackArgs).
+ */
+export interface UploadJobRecord {
+  sourceKey: string;
+  attempt: number;
+  /** Epoch ms the upload started (uploads this system started). */
+  startedAt?: number;
+  source?: UploadSource;
+  /** Its outcome came from reconciliation: a late real callback for it is a duplicate. */
+  reconciled?: boolean;
+}
+
+/** Parses a stored upload-job record; undefined for a missing or unreadable one. */
+export function parseUploadJobRecord(raw: string | null | undefined): UploadJobRecord | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<UploadJobRecord> | null;
+    if (typeof v?.sourceKey !== 'string' || !v.sourceKey || typeof v.attempt !== 'number') return undefined;
+    return v as UploadJobRecord;
+  } catch {
+    return undefined;
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { sourceKeyOf, stableHash } from './queues.js';
-import type { RedisKeys } from './redis-keys.js';
+import { parseUploadJobRecord, type RedisKeys } from './redis-keys.js';
 import { readSourceState } from './source-state.js';
 
 /** How an upload is looked up: by a VOD JobId, by its SourceUrl alone, or by its whole source. */
@@ -40,14 +40,7 @@ async function sourceKeyFor(
   lookup: UploadLookup,
 ): Promise<string | undefined> {
   if ('jobId' in lookup) {
-    const raw = await redis.get(keys.uploadJob(lookup.jobId));
-    if (!raw) return undefined;
-    try {
-      const info = JSON.parse(raw) as { sourceKey?: unknown };
-      return typeof info.sourceKey === 'string' && info.sourceKey ? info.sourceKey : undefined;
-    } catch {
-      return undefined;
-    }
+    return parseUploadJobRecord(await redis.get(keys.uploadJob(lookup.jobId)))?.sourceKey;
   }
   if ('spaceName' in lookup && lookup.callbackArgs !== undefined) {
     return sourceKeyOf({

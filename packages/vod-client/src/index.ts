@@ -4,6 +4,5 @@ export * from './reconcile.js';
 export * from './reupload-defaults.js';
 export * from './synthetic-events.js';
 export * from './task-event.js';
-export * from './tracked-upload.js';
 export * from './url-set.js';
 export * from './vod-api.js';

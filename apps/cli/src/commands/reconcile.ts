@@ -1,5 +1,5 @@
+import { parseUploadJobRecord } from '@vod-callbacks/shared';
 import {
-  parseTrackedUpload,
   reconcileJobIds,
   SyntheticEventWriter,
   VodApiClient,
@@ -48,7 +48,7 @@ export const reconcileCommand: Command = {
       const report = await reconcileJobIds(parseJobIds(String(values['job-ids'])), {
         api: new VodApiClient(options),
         knownSource: async (jobId) =>
-          parseTrackedUpload(await ctx.redis.get(ctx.keys.uploadJob(jobId)))?.source,
+          parseUploadJobRecord(await ctx.redis.get(ctx.keys.uploadJob(jobId)))?.source,
         emit: (event) => events.add(event, ctx.now()),
         now: () => ctx.now(),
       });
