@@ -147,6 +147,8 @@ describe('outcome notifications', () => {
     await store.record('req-c', outcome('req-c', 'failed_permanent'));
     await startDelivery();
     await waitFor('delivery', () => receiver.delivered().size === 1, 10_000);
+    // The receiver records the webhook before it answers; the worker counts it once the answer is back.
+    await waitFor('delivery counted', async () => (await counter('delivered')) > 0);
     expect(receiver.received.map((r) => r.id)).toEqual(Array(4).fill(webhookIdOf('req-c')));
     expect(receiver.received[3]!.payload.type).toBe('vod.upload.failed_permanent');
     expect(await counter('retried')).toBe(3);
@@ -168,6 +170,8 @@ describe('outcome notifications', () => {
       expect(dl!.data.detail).toContain('HTTP 400: unknown event type');
       expect(dl!.data.notification?.webhookId).toBe(webhookIdOf('req-d'));
       expect(receiver.received).toHaveLength(1);
+      // The dead letter is written first; the pending entry and the counter follow it.
+      await waitFor('rejection counted', async () => (await counter('rejected')) > 0);
       expect(await counter('rejected')).toBe(1);
       expect(await store.oldestPendingNotificationMs()).toBeUndefined();
     } finally {
@@ -187,6 +191,7 @@ describe('outcome notifications', () => {
       });
       expect(dl!.data.reason).toBe('webhook_exhausted');
       expect(receiver.received).toHaveLength(5);
+      await waitFor('exhaustion counted', async () => (await counter('exhausted')) > 0);
       expect(await counter('retried')).toBe(4);
       expect(await counter('exhausted')).toBe(1);
     } finally {
