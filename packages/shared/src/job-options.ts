@@ -67,5 +67,19 @@ export function reuploadJobOptions(settings: ReuploadJobSettings): JobsOptions {
   };
 }
 
+/**
+ * Options of every `vod-notifications` job (OUTCOME_WEBHOOK_MAX_ATTEMPTS; the delays come from the
+ * worker's `webhook` backoff strategy). Delivered ones are kept a day: their id then still collapses
+ * a re-add. One that fails for good leaves a dead letter, which is what `vodctl webhooks` works from.
+ */
+export function notificationJobOptions(attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'webhook' },
+    removeOnComplete: { age: 24 * 3600, count: 100_000 },
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
 /** Options of a dead letter: nothing consumes them, they wait for a person (`vodctl dlq`). */
 export const DEAD_LETTER_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false };

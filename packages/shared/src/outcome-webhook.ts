@@ -83,18 +83,6 @@ export function signWebhook(
   };
 }
 
-// Delivered notifications are kept a day (their id then still collapses a re-add); dead-lettered
-// ones leave a dead letter, which is what `vodctl webhooks` works from.
-const NOTIFICATION_RETENTION = {
-  removeOnComplete: { age: 24 * 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-};
-
-/** The BullMQ options of a notification job (the delays come from the worker's backoff strategy). */
-export function notificationJobOptions(attempts: number): Record<string, unknown> {
-  return { attempts, backoff: { type: 'webhook' }, ...NOTIFICATION_RETENTION };
-}
-
 /** Checks OUTCOME_WEBHOOK_EVENTS (split at load); throws on a name that is not a decision. */
 export function parseWebhookDecisions(names: readonly string[]): ReadonlySet<Decision> {
   for (const name of names) {
