@@ -17,18 +17,21 @@ export interface IngressProc {
   url: string;
 }
 
-export async function startIngress(env: Record<string, string>): Promise<IngressProc> {
+/** `timeoutMs`: how long it may take to print its start-up line (longer for slow set-ups). */
+export async function startIngress(env: Record<string, string>, timeoutMs?: number): Promise<IngressProc> {
   const port = await freePort();
   const proc = await startApp(
     'ingress',
     { INGRESS_PORT: String(port), INGRESS_HOST: '127.0.0.1', ...env },
     /ingress listening/,
+    [],
+    timeoutMs,
   );
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 
-export async function startWorker(env: Record<string, string>): Promise<AppProcess> {
-  return startApp('worker', { WORKER_METRICS_PORT: '0', ...env }, /worker consuming/);
+export async function startWorker(env: Record<string, string>, timeoutMs?: number): Promise<AppProcess> {
+  return startApp('worker', { WORKER_METRICS_PORT: '0', ...env }, /worker consuming/, [], timeoutMs);
 }
 
 /** What one callback's delivery came to. */

@@ -1,13 +1,15 @@
 import {
   type ConfigError,
   closeAll,
+  createRedis,
+  describeTopology,
   type QueueName,
   RedisKeys,
-  redactRedisUrl,
+  type RedisTopology,
   refuseMissingDatabase,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { CliConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -27,21 +29,12 @@ export interface CliContext extends CliIo {
   now(): number;
 }
 
-/** How long `vodctl` waits for Redis before exiting 3. */
-export const CONNECT_TIMEOUT_MS = 3000;
-
 /**
- * Connects once, without retries: an operator tool should say "Redis unreachable" at once rather
- * than hang while ioredis reconnects forever.
+ * Connects once (role `command`: no reconnect): an operator tool should say "Redis unreachable" at
+ * once rather than hang while ioredis reconnects forever.
  */
-export async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-    connectionName: 'vod-callbacks:vodctl',
-  });
+export async function connectRedis(topology: RedisTopology): Promise<Redis> {
+  const redis = createRedis(topology, 'command', 'vodctl');
   redis.on('error', () => {
     // Reported through the failing command instead.
   });
@@ -56,7 +49,7 @@ export async function connectRedis(url: string): Promise<Redis> {
     redis.disconnect();
     throw new CliError(
       EXIT.redisUnreachable,
-      `cannot reach Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`,
+      `cannot reach Redis at ${describeTopology(topology)}: ${(err as Error).message}`,
     );
   }
   if (refused) {

@@ -5,6 +5,8 @@ import {
   loadConfig,
   OUTCOME_WEBHOOK_ENV,
   REUPLOAD_JOB_ENV,
+  type RedisTopology,
+  redisTopologyOf,
 } from '@vod-callbacks/shared';
 import { VOD_API_ENV } from '@vod-callbacks/vod-client';
 
@@ -24,7 +26,8 @@ export const CLI_ENV = {
 
 export type CliConfig = ConfigOf<typeof CLI_ENV>;
 
-/** Reads and validates the CLI configuration once. */
-export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
-  return loadConfig(CLI_ENV, env);
+/** Reads and validates the CLI configuration once, with the Redis topology it names. */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig & { topology: RedisTopology } {
+  const config = loadConfig(CLI_ENV, env);
+  return Object.freeze({ ...config, topology: redisTopologyOf(config) });
 }

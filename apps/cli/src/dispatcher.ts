@@ -119,7 +119,7 @@ export async function runCli(
 
   let close: (() => Promise<void>) | undefined;
   try {
-    const redis = await connectRedis(config.REDIS_URL);
+    const redis = await connectRedis(config.topology);
     const built = createContext(config, redis, io, options.now);
     close = built.close;
     return await command.run(built.ctx, args);

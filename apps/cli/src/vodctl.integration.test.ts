@@ -349,6 +349,6 @@ describe('vodctl against real Redis and BullMQ', () => {
     const started = Date.now();
     expect(await vodctl(['queues'], { REDIS_URL: `redis://127.0.0.1:${port}` })).toBe(EXIT.redisUnreachable);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(err.at(-1)).toMatch(new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}`));
+    expect(err.at(-1)).toMatch(new RegExp(`cannot reach Redis at standalone redis://127.0.0.1:${port}`));
   });
 });

@@ -1,4 +1,4 @@
-import type { IngressMetrics } from '@vod-callbacks/shared';
+import type { IngressMetrics, ReplicaMonitor } from '@vod-callbacks/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -22,6 +22,8 @@ export interface IngressDeps {
   redis: Redis;
   registry: Registry;
   metrics: IngressMetrics;
+  /** With REDIS_MIN_REPLICAS > 0: the replica count /readyz checks. */
+  replicas?: ReplicaMonitor;
   logger?: Logger;
   /** Extra plugins (the admin board) registered after the core routes. */
   extraPlugins?: ((app: FastifyInstance) => Promise<void>)[];
@@ -111,6 +113,7 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     redis: deps.redis,
     pingTimeoutMs: READYZ_PING_TIMEOUT_MS,
     isAccepting: () => accepting,
+    replicas: deps.replicas,
   });
   await app.register(metricsRoute, { registry: deps.registry });
   if (config.STATUS_API_TOKEN) {

@@ -10,6 +10,7 @@ import {
   envString,
   loadConfig,
   QUEUE_RETENTION_ENV,
+  REPLICATION_ENV,
 } from '@vod-callbacks/shared';
 
 /** Every variable the ingress reads, with its default and doc (README's table is built from these). */
@@ -17,6 +18,7 @@ export const INGRESS_ENV = {
   ...COMMON_ENV,
   ...QUEUE_RETENTION_ENV,
   ...EVENT_JOB_ENV,
+  ...REPLICATION_ENV,
   INGRESS_HOST: envString('0.0.0.0', 'Address the HTTP server binds.'),
   INGRESS_PORT: envInt(3000, 'HTTP port of the ingress.', 0, 65535),
   CALLBACK_BODY_LIMIT: envInt(

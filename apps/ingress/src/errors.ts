@@ -33,6 +33,10 @@ export const HTTP_ERRORS = {
   headers_too_large: { status: 431, message: 'Request headers exceed the 16 KB limit.' },
   rate_limited: { status: 429, message: 'Too many requests from this address.' },
   unavailable: { status: 503, message: 'Event store (Redis) unavailable; retry later.' },
+  replication_timeout: {
+    status: 503,
+    message: 'Event not acknowledged by REDIS_MIN_REPLICAS Redis replicas in time; retry later.',
+  },
   overloaded: { status: 503, message: 'Server overloaded; retry later.' },
   internal: { status: 500, message: 'Internal error.' },
 } as const;

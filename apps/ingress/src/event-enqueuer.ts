@@ -4,6 +4,9 @@ import {
   eventJobDataJson,
   eventJobId,
   eventJobOptions,
+  ReplicaAcknowledger,
+  type ReplicaMonitor,
+  ReplicationTimeoutError,
 } from '@vod-callbacks/shared';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -17,8 +20,18 @@ export interface EnqueuerOptions {
   jobOptions: JobsOptions;
   /** Cap of BullMQ's events stream. */
   eventsMaxLen: number;
-  /** Longest wait for Redis per event. */
+  /** Longest wait for Redis per event, replica acknowledgement included. */
   timeoutMs: number;
+  /** Replicas that must acknowledge a batch (Redis WAIT) before its events are answered 200. */
+  minReplicas: number;
+}
+
+/** How the enqueue path learns about replicas when `minReplicas` > 0. */
+export interface EnqueuerReplication {
+  /** Polls the master's online replicas: below `minReplicas`, events are refused without a write. */
+  monitor?: ReplicaMonitor;
+  /** Called once per WAIT round that fell short (metrics). */
+  onShort?: () => void;
 }
 
 /** The enqueue settings of an ingress configuration. */
@@ -28,6 +41,7 @@ export function enqueuerOptionsOf(config: IngressConfig): EnqueuerOptions {
     jobOptions: eventJobOptions(config),
     eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
     timeoutMs: config.ENQUEUE_TIMEOUT_MS,
+    minReplicas: config.REDIS_MIN_REPLICAS,
   };
 }
 
@@ -44,10 +58,14 @@ export class EventEnqueuer {
   readonly queue: Queue<EventJobData>;
   private readonly writer: EventJobWriter;
 
+  private readonly monitor: ReplicaMonitor | undefined;
+
   constructor(
     private readonly connection: Redis,
     options: EnqueuerOptions,
+    replication: EnqueuerReplication = {},
   ) {
+    this.monitor = options.minReplicas > 0 ? replication.monitor : undefined;
     this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
       connection,
       prefix: options.prefix,
@@ -56,26 +74,39 @@ export class EventEnqueuer {
     });
     // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
     this.queue.on('error', () => {});
+    // WAIT on the writing connection itself: it counts the replicas holding that connection's writes.
+    const acknowledger =
+      options.minReplicas > 0
+        ? new ReplicaAcknowledger(connection, options.minReplicas, replication.onShort)
+        : undefined;
     // The queue above stays for what reads it (bull-board, gauges); adds take the lean path.
-    this.writer = new EventJobWriter(connection, options.prefix, options, {
-      ms: options.timeoutMs,
-      error: () => new EnqueueUnavailableError('enqueue timed out'),
-    });
+    this.writer = new EventJobWriter(
+      connection,
+      options.prefix,
+      options,
+      { ms: options.timeoutMs, error: () => new EnqueueUnavailableError('enqueue timed out') },
+      acknowledger && ((remaining) => acknowledger.confirm(remaining ?? options.timeoutMs)),
+    );
   }
 
   /**
    * Stores `body` (JSON text the caller has parsed: it is embedded in the job as-is). Resolves once
-   * Redis holds the job; rejects with EnqueueUnavailableError otherwise.
+   * Redis holds the job (and, with `minReplicas`, that many replicas do); rejects with
+   * EnqueueUnavailableError or ReplicationTimeoutError otherwise.
    */
   async enqueue(requestId: string, body: string, receivedAt: number): Promise<void> {
     // Not connected: refuse at once. Queuing the add until Redis returns would hold every body of an
     // outage in memory, for callbacks already answered 503.
     if (this.connection.status !== 'ready')
       throw new EnqueueUnavailableError(`redis ${this.connection.status}`);
+    // Known to be short of replicas: a WAIT could only time out, and would hold the connection
+    // (WAIT blocks it) for the whole budget while later batches queue behind it.
+    if (this.monitor?.knownShort)
+      throw new ReplicationTimeoutError(this.monitor.connected ?? 0, this.monitor.minReplicas);
     try {
       await this.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
     } catch (err) {
-      if (err instanceof EnqueueUnavailableError) throw err;
+      if (err instanceof EnqueueUnavailableError || err instanceof ReplicationTimeoutError) throw err;
       throw new EnqueueUnavailableError((err as Error).message);
     }
   }

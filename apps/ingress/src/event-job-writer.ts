@@ -64,12 +64,17 @@ export class EventJobWriter {
   private readonly jobKeyBase: string;
   private readonly batch: ScriptBatch<AddResult>;
 
-  /** `timeout`: a batch Redis has not answered within `timeout.ms` rejects its adds with `timeout.error()`. */
+  /**
+   * `timeout`: a batch Redis has not answered within `timeout.ms` rejects its adds with
+   * `timeout.error()`. `confirm`: run once per batch after Redis answered, with what is left of
+   * `timeout.ms` (the replica acknowledgement of REDIS_MIN_REPLICAS); its rejection rejects the adds.
+   */
   constructor(
     redis: Redis,
     prefix: string,
     options: EventJobWriterOptions,
     timeout?: { ms: number; error: () => Error },
+    confirm?: (remainingMs: number | undefined) => Promise<void>,
   ) {
     const q = queueKeys(prefix, EVENTS_QUEUE);
     this.jobKeyBase = q.base;
@@ -90,6 +95,7 @@ export class EventJobWriter {
       (reply) => (reply === 1 ? 'added' : 'duplicate'),
       MAX_BATCH,
       timeout,
+      confirm,
     );
   }
 

@@ -3,11 +3,14 @@ import {
   checkEvictionPolicy,
   closeAll,
   configOrExit,
+  connectedAddress,
   createIngressMetrics,
   createQueueMetrics,
   createRedis,
+  createRedisMetrics,
   createRegistry,
   DEAD_LETTERS_QUEUE,
+  describeTopology,
   exitOnConfigError,
   installShutdown,
   listenConfigError,
@@ -15,9 +18,11 @@ import {
   logRedisStateChanges,
   NOTIFICATIONS_QUEUE,
   REUPLOADS_QUEUE,
-  redactRedisUrl,
+  ReplicaMonitor,
+  redisTopologyOf,
   refuseMissingDatabase,
   snapshotQueues,
+  watchReconnects,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -33,7 +38,16 @@ assertBullmqLayout();
 const config = configOrExit(() => loadIngressConfig());
 const logger = pino(loggerOptions('ingress', config.LOG_LEVEL));
 
-const redis = createRedis(config.REDIS_URL, 'producer', 'ingress');
+const topology = configOrExit(() => redisTopologyOf(config));
+const registry = createRegistry('ingress');
+const metrics = createIngressMetrics(registry);
+const redisMetrics = createRedisMetrics(registry);
+
+const redis = createRedis(topology, 'producer', 'ingress');
+watchReconnects(redis, (address, previous) => {
+  redisMetrics.reconnects.inc();
+  if (address !== previous) logger.warn({ address, previous }, 'redis master changed');
+});
 logRedisStateChanges(redis, logger, 'ingress');
 refuseMissingDatabase(redis, exitOnConfigError);
 
@@ -43,21 +57,31 @@ const evictionChecked =
   config.EVICTION_POLICY_CHECK !== 'off' && (await redisReadyWithin(redis, STARTUP_REDIS_WAIT_MS));
 if (evictionChecked && (await evictionVerdict(redis, config)) === 'refuse') process.exit(78); // nothing started yet
 if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
-  logger.warn(
-    { redis: redactRedisUrl(config.REDIS_URL) },
-    'Redis not reachable yet; answering 503 until it is',
-  );
+  logger.warn({ redis: describeTopology(topology) }, 'Redis not reachable yet; answering 503 until it is');
 }
 
-const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config));
+// Its own connection: the writing one may be held by a WAIT (Redis blocks the client meanwhile).
+const replicas =
+  config.REDIS_MIN_REPLICAS > 0
+    ? new ReplicaMonitor(
+        createRedis(topology, 'producer', 'ingress-replicas'),
+        config.REDIS_MIN_REPLICAS,
+        1000,
+        (n) => redisMetrics.connectedReplicas.set(n ?? -1),
+      )
+    : undefined;
+replicas?.redis.on('error', () => {}); // the poll reports it (unknown count → not ready)
+replicas?.start();
+
+const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config), {
+  monitor: replicas,
+  onShort: () => redisMetrics.replicationTimeouts.inc(),
+});
 // Every queue for bull-board and the queue gauges (vod-notifications is empty unless webhooks are on).
 const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE, NOTIFICATIONS_QUEUE].map(
   (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
 );
 const allQueues = [enqueuer.queue, ...otherQueues];
-
-const registry = createRegistry('ingress');
-const metrics = createIngressMetrics(registry);
 createQueueMetrics(registry, () => snapshotQueues(allQueues));
 
 const adminEnabled = Boolean(config.ADMIN_USER && config.ADMIN_PASSWORD);
@@ -67,6 +91,7 @@ const { app, stopAccepting } = await buildIngressApp({
   redis,
   registry,
   metrics,
+  replicas,
   logger,
   extraPlugins: adminEnabled
     ? [
@@ -87,6 +112,13 @@ const owner = installShutdown(logger, [
   {
     name: 'close queues',
     run: () => closeAll(Object.fromEntries(allQueues.map((q) => [`${q.name} queue`, () => q.close()]))),
+  },
+  {
+    name: 'close replica monitor',
+    run: async () => {
+      replicas?.close();
+      await replicas?.redis.quit();
+    },
   },
   { name: 'close redis', run: () => redis.quit() },
 ]);
@@ -117,7 +149,9 @@ const address = await app.listen({ host: config.INGRESS_HOST, port: config.INGRE
 logger.info(
   {
     address,
-    redis: redactRedisUrl(config.REDIS_URL),
+    redis: describeTopology(topology),
+    master: connectedAddress(redis) ?? null,
+    minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
     signed: Boolean(config.CALLBACK_PRIVATE_KEY),
     adminBoard: adminEnabled
@@ -125,7 +159,7 @@ logger.info(
       : 'off',
     statusApi: config.STATUS_API_TOKEN ? '/v1/uploads' : 'off',
   },
-  `ingress listening on ${address}/callbacks/vod${config.STATUS_API_TOKEN ? ` (status API on /v1/uploads)` : ''}, redis ${redactRedisUrl(config.REDIS_URL)}`,
+  `ingress listening on ${address}/callbacks/vod${config.STATUS_API_TOKEN ? ` (status API on /v1/uploads)` : ''}, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
 );
 
 /** Whether Redis answers within `ms` (at once when it already does). */

@@ -14,6 +14,7 @@ import {
   parseWebhookDecisions,
   parseWebhookUrl,
   QUEUE_RETENTION_ENV,
+  REPLICATION_ENV,
   REUPLOAD_JOB_ENV,
   UPLOAD_BY_URL_COMPLETE,
 } from '@vod-callbacks/shared';
@@ -24,6 +25,13 @@ export const WORKER_ENV = {
   ...COMMON_ENV,
   ...QUEUE_RETENTION_ENV,
   ...EVENT_JOB_ENV,
+  ...REPLICATION_ENV,
+  REDIS_MIN_REPLICAS_TIMEOUT_MS: envInt(
+    2000,
+    'Longest wait for REDIS_MIN_REPLICAS replicas to acknowledge an outcome; then the job fails and is retried.',
+    10,
+    60000,
+  ),
   WORKER_CONCURRENCY: envInt(10, 'Event jobs processed at once per worker process.', 1, 1000),
   WORKER_METRICS_HOST: envString('0.0.0.0', 'Address of the worker metrics server.'),
   WORKER_METRICS_PORT: envInt(

@@ -4,11 +4,14 @@ import {
   checkWebhookTarget,
   closeAll,
   configOrExit,
+  connectedAddress,
   createQueueMetrics,
   createRedis,
+  createRedisMetrics,
   createRegistry,
   createWebhookPendingMetric,
   createWorkerMetrics,
+  describeTopology,
   exitOnConfigError,
   initWorkerLabels,
   installShutdown,
@@ -17,9 +20,13 @@ import {
   loggerOptions,
   logRedisStateChanges,
   QUEUE_NAMES,
-  redactRedisUrl,
+  ReplicaAcknowledger,
+  ReplicaMonitor,
+  redisTopologyOf,
   refuseMissingDatabase,
   snapshotQueues,
+  watchReconnects,
+  whenReady,
 } from '@vod-callbacks/shared';
 import {
   ReuploadDefaults,
@@ -72,13 +79,37 @@ if (webhook) {
 
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
-const redis = createRedis(config.REDIS_URL, 'worker', 'worker');
-logRedisStateChanges(redis, logger, 'worker');
-refuseMissingDatabase(redis, exitOnConfigError);
-
+const topology = configOrExit(() => redisTopologyOf(config));
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
 initWorkerLabels(metrics);
+const redisMetrics = createRedisMetrics(registry);
+
+const redis = createRedis(topology, 'worker', 'worker');
+watchReconnects(redis, (address, previous) => {
+  redisMetrics.reconnects.inc();
+  if (address !== previous) logger.warn({ address, previous }, 'redis master changed');
+});
+// REDIS_MIN_REPLICAS: the outcome step's WAIT runs on the store's connection (the one that wrote);
+// the replica count for /readyz is polled on a connection of its own.
+const acknowledger =
+  config.REDIS_MIN_REPLICAS > 0
+    ? new ReplicaAcknowledger(redis, config.REDIS_MIN_REPLICAS, () => redisMetrics.replicationTimeouts.inc())
+    : undefined;
+const replicas =
+  config.REDIS_MIN_REPLICAS > 0
+    ? new ReplicaMonitor(
+        createRedis(topology, 'producer', 'worker-replicas'),
+        config.REDIS_MIN_REPLICAS,
+        1000,
+        (n) => redisMetrics.connectedReplicas.set(n ?? -1),
+      )
+    : undefined;
+replicas?.redis.on('error', () => {}); // the poll reports it (unknown count → not ready)
+replicas?.start();
+logRedisStateChanges(redis, logger, 'worker');
+refuseMissingDatabase(redis, exitOnConfigError);
+
 const gaugeQueues = QUEUE_NAMES.map(
   (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
 );
@@ -89,6 +120,7 @@ const store = new OutcomeStore(redis, {
   dedupeTtlSeconds: config.DEDUPE_TTL_SECONDS,
   outcomesMaxLen: config.OUTCOMES_MAX_LEN,
   sourceStateTtlSeconds: config.SOURCE_STATE_TTL_SECONDS,
+  confirm: acknowledger && (() => acknowledger.confirm(config.REDIS_MIN_REPLICAS_TIMEOUT_MS)),
   eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
   notifications: webhook && {
     decisions: webhook.decisions,
@@ -127,7 +159,8 @@ const { server, port } = await startMetricsServer({
   registry,
   host: config.WORKER_METRICS_HOST,
   port: config.WORKER_METRICS_PORT,
-  isReady: async () => manager.isRunning() && redis.status === 'ready',
+  isReady: async () =>
+    manager.isRunning() && redis.status === 'ready' && (replicas === undefined || replicas.sufficient),
 }).catch((err) =>
   exitOnConfigError(
     listenConfigError(err, {
@@ -239,17 +272,28 @@ installShutdown(
           ...Object.fromEntries(gaugeQueues.map((q) => [`${q.name} gauge queue`, () => q.close()])),
         }),
     },
+    {
+      name: 'close replica monitor',
+      run: async () => {
+        replicas?.close();
+        await replicas?.redis.quit();
+      },
+    },
     { name: 'close redis', run: () => redis.quit() },
   ],
   { timeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS },
 );
 
+// The start-up line names the master it reached (Sentinel: the one they named); not worth a long wait.
+await whenReady(redis, 3000);
 logger.info(
   {
     queue: 'vod-events',
     concurrency: config.WORKER_CONCURRENCY,
     metricsPort: port,
-    redis: redactRedisUrl(config.REDIS_URL),
+    redis: describeTopology(topology),
+    master: connectedAddress(redis) ?? null,
+    minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
     reuploadConcurrency: config.REUPLOAD_CONCURRENCY,
     vodApi: api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : null,
@@ -257,5 +301,5 @@ logger.info(
     outcomeWebhook: webhook ? webhook.url.origin : null,
     reuploadDefaults: reuploadDefaults.describe(),
   },
-  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), ${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${redactRedisUrl(config.REDIS_URL)}`,
+  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), ${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
 );

@@ -215,6 +215,11 @@ export interface OutcomeStoreOptions {
   dedupeTtlSeconds: number;
   outcomesMaxLen: number;
   sourceStateTtlSeconds: number;
+  /**
+   * Run once per record batch after Redis answered (REDIS_MIN_REPLICAS: the replicas' WAIT); a
+   * rejection rejects the batch's records, so their jobs fail and are retried.
+   */
+  confirm?: () => Promise<void>;
   /** Cap of BullMQ's events stream of the notification queue (QUEUE_EVENTS_MAX_LEN). */
   eventsMaxLen?: number;
   /** Set when outcome webhooks are on. */
@@ -269,6 +274,8 @@ export class OutcomeStore {
       },
       recordResultOf,
       MAX_RECORD_BATCH,
+      undefined,
+      options.confirm,
     );
   }
 

@@ -137,6 +137,12 @@ export const COMMON_ENV = {
     'Redis to use: `redis[s]://[[user]:password@]host[:port][/db]`.',
     { check: redisUrlProblem },
   ),
+  REDIS_SENTINELS: envString(
+    '',
+    'Comma-separated Sentinel host:port list; when set, connect to the master they name (REDIS_URL then gives only user, password, TLS and db).',
+  ),
+  REDIS_SENTINEL_MASTER: envString('', 'Master name the Sentinels monitor (required with REDIS_SENTINELS).'),
+  REDIS_SENTINEL_PASSWORD: envString('', 'Password of the Sentinels themselves, when they require one.'),
   QUEUE_PREFIX: envString(
     'vod',
     'BullMQ key prefix; use `{vod}` on Redis Cluster so all keys share one slot.',
@@ -178,6 +184,16 @@ export function redisUrlProblem(url: string): string | undefined {
   if (!/^\/?(\d{1,5})?$/.test(u.pathname)) return `the path must be a database number, not "${u.pathname}"`;
   return undefined;
 }
+
+/** Replica acknowledgement of writes, read by the processes whose writes must survive a failover. */
+export const REPLICATION_ENV = {
+  REDIS_MIN_REPLICAS: envInt(
+    0,
+    'Replicas that must acknowledge (Redis WAIT) an event before the ingress answers 200 and an outcome before the worker completes its job; /readyz is 503 while fewer are connected.',
+    0,
+    16,
+  ),
+} as const;
 
 /** Runs `fn`; on ConfigError prints the message and exits 78 (EX_CONFIG), so a bad deploy fails loudly. */
 export function configOrExit<T>(fn: () => T): T {

@@ -16,6 +16,8 @@ export * from './redis.js';
 export * from './redis-database.js';
 export * from './redis-keys.js';
 export * from './redis-state-log.js';
+export * from './redis-topology.js';
+export * from './replication.js';
 export * from './retry-policy.js';
 export * from './script-batch.js';
 export * from './shutdown.js';

@@ -14,7 +14,8 @@ import type { CodeClass } from './retry-policy.js';
  * `vod_callbacks_received_total{result}` values: how the ingress answered. accepted = 200 (stored;
  * redelivered duplicates too), invalid = other 4xx (400/404/405/408), unauthorized = 401,
  * too_large = 413, unsupported_media_type = 415, rate_limited = 429, unavailable = 503 (Redis did
- * not take it in time), error = any other 5xx.
+ * not take it in time), replication_timeout = 503 (stored, but not acknowledged by
+ * REDIS_MIN_REPLICAS replicas in time), error = any other 5xx.
  */
 export type ReceiveResult =
   | 'accepted'
@@ -23,6 +24,7 @@ export type ReceiveResult =
   | 'too_large'
   | 'unsupported_media_type'
   | 'unavailable'
+  | 'replication_timeout'
   | 'rate_limited'
   | 'error';
 
@@ -195,6 +197,31 @@ export function createWorkerMetrics(registry: Registry) {
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
+/** Metrics of a process's Redis connection (ingress and worker). */
+export function createRedisMetrics(registry: Registry) {
+  return {
+    /** Times the main connection was ready again after a loss (a restart, a blip, a failover). */
+    reconnects: new Counter({
+      name: 'vod_redis_reconnects_total',
+      help: 'Times the Redis connection was re-established after a loss (restart, network, Sentinel failover).',
+      registers: [registry],
+    }),
+    /** Writes REDIS_MIN_REPLICAS replicas did not acknowledge in time. */
+    replicationTimeouts: new Counter({
+      name: 'vod_replication_timeouts_total',
+      help: 'Writes not acknowledged by REDIS_MIN_REPLICAS replicas in time (ingress: batches answered 503; worker: outcome batches whose jobs failed and are retried).',
+      registers: [registry],
+    }),
+    /** Online replicas of the master, as last seen (only polled when REDIS_MIN_REPLICAS > 0). */
+    connectedReplicas: new Gauge({
+      name: 'vod_redis_connected_replicas',
+      help: 'Replicas online on the Redis master, as last polled (-1 = unknown; polled only when REDIS_MIN_REPLICAS > 0).',
+      registers: [registry],
+    }),
+  };
+}
+export type RedisMetrics = ReturnType<typeof createRedisMetrics>;
+
 /**
  * Bounded `code` label: what the catalogue calls the code (the code itself when the policy names it,
  * `<prefix>*` when only a prefix covers it; see CodeClassifier.catalogueLabel), anything else `other`.
@@ -250,6 +277,7 @@ export function initIngressLabels(metrics: IngressMetrics): void {
     'too_large',
     'unsupported_media_type',
     'unavailable',
+    'replication_timeout',
     'rate_limited',
     'error',
   ] satisfies ReceiveResult[]) {

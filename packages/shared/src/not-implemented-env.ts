@@ -5,10 +5,6 @@
  * A name ending in `*` covers every variable with that prefix.
  */
 export const NOT_IMPLEMENTED_ENV: readonly { name: string; feature: string }[] = [
-  { name: 'REDIS_SENTINELS', feature: 'Redis Sentinel' },
-  { name: 'REDIS_SENTINEL_MASTER', feature: 'Redis Sentinel' },
-  { name: 'REDIS_SENTINEL_PASSWORD', feature: 'Redis Sentinel' },
-  { name: 'REDIS_MIN_REPLICAS', feature: 'waiting for replicas (WAIT)' },
   { name: 'REDIS_CLUSTER_NODES', feature: 'Redis Cluster' },
   { name: 'EVENT_SHARDS', feature: 'event shards' },
   { name: 'WORKER_SHARDS', feature: 'event shards' },

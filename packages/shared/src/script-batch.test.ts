@@ -92,4 +92,35 @@ describe('ScriptBatch', () => {
     });
     expect(await fast.add(['c'])).toBe('c');
   });
+
+  it('with confirm: items resolve only after confirm, which gets the time left and runs once per call', async () => {
+    const budgets: (number | undefined)[] = [];
+    let pass = true;
+    const confirm = async (remaining: number | undefined) => {
+      budgets.push(remaining);
+      if (!pass) throw new Error('not on enough replicas');
+    };
+    const batch = new ScriptBatch(
+      async (args: string[]) => args,
+      [],
+      String,
+      10,
+      { ms: 1000, error: () => new Error('timed out') },
+      confirm,
+    );
+    expect(await Promise.all([batch.add(['a']), batch.add(['b'])])).toEqual(['a', 'b']);
+    expect(budgets).toHaveLength(1);
+    expect(budgets[0]).toBeGreaterThan(900);
+    expect(budgets[0]).toBeLessThanOrEqual(1000);
+    pass = false;
+    const failed = await Promise.allSettled([batch.add(['c']), batch.add(['d'])]);
+    expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual([
+      'not on enough replicas',
+      'not on enough replicas',
+    ]);
+    expect(budgets).toHaveLength(2);
+    const untimed = new ScriptBatch(async (args: string[]) => args, [], String, 10, undefined, confirm);
+    await expect(untimed.add(['e'])).rejects.toThrow(/replicas/);
+    expect(budgets[2]).toBeUndefined();
+  });
 });

@@ -37,6 +37,9 @@ export class ScriptBatch<T> {
    * item's reply into its result; when it throws, that item alone is rejected with the error.
    * With `timeout`, a call not answered within `timeout.ms` of being sent rejects its items with
    * `timeout.error()` (one timer per call, not per item); a late reply is then ignored.
+   * With `confirm`, a call's items settle only once `confirm` resolved after the reply (it gets
+   * what is left of `timeout.ms`, or undefined without a timeout); its rejection rejects them all.
+   * The ingress and the worker use it to wait for replicas (REDIS_MIN_REPLICAS): once per call.
    */
   constructor(
     private readonly script: BatchScript,
@@ -44,6 +47,7 @@ export class ScriptBatch<T> {
     private readonly toResult: (reply: unknown) => T,
     private readonly maxItems: number,
     private readonly timeout?: { ms: number; error: () => Error },
+    private readonly confirm?: (remainingMs: number | undefined) => Promise<void>,
   ) {
     const h: BatchHead = Array.isArray(head) ? { args: head } : (head as BatchHead);
     this.headKeys = h.keys ?? [];
@@ -74,7 +78,8 @@ export class ScriptBatch<T> {
     this.waiters = [];
     this.keys = [...this.headKeys];
     this.args = [...this.headArgs];
-    const { timeout } = this;
+    const { timeout, confirm } = this;
+    const sentAt = confirm && timeout ? Date.now() : 0;
     const timer = timeout && setTimeout(() => this.rejectAll(waiters, timeout.error()), timeout.ms);
     this.script(args, keys).then(
       (replies) => {
@@ -83,7 +88,13 @@ export class ScriptBatch<T> {
           this.rejectAll(waiters, new Error(`unexpected reply to a batch of ${waiters.length} script items`));
           return;
         }
-        for (let i = 0; i < waiters.length; i++) this.settle(waiters[i]!, replies[i]);
+        const settleAll = () => {
+          for (let i = 0; i < waiters.length; i++) this.settle(waiters[i]!, replies[i]);
+        };
+        if (!confirm) return settleAll();
+        confirm(timeout ? timeout.ms - (Date.now() - sentAt) : undefined).then(settleAll, (err: Error) =>
+          this.rejectAll(waiters, err),
+        );
       },
       (err: Error) => {
         clearTimeout(timer);

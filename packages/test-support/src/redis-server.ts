@@ -14,6 +14,10 @@ export interface RedisServerOptions {
   /** Data directory; a fresh temp dir by default. Reuse it to restart on the same data. */
   dir?: string;
   port?: number;
+  /** `appendfsync` with `appendOnly` (default `always`). */
+  appendFsync?: 'always' | 'everysec';
+  /** More `--name value…` arguments (replication, ACL users). */
+  args?: readonly string[];
 }
 
 /** A redis-server child process owned by a test. */
@@ -71,7 +75,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     '--appendonly',
     options.appendOnly ? 'yes' : 'no',
   ];
-  if (options.appendOnly) args.push('--appendfsync', 'always');
+  if (options.appendOnly) args.push('--appendfsync', options.appendFsync ?? 'always');
+  args.push(...(options.args ?? []));
   if (options.maxmemoryPolicy && options.maxmemoryPolicy !== 'noeviction') args.push('--maxmemory', '256mb');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

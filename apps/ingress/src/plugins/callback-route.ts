@@ -2,6 +2,7 @@ import {
   checkCallbackSignature,
   type IngressMetrics,
   type ReceiveResult,
+  ReplicationTimeoutError,
   SIGNATURE_HEADER,
   type SignatureSettings,
   TIMESTAMP_HEADER,
@@ -10,6 +11,13 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { acceptCallbackBody } from '../callback-body.js';
 import { HttpError } from '../errors.js';
 import { EnqueueUnavailableError, type EventEnqueuer } from '../event-enqueuer.js';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** `received_total` result when the status alone does not tell it (a 503 for want of replicas). */
+    receiveResult: ReceiveResult | null;
+  }
+}
 
 /** Path VOD posts callbacks to. */
 export const CALLBACK_PATH = '/callbacks/vod';
@@ -74,10 +82,11 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
     );
   });
 
+  app.decorateReply('receiveResult', null);
   // A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (_request, reply, done) => {
     metrics.ackSeconds.observe(reply.elapsedTime / 1000);
-    metrics.received.inc({ result: receiveResultOf(reply.statusCode) });
+    metrics.received.inc({ result: reply.receiveResult ?? receiveResultOf(reply.statusCode) });
     done();
   });
 
@@ -101,6 +110,14 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
       if (err instanceof EnqueueUnavailableError) {
         request.log.warn({ requestId: body.requestId, err: err.message }, 'event not stored; answering 503');
         throw new HttpError('unavailable');
+      }
+      if (err instanceof ReplicationTimeoutError) {
+        request.log.warn(
+          { requestId: body.requestId, err: err.message },
+          'event not on enough replicas; answering 503',
+        );
+        reply.receiveResult = 'replication_timeout';
+        throw new HttpError('replication_timeout');
       }
       throw err;
     }

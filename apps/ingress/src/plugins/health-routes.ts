@@ -1,3 +1,4 @@
+import type { ReplicaMonitor } from '@vod-callbacks/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 
@@ -15,16 +16,29 @@ export interface HealthRoutesOptions {
   pingTimeoutMs: number;
   /** False once shutdown began, so load balancers stop sending before the server closes. */
   isAccepting: () => boolean;
+  /** With REDIS_MIN_REPLICAS > 0: not ready while the master has fewer replicas online. */
+  replicas?: ReplicaMonitor;
 }
 
-/** GET /healthz (process alive) and GET /readyz (Redis answers and not shutting down). */
+/**
+ * GET /healthz (process alive) and GET /readyz (Redis answers, enough replicas when required, and
+ * not shutting down).
+ */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     if (!opts.isAccepting()) return reply.code(503).send({ status: 'shutting_down' });
     const ok = await pingWithin(opts.redis, opts.pingTimeoutMs);
-    return ok ? { status: 'ready' } : reply.code(503).send({ status: 'redis_unavailable' });
+    if (!ok) return reply.code(503).send({ status: 'redis_unavailable' });
+    const { replicas } = opts;
+    if (replicas && !replicas.sufficient)
+      return reply.code(503).send({
+        status: 'replicas_missing',
+        connected: replicas.connected ?? null,
+        required: replicas.minReplicas,
+      });
+    return { status: 'ready' };
   });
 };
 
