@@ -150,25 +150,25 @@ describe('vodctl against real Redis and BullMQ', () => {
     ]);
   });
 
-  it('dlq replay of a re-upload dead letter puts the re-upload back into vod-reuploads once', async () => {
+  /** Stores a re-upload's dead letter (as the worker writes one without credentials); returns the re-upload. */
+  const reuploadDeadLetter = async (id: string, requestId: string) => {
     const reupload = {
-      source: { spaceName: 'space', sourceUrl: 'https://example.invalid/a.mp4', callbackArgs: 'item-7' },
+      source: { spaceName: 'space', sourceUrl: `https://example.invalid/${id}.mp4`, callbackArgs: 'item-7' },
       attempt: 2,
-      triggeredBy: 'req-7',
+      triggeredBy: requestId,
       code: 'InternalError.UrlUploadError',
       scheduledAt: 1,
     };
     await h.deadLetters.add(
       DEAD_LETTER_JOB_NAME,
-      {
-        reason: 'no_credentials',
-        detail: 'no keys',
-        requestId: 'req-7',
-        reupload,
-        deadLetteredAt: Date.now(),
-      },
-      { jobId: 'dl-reupload-7' },
+      { reason: 'no_credentials', detail: 'no keys', requestId, reupload, deadLetteredAt: Date.now() },
+      { jobId: id },
     );
+    return reupload;
+  };
+
+  it('dlq replay of a re-upload dead letter puts the re-upload back into vod-reuploads once', async () => {
+    const reupload = await reuploadDeadLetter('dl-reupload-7', 'req-7');
     // One without anything to replay is reported and skipped (exit 1).
     await h.deadLetters.add(
       DEAD_LETTER_JOB_NAME,
@@ -194,18 +194,7 @@ describe('vodctl against real Redis and BullMQ', () => {
 
   it('dlq replay gives the jobs it adds the configured attempts and retention, like the ingress and worker', async () => {
     await deliver(unknownCodeEvent('replay-opts'));
-    const reupload = {
-      source: { spaceName: 'space', sourceUrl: 'https://example.invalid/o.mp4', callbackArgs: '' },
-      attempt: 2,
-      triggeredBy: 'req-o',
-      code: 'InternalError.UrlUploadError',
-      scheduledAt: 1,
-    };
-    await h.deadLetters.add(
-      DEAD_LETTER_JOB_NAME,
-      { reason: 'no_credentials', detail: 'no keys', reupload, deadLetteredAt: Date.now() },
-      { jobId: 'dl-reupload-o' },
-    );
+    await reuploadDeadLetter('dl-reupload-o', 'req-o');
     const env = {
       EVENT_JOB_ATTEMPTS: '3',
       EVENT_JOB_KEEP_COMPLETED: '9',
