@@ -6,7 +6,6 @@ describe('decide', () => {
   it('maps classes to decisions', () => {
     expect(decide('success', 1, 3)).toBe('succeeded');
     expect(decide('permanent', 1, 3)).toBe('failed_permanent');
-    expect(decide('unknown', 1, 3)).toBe('dead_lettered');
   });
 
   it('re-uploads a retryable failure while the budget lasts (the original upload is attempt 1)', () => {

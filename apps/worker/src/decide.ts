@@ -2,9 +2,10 @@ import type { CodeClass, Decision } from '@vod-callbacks/shared';
 
 /**
  * What to do with a classified event. `attempt` is the upload this event reports on (1 = the
- * customer's original); a retryable failure is re-uploaded while `attempt < maxAttempts`.
+ * customer's original); a retryable failure is re-uploaded while `attempt < maxAttempts`. An
+ * unknown code never gets here: it is dead-lettered before (the event processor).
  */
-export function decide(cls: CodeClass, attempt: number, maxAttempts: number): Decision {
+export function decide(cls: Exclude<CodeClass, 'unknown'>, attempt: number, maxAttempts: number): Decision {
   switch (cls) {
     case 'success':
       return 'succeeded';
@@ -12,7 +13,5 @@ export function decide(cls: CodeClass, attempt: number, maxAttempts: number): De
       return 'failed_permanent';
     case 'retryable':
       return attempt < maxAttempts ? 'reupload_scheduled' : 'retries_exhausted';
-    case 'unknown':
-      return 'dead_lettered';
   }
 }
