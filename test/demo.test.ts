@@ -31,7 +31,8 @@ describe('the demo on an existing Redis', () => {
             resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: out, stderr: errOut }),
         ),
     );
-    expect({ code, stderr }).toMatchObject({ code: 0 });
+    // The message carries the demo's stderr: a failed run says why (toMatchObject hid it).
+    expect(code, `demo exited ${code}; stderr:\n${stderr}`).toBe(0);
     expect(stdout.split('\n')[0]).toMatch(
       /^Using the Redis already running at redis:\/\/127\.0\.0\.1:\d+\/? \(REDIS_URL\): every key this demo writes starts with "demo-[0-9a-f]+:" and is deleted at the end\.$/,
     );
