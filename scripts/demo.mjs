@@ -209,7 +209,8 @@ try {
       const rows = await redis.xrange(`${prefix}:outcomes`, '-', '+');
       return rows.length >= distinct ? rows : undefined;
     },
-    15_000,
+    // Seconds when idle; 15 s was tight for the worker at load ~30 (a full-suite run saw the demo exit 1).
+    60_000,
   );
   console.log(`\nOutcomes (stream ${prefix}:outcomes):`);
   const table = records.map(([, f]) => {
