@@ -19,6 +19,7 @@ interface Service {
   volumes?: string[];
   container_name?: string;
   depends_on?: unknown;
+  profiles?: string[];
 }
 
 const read = (...p: string[]) => readFileSync(join(REPO_ROOT, ...p), 'utf8');
@@ -144,5 +145,37 @@ describe('docker-compose.yml (static)', () => {
     };
     for (const panel of dashboard.panels)
       if (panel.datasource) expect(panel.datasource.uid).toBe(ds.datasources[0]!.uid);
+  });
+
+  it('has an optional sentinel profile: a replica of redis and three Sentinels monitoring it; the apps read REDIS_SENTINELS', () => {
+    const inProfile = Object.entries(services).filter(([, s]) => s.profiles?.includes('sentinel'));
+    expect(inProfile.map(([n]) => n).sort()).toEqual([
+      'redis-replica',
+      'sentinel-1',
+      'sentinel-2',
+      'sentinel-3',
+    ]);
+    // Without the profile, nothing else depends on those services.
+    for (const [name, s] of Object.entries(services))
+      if (!s.profiles) expect(JSON.stringify(s.depends_on ?? {}), name).not.toMatch(/sentinel|replica/);
+    const replica = [services['redis-replica']!.command].flat().join(' ');
+    expect(replica).toMatch(/--replicaof redis 6379\b/);
+    expect(replica).toMatch(/--appendonly yes\b/);
+    expect(replica).toMatch(/--maxmemory-policy noeviction\b/);
+    const conf = read('deploy', 'sentinel', 'sentinel.conf');
+    const monitor = /^sentinel monitor (\S+) (\S+) (\d+) (\d+)$/m.exec(conf);
+    expect(monitor?.slice(1)).toEqual(['vod', 'redis', '6379', '2']);
+    for (const n of [1, 2, 3]) {
+      const s = services[`sentinel-${n}`]!;
+      expect([s.command].flat().join(' ')).toMatch(/redis-server \/data\/sentinel\.conf --sentinel/);
+      expect(bindMounts(s)).toContainEqual(['deploy/sentinel', '/etc/sentinel']);
+    }
+    // The header's example names the Sentinel services and the monitored master.
+    expect(read('docker-compose.yml')).toContain(
+      'REDIS_SENTINELS=sentinel-1:26379,sentinel-2:26379,sentinel-3:26379 REDIS_SENTINEL_MASTER=vod',
+    );
+    for (const app of ['ingress', 'worker'])
+      for (const key of ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_MIN_REPLICAS'])
+        expect(Object.keys(services[app]!.environment ?? {}), `${app} ${key}`).toContain(key);
   });
 });
