@@ -7,6 +7,8 @@
 //   node bench/ingress.mjs [--duration=10] [--warmup=3] [--connections=50] [--rounds=2]
 //                          [--variants=bare,naive,ours] [--cpu-prof=ours]
 //                          [--variants=naive,alt,ours --alt-ingress=<checkout>/apps/ingress/dist/main.js]
+//                          [--variants=ours-min0,ours-min1]   (REDIS_MIN_REPLICAS 0 vs 1; the bench Redis
+//                          gets one replica for the whole run, so both run against the same pair)
 // Variant `probe` (diagnostic): our app with an enqueue that stores nothing. Variant `alt`: another
 // build of our ingress, run like `ours` (an A/B of a change in one run).
 import { join } from 'node:path';
@@ -54,6 +56,14 @@ const SERVERS = {
   ours: (port, redisUrl) => ({
     script: join(REPO_ROOT, 'apps/ingress/dist/main.js'),
     env: oursEnv(port, redisUrl),
+  }),
+  'ours-min0': (port, redisUrl) => ({
+    script: join(REPO_ROOT, 'apps/ingress/dist/main.js'),
+    env: { ...oursEnv(port, redisUrl), REDIS_MIN_REPLICAS: '0' },
+  }),
+  'ours-min1': (port, redisUrl) => ({
+    script: join(REPO_ROOT, 'apps/ingress/dist/main.js'),
+    env: { ...oursEnv(port, redisUrl), REDIS_MIN_REPLICAS: '1' },
   }),
   alt: (port, redisUrl) => {
     if (!opts.altIngress)
@@ -115,7 +125,7 @@ async function runVariant(variant, round, ts, redisServer, redis) {
   const base = `http://127.0.0.1:${port}`;
   const server = await startNode(script, { env, nodeArgs, ready: () => answersHttp(`${base}/`) });
   const url = `${base}/callbacks/vod`;
-  const tag = `2024050609${variant.slice(0, 2)}${round}x`;
+  const tag = `2024050609${variant.slice(0, 2)}${variant.at(-1)}${round}x`;
   try {
     const seeds = Array.from({ length: SEEDS }, (_, i) => callbackBody(`${tag}seed${i}`));
     for (const s of seeds) await post(url, s);
@@ -125,7 +135,7 @@ async function runVariant(variant, round, ts, redisServer, redis) {
     const r = await load(url, opts.duration, `${tag}m`);
     const cpu = meter.stop();
 
-    const stores = variant === 'naive' || variant === 'ours' || variant === 'alt';
+    const stores = variant === 'naive' || variant.startsWith('ours') || variant === 'alt';
     let stored = 0;
     let expected = 0;
     let dedupeOk = true;
@@ -171,11 +181,26 @@ async function runVariant(variant, round, ts, redisServer, redis) {
 const runs = await withBenchRedis(async (ts, redisServer, redis) => {
   const runs = [];
   const variants = opts.variants.split(',');
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const v of variants) {
-      process.stdout.write(`round ${round}: ${v} …\n`);
-      runs.push(await runVariant(v, round, ts, redisServer, redis));
+  // REDIS_MIN_REPLICAS variants: one replica of the bench Redis for the whole run.
+  const replica = variants.some((v) => v.startsWith('ours-min'))
+    ? await ts.startRedisServer({ args: ['--replicaof', '127.0.0.1', String(redisServer.port)] })
+    : undefined;
+  if (replica)
+    await ts.waitFor(
+      'the replica to sync',
+      async () => /state=online/.test(await redis.info('replication')),
+      30_000,
+      100,
+    );
+  try {
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const v of variants) {
+        process.stdout.write(`round ${round}: ${v} …\n`);
+        runs.push(await runVariant(v, round, ts, redisServer, redis));
+      }
     }
+  } finally {
+    await replica?.stop();
   }
   return runs;
 });
@@ -212,12 +237,26 @@ const ratios =
       }
     : {};
 
+// REDIS_MIN_REPLICAS=1 against 0 on the same master + replica (target: ≥ 0.85× req/s).
+const min1 = by['ours-min1'];
+const min0 = by['ours-min0'];
+const replicaRatios =
+  min1 && min0
+    ? {
+        throughputMin1OverMin0: min1.reqPerSec / min0.reqPerSec,
+        p99MsMin0: min0.p99Ms,
+        p99MsMin1: min1.p99Ms,
+        p99Min1OverMin0: min1.p99Ms / min0.p99Ms,
+      }
+    : undefined;
+
 printTable('ingress: every run', runs);
 printTable(`ingress: medians of ${opts.rounds} interleaved rounds`, summary);
 if (ratios.serverCpuOursOverNaive) {
   printTable('ingress: ours / naive (targets: cpu ≤ 0.6, throughput ≥ 1.3, p99 ≤ 1)', [ratios]);
 }
-writeResult('ingress', { options: opts, runs, summary, ratios });
+if (replicaRatios) printTable('ingress: REDIS_MIN_REPLICAS=1 / 0 (target: req/s ≥ 0.85)', [replicaRatios]);
+writeResult('ingress', { options: opts, runs, summary, ratios, replicaRatios });
 const broken = runs.some((r) => r.everyAckStored === false || r.dedupeOk === false);
 if (broken) {
   process.stderr.write('FAILED: a variant answered 2xx for events it did not store, or dedupe broke\n');
