@@ -209,7 +209,7 @@ describe('fault: Redis Sentinel failover under load', () => {
   }, 300_000);
 
   it('REDIS_MIN_REPLICAS=0: shows how many acknowledged callbacks the failover lost', async () => {
-    const { stats, verdict } = await failoverUnderLoad(0, false);
+    const { verdict } = await failoverUnderLoad(0, false);
     // Not a pass/fail on the loss (it is what the setting is for); the figure is printed by report().
     process.stdout.write(
       `[fault] REDIS_MIN_REPLICAS=0: ${verdict.lost.length} of ${verdict.acked} acknowledged callbacks lost by the failover\n`,
