@@ -17,8 +17,17 @@ export interface IngressProc {
   url: string;
 }
 
+/**
+ * How long an app may take to print its start-up line by default. A second or two when idle, but a
+ * full-suite run (load ~30 on two cores) saw a worker print nothing at all in 15 s: only the wait grows.
+ */
+export const APP_START_TIMEOUT_MS = 60_000;
+
 /** `timeoutMs`: how long it may take to print its start-up line (longer for slow set-ups). */
-export async function startIngress(env: Record<string, string>, timeoutMs?: number): Promise<IngressProc> {
+export async function startIngress(
+  env: Record<string, string>,
+  timeoutMs = APP_START_TIMEOUT_MS,
+): Promise<IngressProc> {
   const port = await freePort();
   const proc = await startApp(
     'ingress',
@@ -30,7 +39,10 @@ export async function startIngress(env: Record<string, string>, timeoutMs?: numb
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 
-export async function startWorker(env: Record<string, string>, timeoutMs?: number): Promise<AppProcess> {
+export async function startWorker(
+  env: Record<string, string>,
+  timeoutMs = APP_START_TIMEOUT_MS,
+): Promise<AppProcess> {
   return startApp('worker', { WORKER_METRICS_PORT: '0', ...env }, /worker consuming/, [], timeoutMs);
 }
 
