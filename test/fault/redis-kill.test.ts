@@ -30,7 +30,9 @@ describe('fault: Redis SIGKILLed mid-stream and restarted', () => {
         url: ingress.url,
         ids: requestIds('kill', 3000),
         ratePerSecond: 200,
-        maxDurationMs: 30_000,
+        // The ids run out at ~15 s when idle. Under load the sender falls behind (the fault starts
+        // later, the restart takes longer), and a 30 s stream once ended before 'up-again' began.
+        maxDurationMs: 60_000,
         phase: () => phase,
         onTick: (elapsed) => {
           if (elapsed >= 5000 && !fault) {
