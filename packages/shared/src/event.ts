@@ -68,8 +68,8 @@ export const EventDataSchema = Type.Object({
 });
 
 /**
- * A `FileUploadByUrlComplete` callback. Requires only what processing needs; unknown fields are
- * allowed (VOD adds fields over time) and every other field is optional.
+ * A `FileUploadByUrlComplete` callback as VOD documents it: the shape this system builds (reconciled
+ * events, the simulator). What a received callback is guaranteed to be is `ReceivedEvent`.
  */
 export const UploadCompleteEventSchema = Type.Object({
   RequestId: Type.String({ minLength: 1, maxLength: REQUEST_ID_MAX_LENGTH }),
@@ -82,18 +82,60 @@ export const UploadCompleteEventSchema = Type.Object({
 export type UploadCompleteEvent = Static<typeof UploadCompleteEventSchema>;
 export type UploadCompleteEventData = Static<typeof EventDataSchema>;
 
-const eventValidator = Compile(UploadCompleteEventSchema);
+/**
+ * What a received callback must have: only what processing needs (SPEC). Every other field
+ * (Message, Vid, CallbackArgs, EventTime, SourceInfo, OptionInfo …) is kept as received whatever
+ * its type — VOD's Go backend sends nil slices and structs as `null`, and a field nobody needs
+ * must not turn a success into a dead letter a replay cannot fix — and read with `optionalString`
+ * / `optionalObject` where it is used.
+ */
+export const ReceivedEventSchema = Type.Object({
+  RequestId: Type.String({ minLength: 1, maxLength: REQUEST_ID_MAX_LENGTH }),
+  EventType: NonEmpty,
+  Data: Type.Object({ Code: NonEmpty, JobId: NonEmpty, SourceUrl: NonEmpty, SpaceName: NonEmpty }),
+});
+
+/** `Data` of a received callback: the required fields typed, the rest as received. */
+export interface ReceivedEventData {
+  Code: string;
+  JobId: string;
+  SourceUrl: string;
+  SpaceName: string;
+  [field: string]: unknown;
+}
+
+/** A received callback that passed `validateEvent`. A documented `UploadCompleteEvent` is one too. */
+export interface ReceivedEvent {
+  RequestId: string;
+  EventType: string;
+  Data: ReceivedEventData;
+  [field: string]: unknown;
+}
+
+/** An optional field that should be a string: itself, or '' when absent, null or of another type. */
+export function optionalString(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** An optional field that should be an object: itself, or {} when absent, null, an array or a scalar. */
+export function optionalObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+const eventValidator = Compile(ReceivedEventSchema);
 
 /** Result of validating a parsed callback body. */
-export type EventValidation = { ok: true; event: UploadCompleteEvent } | { ok: false; errors: string[] };
+export type EventValidation = { ok: true; event: ReceivedEvent } | { ok: false; errors: string[] };
 
-/** Validates an already parsed callback against the schema; never throws. */
+/** Validates an already parsed callback (the fields processing needs); never throws. */
 export function validateEvent(value: unknown): EventValidation {
   if (eventValidator.Check(value)) {
     if (!isUsableRequestId(value.RequestId)) {
       return { ok: false, errors: ['/RequestId must not contain control characters or lone surrogates'] };
     }
-    return { ok: true, event: value };
+    return { ok: true, event: value as ReceivedEvent };
   }
   const errors = eventValidator
     .Errors(value)
@@ -103,8 +145,8 @@ export function validateEvent(value: unknown): EventValidation {
 }
 
 /** Seconds between `EventTime` (second precision, UTC) and `nowMs`; undefined when unusable. */
-export function eventAgeSeconds(eventTime: string | undefined, nowMs: number): number | undefined {
-  if (!eventTime) return undefined;
+export function eventAgeSeconds(eventTime: unknown, nowMs: number): number | undefined {
+  if (typeof eventTime !== 'string' || !eventTime) return undefined;
   const t = Date.parse(eventTime);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, (nowMs - t) / 1000);

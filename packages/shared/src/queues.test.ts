@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { embeddedEventText, eventJobDataJson, eventJobId, sourceKeyOf, stableHash } from './queues.js';
+import { validateEvent } from './event.js';
+import {
+  embeddedEventText,
+  eventJobDataJson,
+  eventJobId,
+  sourceKeyOf,
+  stableHash,
+  uploadSourceOf,
+} from './queues.js';
 
 describe('eventJobId', () => {
   it('is deterministic and never integer-like or contains ":"', () => {
@@ -50,5 +58,50 @@ describe('event job data with the callback embedded', () => {
       expect(embeddedEventText(data)).toBe(text);
     }
     expect(embeddedEventText(JSON.stringify({ body: '{}', receivedAt: 1 }))).toBeUndefined();
+  });
+});
+
+describe('uploadSourceOf reads optional fields defensively', () => {
+  const received = (data: Record<string, unknown>) => {
+    const r = validateEvent({
+      RequestId: 'r',
+      EventType: 'FileUploadByUrlComplete',
+      Data: {
+        Code: 'InternalError.UrlUploadError',
+        JobId: 'j',
+        SourceUrl: 'https://a.test/v.mp4',
+        SpaceName: 's',
+        ...data,
+      },
+    });
+    if (!r.ok) throw new Error(r.errors.join('; '));
+    return r.event;
+  };
+
+  it.each([
+    ['Templates null', { OptionInfo: { Templates: null } }],
+    ['OptionInfo null', { OptionInfo: null }],
+    ['Templates a string', { OptionInfo: { Templates: 'x' } }],
+    ['TemplateId a number', { OptionInfo: { TemplateId: 5 } }],
+    ['CallbackArgs null', { CallbackArgs: null }],
+    ['SourceInfo null', { SourceInfo: null }],
+  ])('%s: the source without it', (_label, data) => {
+    expect(uploadSourceOf(received(data))).toEqual({
+      spaceName: 's',
+      sourceUrl: 'https://a.test/v.mp4',
+      callbackArgs: '',
+      fileExtension: '.mp4',
+    });
+  });
+
+  it('keeps well-formed Templates and drops malformed entries', () => {
+    const source = uploadSourceOf(
+      received({
+        OptionInfo: {
+          Templates: [{ TemplateIds: ['t1'], TemplateType: 'transcode' }, null, { TemplateIds: 'x' }],
+        },
+      }),
+    );
+    expect(source.templates).toEqual([{ TemplateIds: ['t1'], TemplateType: 'transcode' }]);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, hash } from 'node:crypto';
-import type { UploadCompleteEvent } from './event.js';
+import { optionalObject, optionalString, type ReceivedEvent } from './event.js';
 import type { NotificationJobData } from './outcome-webhook.js';
 import { fileExtensionOfUrl } from './vod-file-name.js';
 
@@ -169,19 +169,42 @@ export function sourceKeyOf(source: Pick<UploadSource, 'spaceName' | 'sourceUrl'
  * requires), its Md5 what VOD measured (a changed source would then fail CheckError.Md5MissMatch
  * for good) and its Format VOD's guess, none of them what the customer asked for.
  */
-export function uploadSourceOf(event: UploadCompleteEvent): UploadSource {
+export function uploadSourceOf(event: ReceivedEvent): UploadSource {
   const d = event.Data;
   const source: UploadSource = {
     spaceName: d.SpaceName,
     sourceUrl: d.SourceUrl,
-    callbackArgs: d.CallbackArgs ?? '',
+    callbackArgs: optionalString(d.CallbackArgs),
   };
   const ext = fileExtensionOfUrl(d.SourceUrl);
   if (ext) source.fileExtension = ext;
-  const templates = d.OptionInfo?.Templates;
-  if (templates && templates.length > 0) source.templates = templates;
-  else if (d.OptionInfo?.TemplateId) source.templateId = d.OptionInfo.TemplateId;
+  const option = optionalObject(d.OptionInfo);
+  const templates = templatesOf(option.Templates);
+  const templateId = optionalString(option.TemplateId);
+  if (templates.length > 0) source.templates = templates;
+  else if (templateId) source.templateId = templateId;
   return source;
+}
+
+/**
+ * The well-formed entries of `OptionInfo.Templates` (`null` from a Go nil slice, or anything else
+ * not an array, is none): UploadMediaByUrl would refuse a malformed one for the whole batch.
+ */
+function templatesOf(value: unknown): NonNullable<UploadSource['templates']> {
+  if (!Array.isArray(value)) return [];
+  const templates: NonNullable<UploadSource['templates']> = [];
+  for (const item of value) {
+    const t = optionalObject(item);
+    const ids = t.TemplateIds;
+    if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) continue;
+    if (t.TemplateType !== undefined && typeof t.TemplateType !== 'string') continue;
+    if (ids === undefined && t.TemplateType === undefined) continue;
+    templates.push({
+      ...(ids !== undefined && { TemplateIds: ids as string[] }),
+      ...(t.TemplateType !== undefined && { TemplateType: t.TemplateType as string }),
+    });
+  }
+  return templates;
 }
 
 /**
@@ -189,7 +212,7 @@ export function uploadSourceOf(event: UploadCompleteEvent): UploadSource {
  * same URLSet is sent again), or, for an upload it did not start, what the callback carries
  * (`uploadSourceOf`). A stored source for another SourceUrl/CallbackArgs is not used.
  */
-export function reuploadSourceOf(event: UploadCompleteEvent, stored: UploadSource | undefined): UploadSource {
+export function reuploadSourceOf(event: ReceivedEvent, stored: UploadSource | undefined): UploadSource {
   const fromEvent = uploadSourceOf(event);
   if (stored && sourceKeyOf(stored) === sourceKeyOf(fromEvent)) return stored;
   return fromEvent;

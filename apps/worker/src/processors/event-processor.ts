@@ -7,11 +7,12 @@ import {
   type EventJobData,
   eventAgeSeconds,
   type OutcomeRecord,
+  optionalString,
   type ProcessedClass,
+  type ReceivedEvent,
   reuploadDelayMs,
   reuploadSourceOf,
   sourceKeyOf,
-  type UploadCompleteEvent,
   type UploadSource,
   validateEvent,
   type WorkerMetrics,
@@ -89,7 +90,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
     dedupeKey: dedupeKeyOf(requestId, job.data),
     rules: originRules(job.data.origin),
     label: codeLabel(code, (c) => deps.classifier.catalogueLabel(c)),
-    cls: deps.classifier.classify(code, event.Data.Message ?? ''),
+    cls: deps.classifier.classify(code, optionalString(event.Data.Message)),
   };
   if ((e.cls === 'success' || e.cls === 'permanent') && e.rules.finalCodesWithoutLookup) {
     return finalCode(e);
@@ -124,7 +125,7 @@ export async function processEvent(job: EventJobLike, deps: EventProcessorDeps):
 interface ValidEvent {
   job: EventJobLike;
   deps: EventProcessorDeps;
-  event: UploadCompleteEvent;
+  event: ReceivedEvent;
   requestId: string;
   dedupeKey: string;
   rules: OriginRules;
@@ -140,7 +141,7 @@ interface ValidEvent {
 async function checkEvent(
   job: EventJobLike,
   deps: EventProcessorDeps,
-): Promise<{ event: UploadCompleteEvent; requestId: string } | { result: EventResult }> {
+): Promise<{ event: ReceivedEvent; requestId: string } | { result: EventResult }> {
   const parsed = parsedEventOf(job.data);
   const envelope = envelopeOf(parsed);
   const requestId = envelope.requestId ?? `job:${job.id ?? 'unknown'}`;
@@ -254,7 +255,7 @@ async function reconciledFinal(e: ValidEvent, attempt: number): Promise<EventRes
 /** Counts, times and logs an event whose outcome was just recorded. */
 function recorded(
   deps: EventProcessorDeps,
-  event: UploadCompleteEvent,
+  event: ReceivedEvent,
   label: string,
   what: { decision: Decision; class: CodeClass; attempt: number; delayMs?: number },
 ): EventResult {
@@ -289,7 +290,7 @@ interface DeadLetterInput {
   /** What the outcome record keeps of the event (string fields only). */
   fields: EventFields;
   /** The validated event, when it passed the schema. */
-  event?: UploadCompleteEvent;
+  event?: ReceivedEvent;
 }
 
 async function deadLetterEvent(
@@ -331,7 +332,7 @@ async function deadLetterEvent(
 function supersededByReconciliation(
   deps: EventProcessorDeps,
   label: string,
-  event: UploadCompleteEvent,
+  event: ReceivedEvent,
 ): EventResult {
   deps.logger.info(
     { requestId: event.RequestId, jobId: event.Data.JobId },
@@ -347,7 +348,7 @@ function duplicateOf(deps: EventProcessorDeps, label: string, requestId: string)
 }
 
 function outcomeOf(
-  event: UploadCompleteEvent,
+  event: ReceivedEvent,
   data: EventJobData,
   cls: OutcomeRecord['class'],
   decision: Decision,
@@ -360,20 +361,20 @@ function outcomeOf(
     jobId: d.JobId,
     spaceName: d.SpaceName,
     sourceUrl: d.SourceUrl,
-    callbackArgs: d.CallbackArgs ?? '',
-    vid: d.Vid ?? '',
+    callbackArgs: optionalString(d.CallbackArgs),
+    vid: optionalString(d.Vid),
     code: d.Code,
     class: cls,
     decision,
     attempt,
-    eventTime: event.EventTime ?? '',
+    eventTime: optionalString(event.EventTime),
     processedAt: new Date(now).toISOString(),
   };
   if (data.origin) record.origin = data.origin;
   return record;
 }
 
-function observeLag(deps: EventProcessorDeps, event: UploadCompleteEvent, now: number): void {
+function observeLag(deps: EventProcessorDeps, event: ReceivedEvent, now: number): void {
   const lag = eventAgeSeconds(event.EventTime, now);
   if (lag !== undefined) deps.metrics.lagSeconds.observe(lag);
 }
