@@ -55,6 +55,7 @@ async function startPair(pair, ts, redisUrl) {
             INGRESS_HOST: '127.0.0.1',
             REDIS_URL: redisUrl,
             QUEUE_PREFIX: PREFIX,
+            CALLBACK_AUTH: 'none',
           },
           ready: () => answersHttp(`${base}/healthz`),
         })

@@ -51,7 +51,7 @@ const SERVERS = {
   }),
   probe: (port) => ({
     script: join(BENCH_DIR, 'servers/probe-ingress.mjs'),
-    env: { INGRESS_PORT: String(port), LOG_LEVEL: 'warn' },
+    env: { INGRESS_PORT: String(port), LOG_LEVEL: 'warn', CALLBACK_AUTH: 'none' },
   }),
   ours: (port, redisUrl) => ({
     script: join(REPO_ROOT, 'apps/ingress/dist/main.js'),
@@ -79,6 +79,8 @@ function oursEnv(port, redisUrl) {
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: PREFIX,
     LOG_LEVEL: 'warn',
+    // The load is unsigned: say so (the ingress refuses to start otherwise).
+    CALLBACK_AUTH: 'none',
   };
 }
 

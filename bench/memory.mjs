@@ -163,6 +163,7 @@ async function soak(ts, redisServer, redis) {
       INGRESS_HOST: '127.0.0.1',
       REDIS_URL: redisServer.url,
       QUEUE_PREFIX: PREFIX,
+      CALLBACK_AUTH: 'none',
     },
     ready: () => answersHttp(`http://127.0.0.1:${port}/healthz`),
   });

@@ -146,6 +146,8 @@ try {
         REUPLOAD_BATCH_WAIT_MS: '500',
         VOLC_ACCESSKEY: credentials.accessKeyId,
         VOLC_SECRETKEY: credentials.secretKey,
+        // Re-uploads go only into the spaces named here: the demo's own and the seed samples'.
+        REUPLOAD_SPACES: 'demo-space,vod-v2-test,ecqc-live',
         VOD_API_HOST: `127.0.0.1:${simPort}`,
         VOD_API_PROTOCOL: 'http:',
         RECONCILE_AFTER_SECONDS: '3',

@@ -83,6 +83,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
         REUPLOAD_BACKOFF_MS: '300',
         VOLC_ACCESSKEY: 'AKLTsimulator',
         VOLC_SECRETKEY: 'simulator-secret-key',
+        REUPLOAD_SPACES: 'obs-test,load-space',
         VOD_API_HOST: `127.0.0.1:${simPort}`,
         VOD_API_PROTOCOL: 'http:',
         RECONCILE_AFTER_SECONDS: '2',

@@ -113,7 +113,7 @@ describe('the apps on a read-only root filesystem (deploy/k8s readOnlyRootFilesy
     procs.push(
       await startReadOnly(
         [process.execPath, appMain('ingress')],
-        { ...common, INGRESS_HOST: '127.0.0.1', INGRESS_PORT: String(ingressPort) },
+        { ...common, INGRESS_HOST: '127.0.0.1', INGRESS_PORT: String(ingressPort), CALLBACK_AUTH: 'none' },
         /ingress listening on/,
       ),
       await startReadOnly(

@@ -88,13 +88,23 @@ describe('metrics contract (live ingress + worker)', () => {
     expect(worker.some((s) => s.labels.code === MIX_CODES.unknown)).toBe(false);
   });
 
+  it('ingress reports whether it checks callback signatures (the pipeline runs CALLBACK_AUTH=none)', () => {
+    expect(sampleValue(ingress, 'vod_callback_auth_enabled')).toBe(0);
+  });
+
   it('worker counts re-uploads, dead letters by reason, and event lag', () => {
     expect(sampleValue(worker, 'vod_reuploads_scheduled_total')).toBe(MIX.retryable);
     expect(sampleValue(worker, 'vod_retries_exhausted_total')).toBe(0);
     const dead = (reason: string) => sampleValue(worker, 'vod_dead_letters_total', { reason });
     expect(dead('unknown_code')).toBe(MIX.unknown);
     expect(dead('invalid_payload')).toBe(MIX.invalidPayload);
-    for (const reason of ['unsupported_event', 'no_credentials', 'reupload_rejected', 'processing_error'])
+    for (const reason of [
+      'unsupported_event',
+      'no_credentials',
+      'reupload_rejected',
+      'reupload_not_allowed',
+      'processing_error',
+    ])
       expect(dead(reason), reason).toBe(0);
     for (const result of ['accepted', 'retried', 'rejected', 'no_credentials'])
       expect(sampleValue(worker, 'vod_reupload_requests_total', { result }), result).toBeDefined();

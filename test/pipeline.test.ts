@@ -35,7 +35,7 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
     );
     ingress = await startApp(
       'ingress',
-      { ...env, INGRESS_PORT: String(ingressPort), INGRESS_HOST: '127.0.0.1' },
+      { ...env, INGRESS_PORT: String(ingressPort), INGRESS_HOST: '127.0.0.1', CALLBACK_AUTH: 'none' },
       /ingress listening/,
     );
     ingressUrl = `http://127.0.0.1:${ingressPort}`;

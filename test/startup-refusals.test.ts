@@ -44,3 +44,33 @@ describe('worker: RETRY_POLICY_FILE', () => {
     expect(output).not.toMatch(/worker consuming/);
   });
 });
+
+describe('safe by default: no unsigned callbacks, no re-uploads into spaces nobody named', () => {
+  it('the ingress refuses to start without CALLBACK_PRIVATE_KEY unless CALLBACK_AUTH=none', async () => {
+    const { code, output } = await exitOf('ingress', { INGRESS_HOST: '127.0.0.1', INGRESS_PORT: '0' });
+    expect(code).toBe(78);
+    expect(output).toMatch(/configuration error: CALLBACK_PRIVATE_KEY is not set/);
+    expect(output).toMatch(/CALLBACK_AUTH=none/);
+    expect(output).not.toMatch(/ingress listening/);
+  });
+
+  it('the ingress refuses CALLBACK_AUTH=none together with a key (which one is meant?)', async () => {
+    const { code, output } = await exitOf('ingress', {
+      CALLBACK_AUTH: 'none',
+      CALLBACK_PRIVATE_KEY: 'refusalKey01',
+      CALLBACK_PUBLIC_URL: 'https://callbacks.example.com/callbacks/vod',
+    });
+    expect(code).toBe(78);
+    expect(output).toMatch(/CALLBACK_AUTH=none/);
+  });
+
+  it('the worker refuses re-upload credentials without REUPLOAD_SPACES', async () => {
+    const { code, output } = await exitOf('worker', {
+      VOLC_ACCESSKEY: 'AKLTrefuse',
+      VOLC_SECRETKEY: 'refuse-secret',
+    });
+    expect(code).toBe(78);
+    expect(output).toMatch(/configuration error: REUPLOAD_SPACES/);
+    expect(output).not.toContain('refuse-secret');
+  });
+});

@@ -5,7 +5,7 @@ import { buildIngressApp } from '../../apps/ingress/dist/app.js';
 import { loadIngressConfig } from '../../apps/ingress/dist/config.js';
 import { createIngressMetrics, createRegistry } from '../../packages/shared/dist/index.js';
 
-const config = loadIngressConfig({ ...process.env, INGRESS_HOST: '127.0.0.1' });
+const config = loadIngressConfig({ CALLBACK_AUTH: 'none', ...process.env, INGRESS_HOST: '127.0.0.1' });
 const registry = createRegistry('ingress');
 const enqueuer = { enqueue: async () => {}, close: async () => {} };
 const redis = { status: 'ready', ping: async () => 'PONG' };

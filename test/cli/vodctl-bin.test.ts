@@ -49,7 +49,13 @@ describe('vodctl (built binary) with a running pipeline', () => {
     worker = await startApp('worker', { ...env, WORKER_METRICS_PORT: '0' }, /worker consuming/);
     ingress = await startApp(
       'ingress',
-      { ...env, INGRESS_PORT: String(port), INGRESS_HOST: '127.0.0.1', EVICTION_POLICY_CHECK: 'warn' },
+      {
+        ...env,
+        INGRESS_PORT: String(port),
+        INGRESS_HOST: '127.0.0.1',
+        EVICTION_POLICY_CHECK: 'warn',
+        CALLBACK_AUTH: 'none',
+      },
       /ingress listening/,
     );
     url = `http://127.0.0.1:${port}`;

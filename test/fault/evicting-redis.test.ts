@@ -9,7 +9,7 @@ describe('fault: evicting Redis (maxmemory-policy allkeys-lru)', () => {
     try {
       const ingress = await startApp(
         'ingress',
-        { REDIS_URL: redis.url, INGRESS_PORT: String(await freePort()) },
+        { REDIS_URL: redis.url, INGRESS_PORT: String(await freePort()), CALLBACK_AUTH: 'none' },
         undefined,
       );
       const exit = await ingress.exited;
@@ -56,6 +56,7 @@ describe('fault: evicting Redis (maxmemory-policy allkeys-lru)', () => {
         INGRESS_PORT: String(port),
         INGRESS_HOST: '127.0.0.1',
         EVICTION_POLICY_CHECK: 'warn',
+        CALLBACK_AUTH: 'none',
       },
       /ingress listening/,
     );

@@ -31,7 +31,8 @@ export async function startIngress(
   const port = await freePort();
   const proc = await startApp(
     'ingress',
-    { INGRESS_PORT: String(port), INGRESS_HOST: '127.0.0.1', ...env },
+    // Fault tests post unsigned callbacks: say so (the ingress refuses to start otherwise).
+    { INGRESS_PORT: String(port), INGRESS_HOST: '127.0.0.1', CALLBACK_AUTH: 'none', ...env },
     /ingress listening/,
     [],
     timeoutMs,

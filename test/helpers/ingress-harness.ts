@@ -27,7 +27,8 @@ export async function createIngressHarness(
   logger = pino({ level: 'silent' }),
   waitForRedis = true,
 ): Promise<IngressHarness> {
-  const config = loadIngressConfig(env);
+  // Tests that do not sign say so explicitly (the ingress refuses to start unsigned otherwise).
+  const config = loadIngressConfig(env.CALLBACK_PRIVATE_KEY ? env : { CALLBACK_AUTH: 'none', ...env });
   const redis = createRedis(config.REDIS_URL, 'producer', 'test-ingress');
   redis.on('error', () => {});
   if (waitForRedis) await new Promise((resolve) => redis.once('ready', resolve));

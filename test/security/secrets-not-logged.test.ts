@@ -73,6 +73,7 @@ describe('secrets and bodies never reach the logs at info level (built processes
       VOLC_SECRETKEY,
       REUPLOAD_DEFAULTS_FILE: DEFAULTS_FILE,
       SEC_ORIGIN_TOKEN: ORIGIN_TOKEN,
+      REUPLOAD_SPACES: 'sec-space',
       // Nothing here schedules a re-upload, but never point a test at the real VOD.
       VOD_API_HOST: `127.0.0.1:${deadPort}`,
       VOD_API_PROTOCOL: 'http:',
@@ -185,7 +186,11 @@ describe('secrets and bodies never reach the logs at info level (built processes
     expect(a.output()).toMatch(/CALLBACK_PRIVATE_KEY/);
     expect(a.output()).not.toContain(badKey);
 
-    const b = await startApp('ingress', { REDIS_URL: testRedisUrl(), ADMIN_PASSWORD }, undefined);
+    const b = await startApp(
+      'ingress',
+      { REDIS_URL: testRedisUrl(), CALLBACK_AUTH: 'none', ADMIN_PASSWORD },
+      undefined,
+    );
     expect((await b.exited).code).toBe(78);
     expect(b.output()).toMatch(/ADMIN_USER and ADMIN_PASSWORD/);
     expect(b.output()).not.toContain(ADMIN_PASSWORD);

@@ -34,6 +34,8 @@ export async function startPipeline(
       LOG_LEVEL: 'info',
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: String(ingressPort),
+      // The pipeline's callbacks are unsigned: say so (the ingress refuses to start otherwise).
+      CALLBACK_AUTH: 'none',
       ...opts.ingressEnv,
     },
     /ingress listening on/,

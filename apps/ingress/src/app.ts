@@ -38,6 +38,7 @@ export interface IngressApp {
 /** Builds the Fastify app (not listening). */
 export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
   const { config } = deps;
+  deps.metrics.authEnabled.set(config.CALLBACK_AUTH === 'signature' ? 1 : 0);
   let accepting = true;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,

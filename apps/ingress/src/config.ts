@@ -28,9 +28,14 @@ export const INGRESS_ENV = {
     16 * 1024 * 1024,
   ),
   CALLBACK_MAX_DEPTH: envInt(32, 'Deepest JSON nesting accepted (deeper → 400).', 2, 1000),
+  CALLBACK_AUTH: envEnum(
+    ['signature', 'none'],
+    'signature',
+    'signature: require X-VOD-SIGNATURE (CALLBACK_PRIVATE_KEY must be set, else the ingress refuses to start); none: accept unsigned callbacks (logged as a warning at every start, vod_callback_auth_enabled 0).',
+  ),
   CALLBACK_PRIVATE_KEY: envString(
     '',
-    'VOD callback PrivateKey; when set, X-VOD-SIGNATURE is required (→ 401).',
+    'VOD callback PrivateKey; X-VOD-SIGNATURE is required (→ 401). Required unless CALLBACK_AUTH=none.',
   ),
   CALLBACK_PRIVATE_KEY_PREVIOUS: envString(
     '',
@@ -131,6 +136,18 @@ export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): Ingress
         'CALLBACK_PRIVATE_KEY_PREVIOUS=(hidden) is invalid: it equals CALLBACK_PRIVATE_KEY',
       );
     }
+  }
+  // Without a signature check anyone who can reach the ingress can post a "retryable failure" and
+  // make the worker pull any URL into the customer's account: unsigned must be a deliberate choice.
+  if (config.CALLBACK_AUTH === 'signature' && !config.CALLBACK_PRIVATE_KEY) {
+    throw new ConfigError(
+      "CALLBACK_PRIVATE_KEY is not set: callbacks could not be verified. Set CALLBACK_PRIVATE_KEY and CALLBACK_PUBLIC_URL to the key and URL configured in VOD's callback settings, or set CALLBACK_AUTH=none to accept unsigned callbacks (only behind something else that authenticates them)",
+    );
+  }
+  if (config.CALLBACK_AUTH === 'none' && config.CALLBACK_PRIVATE_KEY) {
+    throw new ConfigError(
+      'CALLBACK_AUTH=none but CALLBACK_PRIVATE_KEY is set: unset CALLBACK_AUTH to check signatures, or unset the key to accept unsigned callbacks',
+    );
   }
   if (config.STATUS_API_TOKEN && config.STATUS_API_TOKEN.length < 16) {
     throw new ConfigError(

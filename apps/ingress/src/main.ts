@@ -37,6 +37,11 @@ import { STARTUP_REDIS_WAIT_MS } from './plugins/health-routes.js';
 assertBullmqLayout();
 const config = configOrExit(() => loadIngressConfig());
 const logger = pino(loggerOptions('ingress', config.LOG_LEVEL));
+if (config.CALLBACK_AUTH === 'none') {
+  logger.warn(
+    'CALLBACK_AUTH=none: unsigned callbacks are accepted; anyone who can reach this ingress can post events (and trigger re-uploads). Set CALLBACK_PRIVATE_KEY to check signatures.',
+  );
+}
 
 const topology = configOrExit(() => redisTopologyOf(config));
 const registry = createRegistry('ingress');
@@ -153,7 +158,7 @@ logger.info(
     master: connectedAddress(redis) ?? null,
     minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
-    signed: Boolean(config.CALLBACK_PRIVATE_KEY),
+    callbackAuth: config.CALLBACK_AUTH,
     adminBoard: adminEnabled
       ? `${ADMIN_BOARD_PATH} (${config.ADMIN_READ_WRITE ? 'read-write' : 'read-only'})`
       : 'off',

@@ -19,6 +19,7 @@ import {
   UPLOAD_BY_URL_COMPLETE,
 } from '@vod-callbacks/shared';
 import { VOD_API_ENV } from '@vod-callbacks/vod-client';
+import type { ReuploadScope } from './decide.js';
 
 /** Every variable the worker reads, with its default and doc (README's table is built from these). */
 export const WORKER_ENV = {
@@ -92,6 +93,14 @@ export const WORKER_ENV = {
     500,
   ),
   ...VOD_API_ENV,
+  REUPLOAD_SPACES: envString(
+    '',
+    'Comma-separated SpaceNames re-uploads may go into; a retryable callback naming another is dead-lettered (reupload_not_allowed). Required when VOLC_ACCESSKEY/VOLC_SECRETKEY are set.',
+  ),
+  REUPLOAD_URL_HOSTS: envString(
+    '',
+    'Comma-separated SourceUrl hosts re-uploads may pull from (`cdn.example.com`, `*.example.com` for subdomains); empty = any host.',
+  ),
   REUPLOAD_CONCURRENCY: envInt(
     20,
     'Re-upload jobs handled at once per worker process; due ones of the same space share UploadMediaByUrl calls (≤ 20 URLs each).',
@@ -151,7 +160,37 @@ export type WorkerConfig = ConfigOf<typeof WORKER_ENV>;
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const config = loadConfig(WORKER_ENV, env);
   webhookSettingsOf(config);
+  reuploadScopeOf(config);
   return config;
+}
+
+const HOST_ENTRY = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/;
+
+/**
+ * REUPLOAD_SPACES and REUPLOAD_URL_HOSTS as a scope. With re-upload credentials the spaces are
+ * required: a callback names its own space, and anyone able to post one (or a misrouted VOD
+ * account) would otherwise choose where VOD pulls a URL into.
+ */
+export function reuploadScopeOf(config: WorkerConfig): ReuploadScope {
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const spaces = new Set(list(config.REUPLOAD_SPACES));
+  if ((config.VOLC_ACCESSKEY || config.VOLC_SECRETKEY) && spaces.size === 0) {
+    throw new ConfigError(
+      'REUPLOAD_SPACES is not set: with VOLC_ACCESSKEY/VOLC_SECRETKEY the worker re-uploads into the space a callback names. Set REUPLOAD_SPACES to the comma-separated SpaceNames this deployment serves',
+    );
+  }
+  const urlHosts = list(config.REUPLOAD_URL_HOSTS).map((h) => h.toLowerCase());
+  const bad = urlHosts.find((h) => !HOST_ENTRY.test(h));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `REUPLOAD_URL_HOSTS=${JSON.stringify(config.REUPLOAD_URL_HOSTS)} is invalid: ${JSON.stringify(bad)} is not a host name (cdn.example.com) or *.example.com`,
+    );
+  }
+  return { spaces, urlHosts };
 }
 
 /** The outcome webhook settings, checked; undefined when OUTCOME_WEBHOOK_URL is not set. */

@@ -36,7 +36,7 @@ import {
 } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { acceptedEventTypes, loadWorkerConfig, webhookSettingsOf } from './config.js';
+import { acceptedEventTypes, loadWorkerConfig, reuploadScopeOf, webhookSettingsOf } from './config.js';
 import { JobWriters } from './job-writers.js';
 import { batchedStdout } from './log-destination.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -186,6 +186,7 @@ manager.startEventWorker({
   acceptedEventTypes: acceptedEventTypes(config),
   unsupportedAction: config.UNSUPPORTED_EVENT_ACTION,
   maxAttempts: config.REUPLOAD_MAX_ATTEMPTS,
+  reuploadScope: reuploadScopeOf(config),
   backoffBaseMs: config.REUPLOAD_BACKOFF_MS,
 });
 

@@ -109,6 +109,12 @@ export function createIngressMetrics(registry: Registry) {
       labelNames: ['key'],
       registers: [registry],
     }),
+    /** 1 while callback signatures are checked, 0 when CALLBACK_AUTH=none accepts unsigned ones. */
+    authEnabled: new Gauge({
+      name: 'vod_callback_auth_enabled',
+      help: 'Whether the ingress checks callback signatures: 1 = required (CALLBACK_AUTH=signature), 0 = unsigned callbacks accepted (CALLBACK_AUTH=none).',
+      registers: [registry],
+    }),
     /** Time from request start to the answer of POST /callbacks/vod. */
     ackSeconds: new Histogram({
       name: 'vod_callback_ack_seconds',

@@ -8,8 +8,6 @@ export const NOT_IMPLEMENTED_ENV: readonly { name: string; feature: string }[] =
   { name: 'REDIS_CLUSTER_NODES', feature: 'Redis Cluster' },
   { name: 'EVENT_SHARDS', feature: 'event shards' },
   { name: 'WORKER_SHARDS', feature: 'event shards' },
-  // Set, it promises a restriction the worker would not enforce: refused until it does.
-  { name: 'REUPLOAD_SPACES', feature: 'the re-upload space allow-list' },
 ];
 
 /**

@@ -109,6 +109,7 @@ export type DeadLetterReason =
   | 'unknown_code'
   | 'no_credentials'
   | 'reupload_rejected'
+  | 'reupload_not_allowed'
   | 'processing_error'
   | 'webhook_rejected'
   | 'webhook_exhausted';
@@ -118,6 +119,7 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'unknown_code',
   'no_credentials',
   'reupload_rejected',
+  'reupload_not_allowed',
   'processing_error',
   'webhook_rejected',
   'webhook_exhausted',

@@ -18,7 +18,7 @@ import {
   type WorkerMetrics,
 } from '@vod-callbacks/shared';
 import type { Logger } from 'pino';
-import { decide } from '../decide.js';
+import { decide, type ReuploadScope, reuploadRefusal } from '../decide.js';
 import type { JobWriters } from '../job-writers.js';
 import { type OriginRules, originRules } from '../origin-rules.js';
 import type { OutcomeStore } from '../outcome-store.js';
@@ -50,6 +50,8 @@ export interface EventProcessorDeps {
   maxAttempts: number;
   /** REUPLOAD_BACKOFF_MS. */
   backoffBaseMs: number;
+  /** REUPLOAD_SPACES / REUPLOAD_URL_HOSTS; unset = any space and host. */
+  reuploadScope?: ReuploadScope;
   now?: () => number;
   random?: () => number;
 }
@@ -215,6 +217,19 @@ async function retryable(
   const { deps, event, requestId } = e;
   // Uploads this system started re-send what it sent; others what the callback carries.
   const source = reuploadSourceOf(event, tracked);
+  // Only into the spaces (and from the hosts) this deployment serves, before any budget is taken:
+  // a callback names its own space and URL, and anyone able to post one would choose them.
+  const refusal = deps.reuploadScope ? reuploadRefusal(deps.reuploadScope, source) : undefined;
+  if (refusal !== undefined && decide('retryable', attempt, deps.maxAttempts, false) === 'dead_lettered') {
+    return deadLetterEvent(e.job, deps, {
+      requestId,
+      reason: 'reupload_not_allowed',
+      detail: refusal,
+      cls: 'retryable',
+      fields: fieldsOf(event),
+      event,
+    });
+  }
   const claim = await deps.budget.claim(e.dedupeKey, sourceKeyOf(source), attempt, deps.maxAttempts);
   if (claim.kind === 'handled_before') {
     // Its processed marker expired (DEDUPE_TTL_SECONDS), but its re-upload was scheduled and its
@@ -286,7 +301,7 @@ interface DeadLetterInput {
   requestId: string;
   reason: DeadLetterReason;
   detail: string;
-  cls: 'invalid' | 'unsupported' | 'unknown';
+  cls: 'invalid' | 'unsupported' | 'unknown' | 'retryable';
   /** What the outcome record keeps of the event (string fields only). */
   fields: EventFields;
   /** The validated event, when it passed the schema. */
