@@ -254,8 +254,13 @@ describe('fault: the only replica stops with REDIS_MIN_REPLICAS=1', () => {
     const readyz = async (url: string) => (await fetch(url)).status;
     try {
       expect((await post('rt-before')).status).toBe(200);
-      expect(await readyz(`${ingress.url}/readyz`)).toBe(200);
-      expect(await readyz(workerReadyz)).toBe(200);
+      // Ready once each process's first replica poll has answered.
+      await waitFor(
+        'both /readyz 200 before the fault',
+        async () => (await readyz(`${ingress.url}/readyz`)) === 200 && (await readyz(workerReadyz)) === 200,
+        15_000,
+        100,
+      );
 
       // Frozen, not gone: its socket stays open, so only its missing acknowledgements show.
       replica.process.kill('SIGSTOP');
