@@ -52,10 +52,10 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
 
   it('logs what each process listens on and which Redis it uses', () => {
     expect(ingress.output()).toMatch(
-      /ingress listening on http:\/\/127\.0\.0\.1:\d+\/callbacks\/vod, redis redis:\/\//,
+      /ingress listening on http:\/\/127\.0\.0\.1:\d+\/callbacks\/vod, redis standalone redis:\/\//,
     );
     expect(worker.output()).toMatch(
-      /worker consuming vod-events .* metrics on http:\/\/.*:\d+\/metrics, redis redis:\/\//,
+      /worker consuming vod-events .*\), metrics on http:\/\/.*:\d+\/metrics, redis standalone redis:\/\//,
     );
   });
 
