@@ -302,5 +302,5 @@ logger.info(
     outcomeWebhook: webhook ? webhook.url.origin : null,
     reuploadDefaults: reuploadDefaults.describe(),
   },
-  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'}), ${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
+  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'})${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
 );
