@@ -28,7 +28,12 @@ describe('fault: evicting Redis (maxmemory-policy allkeys-lru)', () => {
     try {
       const ingress = await startApp(
         'ingress',
-        { REDIS_URL: redis.url, INGRESS_PORT: String(await freePort()), INGRESS_HOST: '127.0.0.1' },
+        {
+          REDIS_URL: redis.url,
+          INGRESS_PORT: String(await freePort()),
+          INGRESS_HOST: '127.0.0.1',
+          CALLBACK_AUTH: 'none',
+        },
         /ingress listening/,
         [],
         60_000, // a loaded machine can take longer than the default to load the app
