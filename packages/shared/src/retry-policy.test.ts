@@ -38,6 +38,12 @@ describe('default retry policy (SPEC.md)', () => {
     expect(classifier.classify(code, message)).toBe(expected);
   });
 
+  it('reads a Message that is not a string as empty instead of throwing (fast-check found `false`)', () => {
+    for (const message of [false, 404, null, { text: '404 Not Found' }, ['503']]) {
+      expect(classifier.classify('DownloadFailed.UrlDownloadFail', message)).toBe('retryable');
+    }
+  });
+
   it('classifies sub-codes VOD may add by their prefix class', () => {
     expect(classifier.classify('InternalError.NewDependencyFault')).toBe('retryable');
     expect(classifier.classify('UploadFailed.Whatever')).toBe('retryable');

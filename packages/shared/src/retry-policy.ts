@@ -164,14 +164,15 @@ export class CodeClassifier {
 
   /**
    * Classifies a result code: exact entry, else the code's Message rules, else the longest prefix,
-   * else `unknown`. Never throws.
+   * else `unknown`. Never throws: a Message that is not a string (a sender's `"Message": false`) is
+   * read as empty, as the schema keeps optional fields as received.
    */
-  classify(code: string, message = ''): CodeClass {
+  classify(code: string, message: unknown = ''): CodeClass {
     const exact = this.exact.get(code);
     if (exact) return exact;
     const ruleSet = this.messageRules.get(code);
     if (ruleSet) {
-      const text = withoutContext(message);
+      const text = withoutContext(typeof message === 'string' ? message : '');
       const statuses = statedStatuses(text);
       for (const rule of ruleSet.rules) if (rule.test(text, statuses)) return rule.class;
       return ruleSet.fallback;
