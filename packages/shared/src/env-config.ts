@@ -145,7 +145,7 @@ export const COMMON_ENV = {
   REDIS_SENTINEL_PASSWORD: envString('', 'Password of the Sentinels themselves, when they require one.'),
   QUEUE_PREFIX: envString(
     'vod',
-    'BullMQ key prefix; use `{vod}` on Redis Cluster so all keys share one slot.',
+    'BullMQ key prefix of every queue and key (Redis Cluster is not supported by this build yet).',
     {
       minLength: 1,
     },
