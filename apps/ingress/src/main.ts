@@ -18,10 +18,10 @@ import {
   logRedisStateChanges,
   NOTIFICATIONS_QUEUE,
   REUPLOADS_QUEUE,
-  ReplicaMonitor,
   redisTopologyOf,
   refuseMissingDatabase,
   snapshotQueues,
+  startReplicaMonitor,
   watchReconnects,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
@@ -66,17 +66,9 @@ if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
 }
 
 // Its own connection: the writing one may be held by a WAIT (Redis blocks the client meanwhile).
-const replicas =
-  config.REDIS_MIN_REPLICAS > 0
-    ? new ReplicaMonitor(
-        createRedis(topology, 'producer', 'ingress-replicas'),
-        config.REDIS_MIN_REPLICAS,
-        1000,
-        (n) => redisMetrics.connectedReplicas.set(n ?? -1),
-      )
-    : undefined;
-replicas?.redis.on('error', () => {}); // the poll reports it (unknown count → not ready)
-replicas?.start();
+const replicas = startReplicaMonitor(topology, config.REDIS_MIN_REPLICAS, 'ingress-replicas', (n) =>
+  redisMetrics.connectedReplicas.set(n ?? -1),
+);
 
 const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config), {
   monitor: replicas,

@@ -21,10 +21,10 @@ import {
   logRedisStateChanges,
   QUEUE_NAMES,
   ReplicaAcknowledger,
-  ReplicaMonitor,
   redisTopologyOf,
   refuseMissingDatabase,
   snapshotQueues,
+  startReplicaMonitor,
   watchReconnects,
   whenReady,
 } from '@vod-callbacks/shared';
@@ -96,17 +96,9 @@ const acknowledger =
   config.REDIS_MIN_REPLICAS > 0
     ? new ReplicaAcknowledger(redis, config.REDIS_MIN_REPLICAS, () => redisMetrics.replicationTimeouts.inc())
     : undefined;
-const replicas =
-  config.REDIS_MIN_REPLICAS > 0
-    ? new ReplicaMonitor(
-        createRedis(topology, 'producer', 'worker-replicas'),
-        config.REDIS_MIN_REPLICAS,
-        1000,
-        (n) => redisMetrics.connectedReplicas.set(n ?? -1),
-      )
-    : undefined;
-replicas?.redis.on('error', () => {}); // the poll reports it (unknown count → not ready)
-replicas?.start();
+const replicas = startReplicaMonitor(topology, config.REDIS_MIN_REPLICAS, 'worker-replicas', (n) =>
+  redisMetrics.connectedReplicas.set(n ?? -1),
+);
 logRedisStateChanges(redis, logger, 'worker');
 refuseMissingDatabase(redis, exitOnConfigError);
 

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { createRedis } from './redis.js';
+import type { RedisTopology } from './redis-topology.js';
 
 /**
  * Raised when a write was not acknowledged by REDIS_MIN_REPLICAS replicas in time (or the master
@@ -158,4 +160,22 @@ export class ReplicaMonitor {
     clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/**
+ * Starts the replica monitor a process runs when `minReplicas` > 0, on a connection of its own
+ * named `name`; undefined (nothing to watch) when it is 0. Errors of that connection are not logged
+ * here: a failed poll reports them as an unknown count, which /readyz answers as not ready.
+ */
+export function startReplicaMonitor(
+  topology: RedisTopology,
+  minReplicas: number,
+  name: string,
+  onSample: (connected: number | undefined) => void,
+): ReplicaMonitor | undefined {
+  if (minReplicas <= 0) return undefined;
+  const monitor = new ReplicaMonitor(createRedis(topology, 'producer', name), minReplicas, 1000, onSample);
+  monitor.redis.on('error', () => {});
+  monitor.start();
+  return monitor;
 }

@@ -147,9 +147,7 @@ async function checkEvent(
   const parsed = parsedEventOf(job.data);
   const envelope = envelopeOf(parsed);
   const requestId = envelope.requestId ?? `job:${job.id ?? 'unknown'}`;
-  if (envelope.eventType === undefined || envelope.requestId === undefined) {
-    const detail =
-      envelope.eventType === undefined ? '/EventType must be a non-empty string' : '/RequestId is not usable';
+  const invalidPayload = async (detail: string) => {
     const input = {
       requestId,
       reason: 'invalid_payload',
@@ -158,6 +156,11 @@ async function checkEvent(
       fields: fieldsOf(parsed),
     } as const;
     return { result: await deadLetterEvent(job, deps, input) };
+  };
+  if (envelope.eventType === undefined || envelope.requestId === undefined) {
+    return invalidPayload(
+      envelope.eventType === undefined ? '/EventType must be a non-empty string' : '/RequestId is not usable',
+    );
   }
   if (!deps.acceptedEventTypes.has(envelope.eventType)) {
     const fields = fieldsOf(parsed);
@@ -171,17 +174,7 @@ async function checkEvent(
     return { result: await deadLetterEvent(job, deps, input) };
   }
   const validation = validateEvent(parsed);
-  if (!validation.ok) {
-    const detail = validation.errors.join('; ');
-    const input = {
-      requestId,
-      reason: 'invalid_payload',
-      detail,
-      cls: 'invalid',
-      fields: fieldsOf(parsed),
-    } as const;
-    return { result: await deadLetterEvent(job, deps, input) };
-  }
+  if (!validation.ok) return invalidPayload(validation.errors.join('; '));
   return { event: validation.event, requestId };
 }
 
