@@ -73,27 +73,26 @@ export class ReplicaAcknowledger {
       return;
     }
     this.running = true;
-    let settled = false;
-    const settle = (err: Error | undefined) => {
-      if (settled) return;
-      settled = true;
+    let finished = false;
+    // The round ends at its WAIT's answer or at its deadline, whichever comes first; either way the
+    // next round starts then. A WAIT that never answers (a connection stuck mid-failover) so
+    // cannot hold the callers behind it: each round still ends on time, and a late answer is ignored.
+    const finish = (err: Error | undefined) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       if (err instanceof ReplicationTimeoutError) this.onShort?.();
       for (const p of round) err ? p.reject(err) : p.resolve();
+      this.next();
     };
     const first = Math.min(...round.map((p) => p.deadline));
     const budget = Math.max(1, first - Date.now());
-    const timer = setTimeout(() => settle(new ReplicationTimeoutError(0, this.minReplicas)), budget);
+    const timer = setTimeout(() => finish(new ReplicationTimeoutError(0, this.minReplicas)), budget);
     // WAIT 0 would block forever; budget is at least 1 ms.
     this.redis.wait(this.minReplicas, budget).then(
-      (acked) => {
-        settle(acked >= this.minReplicas ? undefined : new ReplicationTimeoutError(acked, this.minReplicas));
-        this.next();
-      },
-      (err: Error) => {
-        settle(err);
-        this.next();
-      },
+      (acked) =>
+        finish(acked >= this.minReplicas ? undefined : new ReplicationTimeoutError(acked, this.minReplicas)),
+      (err: Error) => finish(err),
     );
   }
 }
