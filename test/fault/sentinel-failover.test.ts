@@ -74,8 +74,9 @@ function mergedPhases(a: LoadStats['byPhase'], b: LoadStats['byPhase']): LoadSta
   const out: LoadStats['byPhase'] = {};
   for (const phases of [a, b])
     for (const [phase, statuses] of Object.entries(phases)) {
-      const into = (out[phase] ??= {});
+      const into = out[phase] ?? {};
       for (const [status, n] of Object.entries(statuses)) into[status] = (into[status] ?? 0) + n;
+      out[phase] = into;
     }
   return out;
 }
