@@ -1,8 +1,9 @@
 import { vodOpenapi } from '@volcengine/openapi';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSimulatorApp, type SimulatorApp } from './app.js';
-import { loadSimulatorConfig } from './config.js';
+import {
+  type InProcessSimulator,
+  startSimulatorInProcess,
+} from '../../../test/helpers/simulator-in-process.js';
 
 type Answer = { ResponseMetadata?: { Error?: { Code?: string } }; Result?: { Data?: unknown } };
 
@@ -10,28 +11,18 @@ type Answer = { ResponseMetadata?: { Error?: { Code?: string } }; Result?: { Dat
 // request-line limit and error codes), driven through the official SDK without our client's
 // own checks in between.
 describe('simulator refuses what VOD refuses', () => {
-  let sim: SimulatorApp;
-  let host: string;
+  let vod: InProcessSimulator;
   beforeAll(async () => {
-    sim = buildSimulatorApp(
-      loadSimulatorConfig({
-        SIM_ACCESS_KEY_ID: 'AKLTrules',
-        SIM_SECRET_KEY: 'rules-secret',
-        SIM_PROCESSING_MS: '10',
-        SIM_QPS: '10000',
-      }),
-      pino({ level: 'silent' }),
-    );
-    host = new URL(await sim.app.listen({ host: '127.0.0.1', port: 0 })).host;
+    vod = await startSimulatorInProcess('rules');
   });
   afterAll(async () => {
-    await sim.app.close();
+    await vod.close();
   });
 
-  const sdk = (accessKeyId = 'AKLTrules') => {
-    const s = new vodOpenapi.VodService({ host, protocol: 'http:', region: 'cn-north-1' });
+  const sdk = (accessKeyId = vod.credentials.accessKeyId) => {
+    const s = new vodOpenapi.VodService({ host: vod.host, protocol: 'http:', region: 'cn-north-1' });
     s.setAccessKeyId(accessKeyId);
-    s.setSecretKey('rules-secret');
+    s.setSecretKey(vod.credentials.secretKey);
     return s;
   };
   const upload = async (sets: Record<string, unknown>[], accessKeyId?: string) =>
@@ -70,7 +61,7 @@ describe('simulator refuses what VOD refuses', () => {
     const answer = (await upload([{ SourceUrl: long }])) as unknown;
     expect(typeof answer === 'string' ? answer : JSON.stringify(answer)).toContain('414');
     const res = await fetch(
-      `http://${host}/?Action=QueryUploadTaskInfo&Version=2020-08-01&x=${'b'.repeat(8200)}`,
+      `http://${vod.host}/?Action=QueryUploadTaskInfo&Version=2020-08-01&x=${'b'.repeat(8200)}`,
     );
     expect(res.status).toBe(414);
   });
@@ -87,11 +78,11 @@ describe('simulator refuses what VOD refuses', () => {
   });
 
   it('an Action the key lacks permission for → LackPolicy (SIM_DENY_ACTIONS)', async () => {
-    sim.simulator.denyActions(['UploadMediaByUrl']);
+    vod.simulator.denyActions(['UploadMediaByUrl']);
     try {
       expect(code(await upload([{ SourceUrl: url }]))).toBe('LackPolicy');
     } finally {
-      sim.simulator.denyActions([]);
+      vod.simulator.denyActions([]);
     }
     expect(code(await upload([{ SourceUrl: url }]))).toBe('ok');
   });

@@ -1,7 +1,4 @@
 import {
-  createRedis,
-  createRegistry,
-  createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
   type DeadLetterJobData,
   EVENTS_QUEUE,
@@ -10,68 +7,55 @@ import {
   outcomeFromFields,
   stableHash,
 } from '@vod-callbacks/shared';
-import { deletePrefix, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWorkerFixture, type WorkerFixture } from '../../../test/helpers/worker-fixture.js';
 import { EventJobWriter } from '../../ingress/src/event-job-writer.js';
-import { JobWriters } from './job-writers.js';
-import { OutcomeStore } from './outcome-store.js';
 import { WorkerManager } from './worker-manager.js';
 
 describe('worker manager: an event job that fails for good (real Redis and BullMQ)', () => {
-  let prefix: string;
-  let redis: Redis;
-  let writers: JobWriters;
+  let fx: WorkerFixture;
   let manager: WorkerManager;
-  let store: OutcomeStore;
 
   beforeEach(() => {
-    prefix = uniquePrefix('wm');
-    redis = createRedis(testRedisUrl(), 'worker', 'test');
-    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
-    store = new OutcomeStore(redis, {
-      prefix,
-      dedupeTtlSeconds: 3600,
-      outcomesMaxLen: 1000,
-      sourceStateTtlSeconds: 3600,
-    });
+    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('wm'), { outcomesMaxLen: 1000 });
     manager = new WorkerManager(
       {
-        connection: redis,
-        prefix,
+        connection: fx.redis,
+        prefix: fx.prefix,
         concurrency: 1,
         lockDurationMs: 30_000,
         keepCompleted: 10,
         processingDelayMs: 0,
       },
-      createWorkerMetrics(createRegistry('worker')),
-      writers,
-      pino({ level: 'silent' }),
-      store,
+      fx.metrics,
+      fx.writers,
+      fx.logger,
+      fx.store,
     );
   });
 
   afterEach(async () => {
     await manager.close();
-    await writers.close();
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await fx.close();
   });
 
   it('is dead-lettered (processing_error) with the callback body byte for byte, as the ingress stored it', async () => {
     manager.register(EVENTS_QUEUE, async () => Promise.reject(new Error('boom')), 1);
     // Spacing, an escape and a trailing zero that re-serialising the parsed event would change.
     const raw = ' {\n  "RequestId" : "wm-1",\n  "Note": "caf\\u00e9",  "Size": 1.50 }';
-    const ingressWriter = new EventJobWriter(redis, prefix, {
+    const ingressWriter = new EventJobWriter(fx.redis, fx.prefix, {
       jobOptions: eventJobOptions({ EVENT_JOB_ATTEMPTS: 1, EVENT_JOB_KEEP_COMPLETED: 10 }),
       eventsMaxLen: 1000,
     });
     const now = Date.now();
     expect(await ingressWriter.add('evt-wm-1', eventJobDataJson(raw, now), now)).toBe('added');
 
-    const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, {
+      connection: fx.redis,
+      prefix: fx.prefix,
+    });
     const letter = await waitFor('the dead letter', async () =>
       deadLetters.getJob(`dl-${stableHash(`failed:${EVENTS_QUEUE}:evt-wm-1`)}`),
     );
@@ -81,10 +65,10 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
   });
 
   const outcomes = async () =>
-    (await redis.xrange(`${prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f));
+    (await fx.redis.xrange(`${fx.prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f));
 
   const addEvent = async (requestId: string, attempts: number, body?: string) => {
-    const ingressWriter = new EventJobWriter(redis, prefix, {
+    const ingressWriter = new EventJobWriter(fx.redis, fx.prefix, {
       jobOptions: {
         ...eventJobOptions({ EVENT_JOB_ATTEMPTS: attempts, EVENT_JOB_KEEP_COMPLETED: 10 }),
         backoff: 1,
@@ -103,7 +87,10 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
   };
 
   const deadLetter = async (jobId: string) => {
-    const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, {
+      connection: fx.redis,
+      prefix: fx.prefix,
+    });
     try {
       return await waitFor('the dead letter', async () =>
         deadLetters.getJob(`dl-${stableHash(`failed:${EVENTS_QUEUE}:${jobId}`)}`),
@@ -134,7 +121,7 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
     manager.register(
       EVENTS_QUEUE,
       async () => {
-        await store.record('wm-3', {
+        await fx.store.record('wm-3', {
           requestId: 'wm-3',
           jobId: 'j-1',
           spaceName: 's',

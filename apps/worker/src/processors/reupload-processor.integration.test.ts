@@ -1,8 +1,4 @@
 import {
-  CodeClassifier,
-  createRedis,
-  createRegistry,
-  createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
   DEFAULT_JOB_SETTINGS,
   type DeadLetterJobData,
@@ -13,23 +9,21 @@ import {
   readSourceState,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
-import { deletePrefix, freePort, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
-import { SyntheticEventWriter, taskStateClass, VodApiClient } from '@vod-callbacks/vod-client';
-import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
+import { freePort, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { SyntheticEventWriter, taskStateClass } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobWriters } from '../job-writers.js';
-import { OutcomeStore } from '../outcome-store.js';
+import {
+  type InProcessSimulator,
+  simulatorClient,
+  startSimulatorInProcess,
+} from '../../../../test/helpers/simulator-in-process.js';
+import { createWorkerFixture, type WorkerFixture } from '../../../../test/helpers/worker-fixture.js';
 import { Reconciler } from '../reconciler.js';
-import { ReuploadBudget } from '../reupload-budget.js';
 import { UploadBatcher } from '../upload-batcher.js';
-import { UploadTracker } from '../upload-tracker.js';
-import { type EventProcessorDeps, processEvent } from './event-processor.js';
+import { processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
 
-const logger = pino({ level: 'silent' });
 const source = {
   spaceName: 'space-int',
   sourceUrl: 'https://media.example.com/int.mp4?vodsim=ok~drop',
@@ -49,93 +43,35 @@ const reuploadJob = (attempt = 2) => ({
 
 // Real Redis and BullMQ, and the simulator in process (reached over HTTP through the official SDK).
 describe('re-upload processor and reconciler against real Redis and the simulator', () => {
-  let sim: SimulatorApp;
-  let api: VodApiClient;
-  let prefix: string;
-  let redis: Redis;
-  let writers: JobWriters;
-  let store: OutcomeStore;
-  let uploads: UploadTracker;
-  let registry: ReturnType<typeof createRegistry>;
+  let vod: InProcessSimulator;
+  let fx: WorkerFixture;
   let deps: ReuploadProcessorDeps;
 
   beforeAll(async () => {
-    sim = buildSimulatorApp(
-      loadSimulatorConfig({
-        SIM_ACCESS_KEY_ID: 'AKLTint',
-        SIM_SECRET_KEY: 'int-secret',
-        SIM_PROCESSING_MS: '10',
-      }),
-      logger,
-    );
-    const host = new URL(await sim.app.listen({ host: '127.0.0.1', port: 0 })).host;
-    api = new VodApiClient({
-      accessKeyId: 'AKLTint',
-      secretKey: 'int-secret',
-      region: 'cn-north-1',
-      host,
-      protocol: 'http:',
-    });
+    vod = await startSimulatorInProcess('int');
   });
   afterAll(async () => {
-    await sim.app.close();
+    await vod.close();
   });
   beforeEach(() => {
-    prefix = uniquePrefix('reup');
-    redis = createRedis(testRedisUrl(), 'worker', 'test');
-    registry = createRegistry('worker');
-    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
-    store = new OutcomeStore(redis, {
-      prefix,
-      dedupeTtlSeconds: 3600,
-      outcomesMaxLen: 10_000,
-      sourceStateTtlSeconds: 3600,
-    });
-    uploads = new UploadTracker(redis, { prefix, ttlSeconds: 3600 });
-    deps = {
-      batcher: new UploadBatcher(api, { waitMs: 5 }),
-      store,
-      uploads,
-      writers,
-      metrics: createWorkerMetrics(registry),
-      logger,
-    };
+    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('reup'));
+    deps = fx.reuploadDeps(vod.api);
   });
-  /** The event processor on the same store, writers and metrics as the re-upload processor. */
-  const eventProcessorDeps = (): EventProcessorDeps => ({
-    store,
-    uploads,
-    budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
-    writers,
-    classifier: new CodeClassifier(),
-    metrics: deps.metrics,
-    logger,
-    acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
-    unsupportedAction: 'dead_letter',
-    maxAttempts: 3,
-    backoffBaseMs: 1000,
-  });
-
   afterEach(async () => {
-    await writers.close();
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await fx.close();
   });
 
-  const counter = async (name: string, result: string) => {
-    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-    return (metric?.values ?? []).find((v) => v.labels.result === result)?.value ?? 0;
-  };
+  const counter = (name: string, result: string) => fx.counter(name, { result });
 
   it('without credentials dead-letters the re-upload (no_credentials) and records why', async () => {
     const result = await processReupload(reuploadJob(), { ...deps, batcher: undefined });
     expect(result).toEqual({ result: 'no_credentials', code: 'NoCredentials' });
-    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     const letters = await dlq.getJobs(['waiting']);
     expect(letters.map((j) => [j.data.reason, j.data.reupload?.source.callbackArgs])).toEqual([
       ['no_credentials', source.callbackArgs],
     ]);
-    const state = await readSourceState(redis, store.keys.sourceState(sourceKeyOf(source)));
+    const state = await readSourceState(fx.redis, fx.store.keys.sourceState(sourceKeyOf(source)));
     expect(state).toMatchObject({ decision: 'dead_lettered', reason: 'no_credentials', attempt: '1' });
     // Processing the same job again (a retry after a crash) writes nothing new.
     await processReupload(reuploadJob(), { ...deps, batcher: undefined });
@@ -147,12 +83,12 @@ describe('re-upload processor and reconciler against real Redis and the simulato
   it('records the new JobId so its callback continues the attempt count, and is pending until then', async () => {
     const result = await processReupload(reuploadJob(3), deps);
     if (result.result !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(result)}`);
-    expect(await uploads.get(result.jobId)).toMatchObject({
+    expect(await fx.uploads.get(result.jobId)).toMatchObject({
       attempt: 3,
       sourceKey: sourceKeyOf(source),
       source,
     });
-    expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).not.toBeNull();
+    expect(await fx.redis.zscore(fx.store.keys.pendingUploads, result.jobId)).not.toBeNull();
 
     const event = {
       RequestId: 'cb-1',
@@ -166,15 +102,15 @@ describe('re-upload processor and reconciler against real Redis and the simulato
         Vid: 'v1',
       },
     };
-    const eventDeps = eventProcessorDeps();
+    const eventDeps = fx.eventDeps();
     const processed = await processEvent(
       { id: 'e1', data: { body: JSON.stringify(event), receivedAt: 0 } },
       eventDeps,
     );
     expect(processed.decision).toBe('succeeded');
-    const state = await readSourceState(redis, store.keys.sourceState(sourceKeyOf(source)));
+    const state = await readSourceState(fx.redis, fx.store.keys.sourceState(sourceKeyOf(source)));
     expect(state).toMatchObject({ attempt: '3', decision: 'succeeded' });
-    expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).toBeNull();
+    expect(await fx.redis.zscore(fx.store.keys.pendingUploads, result.jobId)).toBeNull();
 
     // A reconciled copy arriving after the real callback is a duplicate, not a second outcome.
     const late = { ...event, RequestId: `reconcile:${result.jobId}` };
@@ -190,29 +126,29 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     if (result.result !== 'accepted') throw new Error('not accepted');
     // The simulator finishes the task (its callback is dropped).
     await waitFor('the task to finish', async () => {
-      const { infos } = await api.queryUploadTaskInfo([result.jobId]);
+      const { infos } = await vod.api.queryUploadTaskInfo([result.jobId]);
       return taskStateClass(infos[0]?.State) === 'success';
     });
     // Reconciled events get the configured event-job options, as the ingress gives callbacks.
-    const events = new SyntheticEventWriter(redis, prefix, {
+    const events = new SyntheticEventWriter(fx.redis, fx.prefix, {
       EVENT_JOB_ATTEMPTS: 4,
       EVENT_JOB_KEEP_COMPLETED: 7,
     });
     let now = Date.now() + 10_000;
     const reconciler = new Reconciler({
-      redis,
-      uploads,
-      api,
+      redis: fx.redis,
+      uploads: fx.uploads,
+      api: vod.api,
       events,
-      metrics: deps.metrics,
-      logger,
+      metrics: fx.metrics,
+      logger: fx.logger,
       afterSeconds: 5,
       intervalSeconds: 1,
       giveUpSeconds: 3600,
       maxPerPass: 100,
       now: () => now,
     });
-    await uploads.track(
+    await fx.uploads.track(
       'never-existed',
       { sourceKey: 'k', attempt: 2, startedAt: now - 7200_000 },
       now - 7200_000,
@@ -223,7 +159,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       { jobId: result.jobId, state: 'success', requestId: `reconcile:${result.jobId}` },
     ]);
     expect(report.notFound).toEqual(['never-existed']);
-    const queue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
+    const queue = new Queue<EventJobData>(EVENTS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     const job = await queue.getJob(eventJobId(`reconcile:${result.jobId}`));
     expect(job?.data.origin).toBe('reconcile');
     expect(job?.opts).toMatchObject({ attempts: 4, removeOnComplete: { count: 7 } });
@@ -235,8 +171,8 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     });
     expect(body.Data.Vid).toMatch(/^v0d/);
     // Unknown for longer than RECONCILE_GIVE_UP_SECONDS: dropped; the reconciled one waits for its event.
-    expect(await redis.zscore(store.keys.pendingUploads, 'never-existed')).toBeNull();
-    expect(await redis.zscore(store.keys.pendingUploads, result.jobId)).toBe(String(now));
+    expect(await fx.redis.zscore(fx.store.keys.pendingUploads, 'never-existed')).toBeNull();
+    expect(await fx.redis.zscore(fx.store.keys.pendingUploads, result.jobId)).toBe(String(now));
     // Not due again until RECONCILE_AFTER_SECONDS later.
     now += 1000;
     expect((await reconciler.runPass()).emitted).toHaveLength(0);
@@ -247,15 +183,15 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     await reconciler.close();
   });
   it('runs one reconcile pass per interval however many workers tick (Redis lock)', async () => {
-    const events = new SyntheticEventWriter(redis, prefix, DEFAULT_JOB_SETTINGS);
+    const events = new SyntheticEventWriter(fx.redis, fx.prefix, DEFAULT_JOB_SETTINGS);
     const make = () =>
       new Reconciler({
-        redis,
-        uploads,
-        api,
+        redis: fx.redis,
+        uploads: fx.uploads,
+        api: vod.api,
         events,
-        metrics: deps.metrics,
-        logger,
+        metrics: fx.metrics,
+        logger: fx.logger,
         afterSeconds: 1,
         intervalSeconds: 2,
         giveUpSeconds: 3600,
@@ -270,36 +206,30 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     await events.close();
   });
   it('a network error (nothing listening) is thrown for BullMQ to retry, not dead-lettered', async () => {
-    const down = new VodApiClient({
-      accessKeyId: 'AKLTint',
-      secretKey: 'int-secret',
-      region: 'cn-north-1',
-      host: `127.0.0.1:${await freePort()}`,
-      protocol: 'http:',
-    });
+    const down = simulatorClient(vod.credentials, `127.0.0.1:${await freePort()}`);
     const err = await processReupload(reuploadJob(), {
       ...deps,
       batcher: new UploadBatcher(down, { waitMs: 0 }),
     }).catch((e) => e);
     expect(err).toMatchObject({ name: 'VodApiError', code: 'NetworkError', kind: 'retryable' });
     expect(await counter('vod_reupload_requests_total', 'retried')).toBe(1);
-    const dlq = new Queue(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const dlq = new Queue(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     expect(await dlq.getJobCounts('waiting')).toEqual({ waiting: 0 });
     await dlq.close();
   });
   it('5xx answers are retried; the final failed try records the source as dead-lettered (processing_error)', async () => {
-    sim.simulator.injectFaults({ code: 'InternalError', status: 500, count: 2 });
+    vod.simulator.injectFaults({ code: 'InternalError', status: 500, count: 2 });
     const job = (attemptsMade: number) => ({ ...reuploadJob(), attemptsMade, opts: { attempts: 3 } });
     await expect(processReupload(job(0), deps)).rejects.toMatchObject({
       code: 'InternalError',
       kind: 'retryable',
     });
     await expect(processReupload(job(1), deps)).rejects.toMatchObject({ code: 'InternalError' });
-    const state = () => readSourceState(redis, store.keys.sourceState(sourceKeyOf(source)));
+    const state = () => readSourceState(fx.redis, fx.store.keys.sourceState(sourceKeyOf(source)));
     expect(await state()).toEqual({});
     expect(await processReupload(job(2), deps)).toMatchObject({ result: 'accepted' });
 
-    sim.simulator.injectFaults({ code: 'ServiceUnavailableTemp', status: 503, count: 1 });
+    vod.simulator.injectFaults({ code: 'ServiceUnavailableTemp', status: 503, count: 1 });
     await expect(processReupload({ ...job(2), id: 'ru-last' }, deps)).rejects.toMatchObject({
       code: 'ServiceUnavailableTemp',
     });
@@ -310,8 +240,8 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     });
   });
   it('a real callback arriving after the reconciled outcome of its JobId is a duplicate', async () => {
-    await uploads.track('job-late', { sourceKey: sourceKeyOf(source), attempt: 2, source }, Date.now());
-    const eventDeps = eventProcessorDeps();
+    await fx.uploads.track('job-late', { sourceKey: sourceKeyOf(source), attempt: 2, source }, Date.now());
+    const eventDeps = fx.eventDeps();
     const data = {
       Code: 'Success',
       JobId: 'job-late',
@@ -331,7 +261,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
       eventDeps,
     );
     expect(late.decision).toBe('duplicate');
-    const outcomes = await redis.xrange(`${prefix}:outcomes`, '-', '+');
+    const outcomes = await fx.redis.xrange(`${fx.prefix}:outcomes`, '-', '+');
     expect(outcomes).toHaveLength(1);
   });
 });

@@ -2,10 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CodeClassifier,
-  createRedis,
-  createRegistry,
-  createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
   type DeadLetterJobData,
   REUPLOADS_QUEUE,
@@ -13,95 +9,38 @@ import {
   sourceKeyOf,
   type UploadSource,
 } from '@vod-callbacks/shared';
-import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { ReuploadDefaults, type VodApi, VodApiClient } from '@vod-callbacks/vod-client';
-import { buildSimulatorApp, loadSimulatorConfig, type SimulatorApp } from '@vod-callbacks/vod-simulator';
+import { testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { ReuploadDefaults, type VodApi } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobWriters } from '../job-writers.js';
-import { OutcomeStore } from '../outcome-store.js';
-import { ReuploadBudget } from '../reupload-budget.js';
+import {
+  type InProcessSimulator,
+  startSimulatorInProcess,
+} from '../../../../test/helpers/simulator-in-process.js';
+import { createWorkerFixture, type WorkerFixture } from '../../../../test/helpers/worker-fixture.js';
 import { UploadBatcher } from '../upload-batcher.js';
-import { UploadTracker } from '../upload-tracker.js';
-import { type EventProcessorDeps, processEvent } from './event-processor.js';
+import { processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
-
-const logger = pino({ level: 'silent' });
 
 // What the re-upload sends, checked against a simulator as strict as VOD's documentation: real
 // Redis and BullMQ, the official SDK over HTTP.
 describe('re-uploads VOD accepts (strict simulator)', () => {
-  let sim: SimulatorApp;
-  let api: VodApiClient;
-  let prefix: string;
-  let redis: Redis;
-  let writers: JobWriters;
-  let store: OutcomeStore;
-  let uploads: UploadTracker;
+  let vod: InProcessSimulator;
+  let fx: WorkerFixture;
   let deps: ReuploadProcessorDeps;
 
   beforeAll(async () => {
-    sim = buildSimulatorApp(
-      loadSimulatorConfig({
-        SIM_ACCESS_KEY_ID: 'AKLTfid',
-        SIM_SECRET_KEY: 'fid-secret',
-        SIM_PROCESSING_MS: '10',
-        SIM_QPS: '10000',
-      }),
-      logger,
-    );
-    const host = new URL(await sim.app.listen({ host: '127.0.0.1', port: 0 })).host;
-    api = new VodApiClient({
-      accessKeyId: 'AKLTfid',
-      secretKey: 'fid-secret',
-      region: 'cn-north-1',
-      host,
-      protocol: 'http:',
-    });
+    vod = await startSimulatorInProcess('fid');
   });
   afterAll(async () => {
-    await sim.app.close();
+    await vod.close();
   });
   beforeEach(() => {
-    prefix = uniquePrefix('fid');
-    redis = createRedis(testRedisUrl(), 'worker', 'test');
-    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
-    store = new OutcomeStore(redis, {
-      prefix,
-      dedupeTtlSeconds: 3600,
-      outcomesMaxLen: 10_000,
-      sourceStateTtlSeconds: 3600,
-    });
-    uploads = new UploadTracker(redis, { prefix, ttlSeconds: 3600 });
-    deps = {
-      batcher: new UploadBatcher(api, { waitMs: 5 }),
-      store,
-      uploads,
-      writers,
-      metrics: createWorkerMetrics(createRegistry('worker')),
-      logger,
-    };
+    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('fid'));
+    deps = fx.reuploadDeps(vod.api);
   });
   afterEach(async () => {
-    await writers.close();
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
-  });
-
-  const eventDeps = (): EventProcessorDeps => ({
-    store,
-    uploads,
-    budget: new ReuploadBudget(redis, { prefix, ttlSeconds: 3600 }),
-    writers,
-    classifier: new CodeClassifier(),
-    metrics: deps.metrics,
-    logger,
-    acceptedEventTypes: new Set(['FileUploadByUrlComplete']),
-    unsupportedAction: 'dead_letter',
-    maxAttempts: 5,
-    backoffBaseMs: 1000,
+    await fx.close();
   });
 
   /** A retryable failure callback as VOD sends it: its own FileName (no suffix), Md5 and Format. */
@@ -130,10 +69,10 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
   const reuploadAfter = async (event: unknown) => {
     const result = await processEvent(
       { id: `e-${Math.random()}`, data: { body: JSON.stringify(event), receivedAt: 0 } },
-      eventDeps(),
+      fx.eventDeps({ maxAttempts: 5 }),
     );
     expect(result.decision).toBe('reupload_scheduled');
-    const queue = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: redis, prefix });
+    const queue = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     const [job] = await queue.getJobs(['delayed']);
     await queue.close();
     if (!job) throw new Error('no re-upload job');
@@ -152,7 +91,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     });
     const result = await processReupload(job, deps);
     if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
-    const task = sim.simulator.tasks.get(result.jobId);
+    const task = vod.simulator.tasks.get(result.jobId);
     expect(task).toMatchObject({ callbackArgs: '{"itemId":"9"}', templates: job.data.source.templates });
     expect(task?.md5).toBeUndefined();
     expect(task?.fileName).toBeUndefined();
@@ -165,7 +104,9 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     ].entries()) {
       const job = await reuploadAfter(failedCallback(`fid-x${i}`, `vod-x${i}`, url, ''));
       expect(job.data.source.fileExtension).toBeUndefined();
-      await new Queue(REUPLOADS_QUEUE, { connection: redis, prefix }).obliterate({ force: true });
+      await new Queue(REUPLOADS_QUEUE, { connection: fx.redis, prefix: fx.prefix }).obliterate({
+        force: true,
+      });
     }
   });
 
@@ -179,7 +120,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
       fileExtension: '.mp4',
       templates: [{ TemplateIds: ['tpl-own'], TemplateType: 'transcode' }],
     };
-    await uploads.track(
+    await fx.uploads.track(
       'job-started',
       { sourceKey: sourceKeyOf(sent), attempt: 2, source: sent },
       Date.now(),
@@ -190,12 +131,12 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     expect(job.data).toMatchObject({ source: sent, attempt: 3 });
     const result = await processReupload(job, deps);
     if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
-    expect(sim.simulator.tasks.get(result.jobId)).toMatchObject({ md5: sent.md5, fileName: sent.fileName });
-    expect(await uploads.get(result.jobId)).toMatchObject({ attempt: 3, source: sent });
+    expect(vod.simulator.tasks.get(result.jobId)).toMatchObject({ md5: sent.md5, fileName: sent.fileName });
+    expect(await fx.uploads.get(result.jobId)).toMatchObject({ attempt: 3, source: sent });
   });
 
   it('20 long signed URLs with 512-byte CallbackArgs: every one accepted, in calls whose request line VOD’s gateway takes', async () => {
-    const before = { ...sim.simulator.stats.uploadBatchSizes };
+    const before = { ...vod.simulator.stats.uploadBatchSizes };
     const jobs = Array.from({ length: 20 }, (_, n) => {
       const head = `{"item":${n},"title":"${'é'.repeat(100)}","pad":"`;
       const source: UploadSource = {
@@ -219,14 +160,14 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     expect(results.map((r) => r.result)).toEqual(Array(20).fill('accepted'));
     for (const [n, r] of results.entries()) {
       if (r.result !== 'accepted') continue;
-      expect(sim.simulator.tasks.get(r.jobId)?.sourceUrl).toBe(jobs[n]!.data.source.sourceUrl);
+      expect(vod.simulator.tasks.get(r.jobId)?.sourceUrl).toBe(jobs[n]!.data.source.sourceUrl);
     }
-    const calls = Object.entries(sim.simulator.stats.uploadBatchSizes).reduce(
+    const calls = Object.entries(vod.simulator.stats.uploadBatchSizes).reduce(
       (t, [size, count]) => t + (count - (before[size] ?? 0)),
       0,
     );
     expect(calls).toBeGreaterThan(1);
-    expect(sim.simulator.stats.errors.RequestLineTooLong ?? 0).toBe(0);
+    expect(vod.simulator.stats.errors.RequestLineTooLong ?? 0).toBe(0);
   });
 
   it('an answer that cannot be paired dead-letters the re-upload with the JobIds, and does not call again', async () => {
@@ -258,7 +199,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     });
     expect(result).toEqual({ result: 'rejected', code: 'UnpairedResponse' });
     expect(calls).toBe(1);
-    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     const [letter] = await dlq.getJobs(['waiting']);
     expect(letter?.data).toMatchObject({ reason: 'reupload_rejected' });
     expect(letter?.data.detail).toContain('vod-job-0');
@@ -284,12 +225,12 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
       }),
     );
     const defaults = ReuploadDefaults.load(file, { FID_ORIGIN_TOKEN: 'tok-123' });
-    const withDefaults = { ...deps, batcher: new UploadBatcher(api, { waitMs: 5, defaults }) };
+    const withDefaults = { ...deps, batcher: new UploadBatcher(vod.api, { waitMs: 5, defaults }) };
     const url = 'https://media.example.com/needs-header.mp4?vodsim=ok~drop';
     const job = await reuploadAfter(failedCallback('fid-def', 'vod-def', url, 'item-def'));
     const result = await processReupload(job, withDefaults);
     if (result.result !== 'accepted') throw new Error(`VOD refused the re-upload: ${JSON.stringify(result)}`);
-    expect(sim.simulator.tasks.get(result.jobId)?.urlSet).toEqual({
+    expect(vod.simulator.tasks.get(result.jobId)?.urlSet).toEqual({
       SourceUrl: url,
       CallbackArgs: 'item-def',
       FileExtension: '.mp4',
@@ -301,6 +242,6 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
       CustomURLHeaders: { Referer: 'https://origin.example/', 'X-Origin-Token': 'tok-123' },
     });
     // Applied at send time, never stored: the JobId mapping holds the source only.
-    expect(JSON.stringify(await uploads.get(result.jobId))).not.toContain('tok-123');
+    expect(JSON.stringify(await fx.uploads.get(result.jobId))).not.toContain('tok-123');
   });
 });
