@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { askRedis } from './ask-redis.js';
 import { freePort } from './free-port.js';
 import { type RedisServerHandle, startRedisServer } from './redis-server.js';
+import { cutReplicationLinks, onlineReplicaCount, REPLICATION_LOGIN_ARGS } from './replication-link.js';
 import { waitFor } from './wait-for.js';
 
 /** Options of a Sentinel-managed replication group on loopback. */
@@ -32,12 +34,7 @@ export interface SentinelGroup {
   /** The master the Sentinels name now. */
   masterPort(): Promise<number>;
   node(port: number): RedisServerHandle;
-  /**
-   * Cuts the replication links of the master on `port` so that its later writes exist on it alone:
-   * the replicas' login is disabled on it (`ACL SETUSER repl off`), then their connections are
-   * killed. A replica reconnects within a second, and a partial resync would hand it every write
-   * made meanwhile; refused at login, it stays behind, as a replica across a broken network would.
-   */
+  /** Cuts the replication links of the master on `port`, so its later writes exist on it alone (see `cutReplicationLinks`). */
   cutReplication(port: number): Promise<void>;
   /** Waits until the Sentinels name a master other than `oldPort`; resolves with its port. */
   waitForFailover(oldPort: number, timeoutMs?: number): Promise<number>;
@@ -46,25 +43,6 @@ export interface SentinelGroup {
   /** Kills every process and removes the temp dirs. */
   stop(): Promise<void>;
 }
-
-const REPL_USER = 'repl';
-const REPL_PASSWORD = 'repl-secret';
-
-// Every node knows the replication user and logs in with it as a replica, so any of them can be
-// promoted and the others follow it; only `cutReplication` ever disables it.
-const NODE_ARGS = [
-  '--user',
-  REPL_USER,
-  'on',
-  `>${REPL_PASSWORD}`,
-  '~*',
-  '&*',
-  '+@all',
-  '--masteruser',
-  REPL_USER,
-  '--masterauth',
-  REPL_PASSWORD,
-];
 
 async function startSentinel(
   port: number,
@@ -108,24 +86,6 @@ async function startSentinel(
   return { process: child, dir };
 }
 
-/** One-shot command to a Redis or Sentinel on loopback. */
-async function ask<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    // Generous: the test machine may be busy, and a timed-out connect reads as "Connection is closed".
-    connectTimeout: 10_000,
-  });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    return await fn(c);
-  } finally {
-    c.disconnect();
-  }
-}
-
 /**
  * Starts a master (AOF on), its replicas (`replicaof`, AOF on) and Sentinels (`redis-server <conf>
  * --sentinel`) on free loopback ports with temp dirs, and waits until every Sentinel knows every
@@ -158,13 +118,13 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   };
   try {
     const common = { appendOnly: true, appendFsync: 'everysec' as const };
-    const master = await startRedisServer({ ...common, args: NODE_ARGS });
+    const master = await startRedisServer({ ...common, args: REPLICATION_LOGIN_ARGS });
     nodes.push(master);
     for (let i = 0; i < replicaCount; i++)
       nodes.push(
         await startRedisServer({
           ...common,
-          args: [...NODE_ARGS, '--replicaof', '127.0.0.1', String(master.port)],
+          args: [...REPLICATION_LOGIN_ARGS, '--replicaof', '127.0.0.1', String(master.port)],
         }),
       );
     for (const n of nodes) {
@@ -190,7 +150,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       },
       async masterPort() {
         for (const port of sentinelPorts) {
-          const addr = await ask(port, (c) =>
+          const addr = await askRedis(port, (c) =>
             c.call('SENTINEL', 'get-master-addr-by-name', opts.masterName),
           ).catch(() => null);
           if (Array.isArray(addr)) return Number(addr[1]);
@@ -207,8 +167,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         // cut must happen when the test says.
         const admin = admins.get(port);
         if (!admin) throw new Error(`no node on port ${port}`);
-        await admin.call('ACL', 'SETUSER', REPL_USER, 'off');
-        await admin.call('CLIENT', 'KILL', 'TYPE', 'replica');
+        await cutReplicationLinks(admin);
       },
       async waitForFailover(oldPort, timeoutMs = 30_000) {
         return waitFor(
@@ -216,7 +175,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
           async () => {
             const port = await group.masterPort();
             if (port === oldPort) return undefined;
-            const role = await ask(port, (c) => c.call('ROLE') as Promise<unknown[]>);
+            const role = await askRedis(port, (c) => c.call('ROLE') as Promise<unknown[]>);
             return role[0] === 'master' ? port : undefined;
           },
           timeoutMs,
@@ -227,8 +186,8 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         await waitFor(
           `${n} replicas online on ${port}`,
           async () => {
-            const info = await ask(port, (c) => c.info('replication'));
-            return [...info.matchAll(/^slave\d+:.*state=online/gm)].length >= n;
+            const info = await askRedis(port, (c) => c.info('replication'));
+            return onlineReplicaCount(info) >= n;
           },
           timeoutMs,
           100,
@@ -241,7 +200,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       await waitFor(
         `sentinel ${port} to know the group`,
         async () =>
-          ask(port, async (c) => {
+          askRedis(port, async (c) => {
             const replicas = (await c.call('SENTINEL', 'replicas', opts.masterName)) as unknown[];
             const peers = (await c.call('SENTINEL', 'sentinels', opts.masterName)) as unknown[];
             return replicas.length >= replicaCount && peers.length >= sentinelCount - 1;
