@@ -1,5 +1,6 @@
 export * from './app-process.js';
 export * from './free-port.js';
+export * from './redis-cluster.js';
 export * from './redis-server.js';
 export * from './sentinel-group.js';
 export * from './test-redis.js';
