@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:net';
-import { NOT_IMPLEMENTED_ENV } from '@vod-callbacks/shared';
 import { deletePrefix, freePort, startApp, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,17 +106,6 @@ describe('bad settings stop the real processes with exit 78', () => {
     ['ingress', 'REDIS_URL: <test redis>/99', () => ({ REDIS_URL: redisDb('99') }), /REDIS_URL.*database 99/],
     ['worker', 'REDIS_URL: <test redis>/99', () => ({ REDIS_URL: redisDb('99') }), /REDIS_URL.*database 99/],
     ['cli', 'REDIS_URL: <test redis>/99', () => ({ REDIS_URL: redisDb('99') }), /REDIS_URL.*database 99/],
-    // Every variable the contract defines and this build does not implement yet (the table shrinks as
-    // features land), each in one of the three processes.
-    ...NOT_IMPLEMENTED_ENV.map(({ name }, i): (typeof cases)[number] => {
-      const variable = name.replace(/\*$/, 'X');
-      return [
-        APPS[i % APPS.length]!,
-        `${variable}: x`,
-        () => ({ [variable]: 'x' }),
-        new RegExp(`${variable}.*not implemented`),
-      ];
-    }),
   ];
 
   it.each(cases)('%s with %s', async (app, label, env, message) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EnvVar, loadConfig, NOT_IMPLEMENTED_ENV } from '@vod-callbacks/shared';
+import { type EnvVar, loadConfig } from '@vod-callbacks/shared';
 import { REPO_ROOT } from '@vod-callbacks/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -101,12 +101,6 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 const podLabels = (w: Workload): Record<string, string> => w.deployment.spec.template.metadata.labels;
 
-/** The entry of DESIGN's "contract, not implemented yet" table that covers a variable (`X_*` covers a prefix). */
-const pendingFeature = (name: string) =>
-  NOT_IMPLEMENTED_ENV.find((e) =>
-    e.name.endsWith('*') ? name.startsWith(e.name.slice(0, -1)) : name === e.name,
-  );
-
 /** Drain time in seconds of each app, from its settings: what SIGTERM may take before the process exits. */
 function drainSeconds(w: Workload): number {
   if (w.app === 'worker') return Number(w.setting('WORKER_SHUTDOWN_TIMEOUT_MS')) / 1000;
@@ -164,36 +158,17 @@ describe.each(overlayNames())('deploy/k8s overlay %s', (overlay) => {
     await expect(validateObject(broken)).rejects.toThrow(/containerPort/);
   });
 
-  it('sets only variables the apps declare, with values their config accepts (or contract variables not implemented yet, listed)', () => {
-    const pending: string[] = [];
-    const placeholders: string[] = [];
+  it('sets only variables the apps declare, with values their config accepts', () => {
     for (const w of apps) {
       const spec = APP_ENV[w.app]!;
       const values: Record<string, string> = {};
       for (const [name, src] of w.env) {
-        if (name in spec) {
-          if ('value' in src) values[name] = src.value;
-          continue;
-        }
-        // Not declared: only a contract variable this build does not implement yet may stand here
-        // (the process refuses it with exit 78 until the feature lands), and it is reported.
-        const feature = pendingFeature(name);
-        if (!feature) expect.fail(`${w.app}: ${name} is neither a ${w.app} setting nor a contract variable`);
-        // Empty, the process treats it as unset (a placeholder for the operator to fill in).
-        if ('value' in src && src.value === '') placeholders.push(`${w.app}: ${name}`);
-        else pending.push(`${w.app}: ${name} (${feature.feature})`);
+        if (!(name in spec)) expect.fail(`${w.app}: ${name} is not a ${w.app} setting`);
+        if ('value' in src) values[name] = src.value;
       }
       // The values parse as the app would parse them (a bad value would stop the pod with exit 78).
       expect(() => loadConfig(spec, values), w.app).not.toThrow();
     }
-    // The overlay a user can deploy today runs on what this build implements.
-    if (overlay === 'single-redis') expect(pending).toEqual([]);
-    if (pending.length > 0)
-      process.stdout.write(`deploy/k8s/overlays/${overlay}: not implemented yet: ${pending.join(', ')}\n`);
-    if (placeholders.length > 0)
-      process.stdout.write(
-        `deploy/k8s/overlays/${overlay}: empty, not implemented yet: ${placeholders.join(', ')}\n`,
-      );
   });
 
   it('container ports are the apps’ port settings, and the probes use the health routes with timings that match the code', () => {

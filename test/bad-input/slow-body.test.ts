@@ -73,7 +73,7 @@ describe('slow requests against a listening ingress (SERVER_TIMEOUT_MS=1500)', (
     expect(r.closedAfterMs).toBeGreaterThanOrEqual(1400);
     expect(r.closedAfterMs).toBeLessThan(5000);
     expect(r.sent).toBeLessThan(body.length);
-    expect(await h.enqueuer.queue.getJob('evt-slow-body')).toBeUndefined();
+    expect(await h.enqueuer.queues[0]!.getJob('evt-slow-body')).toBeUndefined();
   });
 
   it('headers trickled one byte at a time are cut off too', async () => {

@@ -4,12 +4,12 @@ import {
   createRedis,
   describeTopology,
   type QueueName,
+  type RedisClient,
   RedisKeys,
   type RedisTopology,
   refuseMissingDatabase,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { CliConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -22,7 +22,7 @@ export interface CliIo {
 /** What every command gets: config, one Redis connection, queues on it, output. */
 export interface CliContext extends CliIo {
   config: CliConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** A BullMQ queue on the shared connection (created once, closed by the dispatcher). */
   queue<T = unknown>(name: QueueName): Queue<T>;
@@ -33,7 +33,7 @@ export interface CliContext extends CliIo {
  * Connects once (role `command`: no reconnect): an operator tool should say "Redis unreachable" at
  * once rather than hang while ioredis reconnects forever.
  */
-export async function connectRedis(topology: RedisTopology): Promise<Redis> {
+export async function connectRedis(topology: RedisTopology): Promise<RedisClient> {
   const redis = createRedis(topology, 'command', 'vodctl');
   redis.on('error', () => {
     // Reported through the failing command instead.
@@ -62,7 +62,7 @@ export async function connectRedis(topology: RedisTopology): Promise<Redis> {
 /** Builds the context and returns it with the function that releases everything it opened. */
 export function createContext(
   config: CliConfig,
-  redis: Redis,
+  redis: RedisClient,
   io: CliIo,
   now: () => number = Date.now,
 ): { ctx: CliContext; close: () => Promise<void> } {

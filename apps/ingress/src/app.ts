@@ -1,6 +1,10 @@
-import type { IngressMetrics, ReplicaMonitor } from '@vod-callbacks/shared';
+import {
+  type IngressMetrics,
+  type RedisClient,
+  type ReplicaMonitor,
+  shardLayoutOf,
+} from '@vod-callbacks/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { IngressConfig } from './config.js';
@@ -19,7 +23,7 @@ export interface IngressDeps {
   config: IngressConfig;
   enqueuer: EventEnqueuer;
   /** Connection for /readyz (the producer's). */
-  redis: Redis;
+  redis: RedisClient;
   registry: Registry;
   metrics: IngressMetrics;
   /** With REDIS_MIN_REPLICAS > 0: the replica count /readyz checks. */
@@ -120,7 +124,7 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
   if (config.STATUS_API_TOKEN) {
     await app.register(statusApi, {
       redis: deps.redis,
-      queuePrefix: config.QUEUE_PREFIX,
+      layout: shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS),
       token: config.STATUS_API_TOKEN,
     });
   }

@@ -41,9 +41,13 @@ describe('acceptCallbackBody', () => {
     );
   });
 
-  it('returns the RequestId and the text exactly as received', () => {
+  it('returns the RequestId, the text exactly as received and the parsed body', () => {
     const text = '{ "RequestId" : "r-1", "Extra": [1, 2] }';
-    expect(acceptCallbackBody(Buffer.from(text), 32)).toEqual({ requestId: 'r-1', text });
+    expect(acceptCallbackBody(Buffer.from(text), 32)).toEqual({
+      requestId: 'r-1',
+      text,
+      event: { RequestId: 'r-1', Extra: [1, 2] },
+    });
   });
 });
 

@@ -7,6 +7,8 @@ export interface AcceptedBody {
   requestId: string;
   /** The body as UTF-8 text, stored as-is in the job. */
   text: string;
+  /** The body parsed (an object): what routes it to its shard. */
+  event: Record<string, unknown>;
 }
 
 const OPEN_BRACE = 0x7b;
@@ -70,5 +72,5 @@ export function acceptCallbackBody(raw: Buffer, maxDepth: number): AcceptedBody 
     throw new HttpError('not_an_object');
   const requestId = (parsed as { RequestId?: unknown }).RequestId;
   if (!isUsableRequestId(requestId)) throw new HttpError('invalid_request_id');
-  return { requestId, text };
+  return { requestId, text, event: parsed as Record<string, unknown> };
 }

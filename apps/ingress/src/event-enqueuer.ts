@@ -4,18 +4,22 @@ import {
   eventJobDataJson,
   eventJobId,
   eventJobOptions,
+  type RedisClient,
   ReplicaAcknowledger,
   type ReplicaMonitor,
   ReplicationTimeoutError,
+  type ShardLayout,
+  shardLayoutOf,
+  shardOfEvent,
 } from '@vod-callbacks/shared';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { IngressConfig } from './config.js';
 import { EventJobWriter } from './event-job-writer.js';
 
 /** Settings of the enqueue path. */
 export interface EnqueuerOptions {
-  prefix: string;
+  /** The shards (EVENT_SHARDS) and their key prefixes. */
+  layout: ShardLayout;
   /** Options of every event job (`eventJobOptions`). */
   jobOptions: JobsOptions;
   /** Cap of BullMQ's events stream. */
@@ -37,7 +41,7 @@ export interface EnqueuerReplication {
 /** The enqueue settings of an ingress configuration. */
 export function enqueuerOptionsOf(config: IngressConfig): EnqueuerOptions {
   return {
-    prefix: config.QUEUE_PREFIX,
+    layout: shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS),
     jobOptions: eventJobOptions(config),
     eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
     timeoutMs: config.ENQUEUE_TIMEOUT_MS,
@@ -50,68 +54,88 @@ export class EnqueueUnavailableError extends Error {
   override name = 'EnqueueUnavailableError';
 }
 
+/** One shard's way in: its events queue (for what reads it) and the lean writer adds take. */
+interface ShardWriter {
+  prefix: string;
+  queue: Queue<EventJobData>;
+  writer: EventJobWriter;
+}
+
 /**
- * Stores callbacks as `vod-events` jobs. The job id is derived from RequestId, so a redelivered
- * callback collapses onto the existing job (BullMQ's add is a no-op for a known id).
+ * Stores callbacks as `vod-events` jobs, each in the shard of its upload source (`shardOfEvent`).
+ * The job id is derived from RequestId, so a redelivered callback collapses onto the existing job
+ * (the add is a no-op for a known id) in the same shard.
  */
 export class EventEnqueuer {
-  readonly queue: Queue<EventJobData>;
-  private readonly writer: EventJobWriter;
-
+  /** Each shard's events queue, by shard index (bull-board and the gauges read them). */
+  readonly queues: Queue<EventJobData>[];
+  private readonly shards: ShardWriter[];
   private readonly monitor: ReplicaMonitor | undefined;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     options: EnqueuerOptions,
     replication: EnqueuerReplication = {},
   ) {
     this.monitor = options.minReplicas > 0 ? replication.monitor : undefined;
-    this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
-      connection,
-      prefix: options.prefix,
-      streams: { events: { maxLen: options.eventsMaxLen } },
-      defaultJobOptions: options.jobOptions,
+    this.shards = options.layout.prefixes.map((prefix) => {
+      const queue = new Queue<EventJobData>(EVENTS_QUEUE, {
+        connection,
+        prefix,
+        streams: { events: { maxLen: options.eventsMaxLen } },
+        defaultJobOptions: options.jobOptions,
+      });
+      // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
+      queue.on('error', () => {});
+      // WAIT on the writing connection itself (on a cluster: to the shard's master): it counts the
+      // replicas holding that connection's writes.
+      const acknowledger =
+        options.minReplicas > 0
+          ? new ReplicaAcknowledger(connection, options.minReplicas, replication.onShort, `${prefix}:`)
+          : undefined;
+      // The queue above stays for what reads it (bull-board, gauges); adds take the lean path.
+      const writer = new EventJobWriter(
+        connection,
+        prefix,
+        options,
+        { ms: options.timeoutMs, error: () => new EnqueueUnavailableError('enqueue timed out') },
+        acknowledger && ((remaining) => acknowledger.confirm(remaining ?? options.timeoutMs)),
+      );
+      return { prefix, queue, writer };
     });
-    // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
-    this.queue.on('error', () => {});
-    // WAIT on the writing connection itself: it counts the replicas holding that connection's writes.
-    const acknowledger =
-      options.minReplicas > 0
-        ? new ReplicaAcknowledger(connection, options.minReplicas, replication.onShort)
-        : undefined;
-    // The queue above stays for what reads it (bull-board, gauges); adds take the lean path.
-    this.writer = new EventJobWriter(
-      connection,
-      options.prefix,
-      options,
-      { ms: options.timeoutMs, error: () => new EnqueueUnavailableError('enqueue timed out') },
-      acknowledger && ((remaining) => acknowledger.confirm(remaining ?? options.timeoutMs)),
-    );
+    this.queues = this.shards.map((s) => s.queue);
   }
 
   /**
-   * Stores `body` (JSON text the caller has parsed: it is embedded in the job as-is). Resolves once
-   * Redis holds the job (and, with `minReplicas`, that many replicas do); rejects with
-   * EnqueueUnavailableError or ReplicationTimeoutError otherwise.
+   * Stores `body` (JSON text the caller has parsed into `event`: the text is embedded in the job
+   * as-is, the parsed form picks the shard). Resolves once Redis holds the job (and, with
+   * `minReplicas`, that many replicas do); rejects with EnqueueUnavailableError or
+   * ReplicationTimeoutError otherwise.
    */
-  async enqueue(requestId: string, body: string, receivedAt: number): Promise<void> {
+  async enqueue(requestId: string, body: string, receivedAt: number, event: unknown): Promise<void> {
     // Not connected: refuse at once. Queuing the add until Redis returns would hold every body of an
     // outage in memory, for callbacks already answered 503.
     if (this.connection.status !== 'ready')
       throw new EnqueueUnavailableError(`redis ${this.connection.status}`);
+    const shard = this.shards[shardOfEvent(event, this.shards.length)]!;
     // Known to be short of replicas: a WAIT could only time out, and would hold the connection
     // (WAIT blocks it) for the whole budget while later batches queue behind it.
-    if (this.monitor?.knownShort)
+    if (this.monitor?.knownShort(`${shard.prefix}:`))
       throw new ReplicationTimeoutError(this.monitor.connected ?? 0, this.monitor.minReplicas);
     try {
-      await this.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
+      await shard.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
     } catch (err) {
       if (err instanceof EnqueueUnavailableError || err instanceof ReplicationTimeoutError) throw err;
       throw new EnqueueUnavailableError((err as Error).message);
     }
   }
 
+  /** The key each shard's replica count is polled by (`ReplicaMonitor`'s shard keys). */
+  get shardKeys(): string[] {
+    return this.shards.map((s) => `${s.prefix}:`);
+  }
+
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all(this.queues.map((q) => q.close()));
   }
 }

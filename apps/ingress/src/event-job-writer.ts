@@ -4,12 +4,12 @@ import {
   jobOptionsJson,
   LUA_BULLMQ_ADD_JOB,
   queueKeys,
+  type RedisClient,
   ScriptBatch,
   type VariadicCommand,
   variadicScript,
 } from '@vod-callbacks/shared';
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** What every event job the writer adds shares. */
 export interface EventJobWriterOptions {
@@ -70,7 +70,7 @@ export class EventJobWriter {
    * `timeout.ms` (the replica acknowledgement of REDIS_MIN_REPLICAS); its rejection rejects the adds.
    */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     options: EventJobWriterOptions,
     timeout?: { ms: number; error: () => Error },

@@ -147,7 +147,7 @@ describe('ingress started before Redis', () => {
       await waitFor('producer connection ready', () => h.redis.status === 'ready', 10_000);
       const res = await post(h.app, seedSuccess);
       expect(res.statusCode).toBe(200);
-      expect(await h.enqueuer.queue.getJob(eventJobId('2020072711510***05207114001CC4'))).toBeDefined();
+      expect(await h.enqueuer.queues[0]!.getJob(eventJobId('2020072711510***05207114001CC4'))).toBeDefined();
     } finally {
       await h.close();
       await server.stop();

@@ -1,7 +1,9 @@
 import {
   assertBullmqLayout,
+  ConfigError,
   checkEvictionPolicy,
   closeAll,
+  clusterPrefixProblem,
   configOrExit,
   connectedAddress,
   createIngressMetrics,
@@ -17,15 +19,16 @@ import {
   loggerOptions,
   logRedisStateChanges,
   NOTIFICATIONS_QUEUE,
+  openShardQueues,
   REUPLOADS_QUEUE,
+  type RedisClient,
   redisTopologyOf,
   refuseMissingDatabase,
+  refuseShardCountMismatch,
   snapshotQueues,
   startReplicaMonitor,
   watchReconnects,
 } from '@vod-callbacks/shared';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildIngressApp } from './app.js';
 import { type IngressConfig, loadIngressConfig } from './config.js';
@@ -44,6 +47,12 @@ if (config.CALLBACK_AUTH === 'none') {
 }
 
 const topology = configOrExit(() => redisTopologyOf(config));
+const enqueuerOptions = configOrExit(() => enqueuerOptionsOf(config));
+const { layout } = enqueuerOptions;
+if (topology.kind === 'cluster') {
+  const problem = clusterPrefixProblem(config.QUEUE_PREFIX, layout.count);
+  if (problem) exitOnConfigError(new ConfigError(problem));
+}
 const registry = createRegistry('ingress');
 const metrics = createIngressMetrics(registry);
 const redisMetrics = createRedisMetrics(registry);
@@ -55,6 +64,7 @@ watchReconnects(redis, (address, previous) => {
 });
 logRedisStateChanges(redis, logger, 'ingress');
 refuseMissingDatabase(redis, exitOnConfigError);
+refuseShardCountMismatch(redis, config.QUEUE_PREFIX, layout.count, exitOnConfigError);
 
 // An evicting Redis may delete queued jobs: acknowledged callbacks would vanish. Checked at start
 // (once Redis answers) and at every reconnect (below, once the shutdown owner exists).
@@ -66,19 +76,25 @@ if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
 }
 
 // Its own connection: the writing one may be held by a WAIT (Redis blocks the client meanwhile).
-const replicas = startReplicaMonitor(topology, config.REDIS_MIN_REPLICAS, 'ingress-replicas', (n) =>
-  redisMetrics.connectedReplicas.set(n ?? -1),
+const replicas = startReplicaMonitor(
+  topology,
+  config.REDIS_MIN_REPLICAS,
+  'ingress-replicas',
+  (n) => redisMetrics.connectedReplicas.set(n ?? -1),
+  layout.prefixes.map((prefix) => `${prefix}:`),
 );
 
-const enqueuer = new EventEnqueuer(redis, enqueuerOptionsOf(config), {
+const enqueuer = new EventEnqueuer(redis, enqueuerOptions, {
   monitor: replicas,
   onShort: () => redisMetrics.replicationTimeouts.inc(),
 });
-// Every queue for bull-board and the queue gauges (vod-notifications is empty unless webhooks are on).
-const otherQueues = [REUPLOADS_QUEUE, DEAD_LETTERS_QUEUE, NOTIFICATIONS_QUEUE].map(
-  (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
-);
-const allQueues = [enqueuer.queue, ...otherQueues];
+// Every shard's queues for bull-board and the queue gauges (vod-notifications is empty unless webhooks are on).
+const otherQueues = openShardQueues(redis, layout, [
+  REUPLOADS_QUEUE,
+  DEAD_LETTERS_QUEUE,
+  NOTIFICATIONS_QUEUE,
+]);
+const allQueues = [...enqueuer.queues.map((queue, shard) => ({ shard, queue })), ...otherQueues];
 createQueueMetrics(registry, () => snapshotQueues(allQueues));
 
 const adminEnabled = Boolean(config.ADMIN_USER && config.ADMIN_PASSWORD);
@@ -98,6 +114,7 @@ const { app, stopAccepting } = await buildIngressApp({
             password: config.ADMIN_PASSWORD,
             readWrite: config.ADMIN_READ_WRITE,
             queues: allQueues,
+            shardCount: layout.count,
           }),
       ]
     : [],
@@ -108,7 +125,12 @@ const owner = installShutdown(logger, [
   { name: 'close http server', run: () => app.close() },
   {
     name: 'close queues',
-    run: () => closeAll(Object.fromEntries(allQueues.map((q) => [`${q.name} queue`, () => q.close()]))),
+    run: () =>
+      closeAll(
+        Object.fromEntries(
+          allQueues.map(({ shard, queue }) => [`${queue.name} queue (shard ${shard})`, () => queue.close()]),
+        ),
+      ),
   },
   {
     name: 'close replica monitor',
@@ -150,6 +172,7 @@ logger.info(
     master: connectedAddress(redis) ?? null,
     minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
+    eventShards: layout.count,
     callbackAuth: config.CALLBACK_AUTH,
     adminBoard: adminEnabled
       ? `${ADMIN_BOARD_PATH} (${config.ADMIN_READ_WRITE ? 'read-write' : 'read-only'})`
@@ -160,7 +183,7 @@ logger.info(
 );
 
 /** Whether Redis answers within `ms` (at once when it already does). */
-function redisReadyWithin(conn: Redis, ms: number): Promise<boolean> {
+function redisReadyWithin(conn: RedisClient, ms: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     if (conn.status === 'ready') return resolve(true);
     const t = setTimeout(() => resolve(false), ms);
@@ -172,10 +195,10 @@ function redisReadyWithin(conn: Redis, ms: number): Promise<boolean> {
 }
 
 /** Reads Redis's eviction policy; logs an evicting one and says whether the configuration refuses it. */
-async function evictionVerdict(conn: Redis, cfg: IngressConfig): Promise<'ok' | 'refuse'> {
+async function evictionVerdict(conn: RedisClient, cfg: IngressConfig): Promise<'ok' | 'refuse'> {
   const { policy, evicting } = await checkEvictionPolicy(conn);
   if (!evicting) return 'ok';
-  const msg = `Redis maxmemory-policy is ${policy}: Redis may evict queued callbacks. Set maxmemory-policy noeviction (or EVICTION_POLICY_CHECK=warn to run anyway).`;
+  const msg = `Redis maxmemory-policy is ${policy}: RedisClient may evict queued callbacks. Set maxmemory-policy noeviction (or EVICTION_POLICY_CHECK=warn to run anyway).`;
   if (cfg.EVICTION_POLICY_CHECK === 'refuse') {
     logger.fatal({ policy }, msg);
     return 'refuse';

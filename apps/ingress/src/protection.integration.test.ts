@@ -51,7 +51,7 @@ describe('rate limit and load shedding of POST /callbacks/vod (real Redis)', () 
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(await harness.received('rate_limited')).toBe(1);
     // Not stored: a 429 is a failed delivery that VOD retries.
-    expect(await harness.enqueuer.queue.getJob('evt-rl-3')).toBeUndefined();
+    expect(await harness.enqueuer.queues[0]!.getJob('evt-rl-3')).toBeUndefined();
     // Another address and an allow-listed one are not affected; health and metrics are never limited.
     expect((await post(app, 'rl-other', '127.0.0.12')).statusCode).toBe(200);
     for (let i = 0; i < 5; i++)

@@ -76,7 +76,7 @@ describe('callback key rotation (CALLBACK_PRIVATE_KEY_PREVIOUS)', () => {
     expect(refused.json()).toMatchObject({ error: 'signature_mismatch' });
     expect(await keyCount('current')).toBe(1);
     expect(await keyCount('previous')).toBe(1);
-    expect(await h.enqueuer.queue.getJob('evt-rot-old')).toBeDefined();
+    expect(await h.enqueuer.queues[0]!.getJob('evt-rot-old')).toBeDefined();
     const text = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(text).toMatch(/vod_callback_signature_key_total\{key="previous",service="ingress"\} 1/);
   });

@@ -52,7 +52,7 @@ describe('callback signatures (CALLBACK_PRIVATE_KEY set)', () => {
     if (s.sig !== undefined) headers['x-vod-signature'] = s.sig;
     return h.app.inject({ method: 'POST', url: '/callbacks/vod', headers, payload: raw });
   };
-  const stored = async (id: string) => (await h.enqueuer.queue.getJob(`evt-${id}`)) !== undefined;
+  const stored = async (id: string) => (await h.enqueuer.queues[0]!.getJob(`evt-${id}`)) !== undefined;
 
   it('accepts a correctly signed callback (upper-case hex too) and stores the exact bytes', async () => {
     const raw = body('sig-ok');

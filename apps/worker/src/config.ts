@@ -33,7 +33,17 @@ export const WORKER_ENV = {
     10,
     60000,
   ),
-  WORKER_CONCURRENCY: envInt(10, 'Event jobs processed at once per worker process.', 1, 1000),
+  WORKER_CONCURRENCY: envInt(
+    10,
+    'Event jobs processed at once per worker process, in each event shard it consumes.',
+    1,
+    1000,
+  ),
+  WORKER_SHARDS: envList(
+    [],
+    'Event shards this worker consumes (comma-separated indexes below EVENT_SHARDS, e.g. `0,2`); empty = every shard.',
+    { pattern: '^[0-9]{1,2}$' },
+  ),
   WORKER_METRICS_HOST: envString('0.0.0.0', 'Address of the worker metrics server.'),
   WORKER_METRICS_PORT: envInt(
     9464,
@@ -159,9 +169,22 @@ export type WorkerConfig = ConfigOf<typeof WORKER_ENV>;
 /** Reads and validates the worker configuration once. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const config = loadConfig(WORKER_ENV, env);
+  workerShardsOf(config);
   webhookSettingsOf(config);
   reuploadScopeOf(config);
   return config;
+}
+
+/** The shard indexes this worker consumes (WORKER_SHARDS, every shard when empty), ascending. */
+export function workerShardsOf(config: WorkerConfig): number[] {
+  if (config.WORKER_SHARDS.length === 0) return Array.from({ length: config.EVENT_SHARDS }, (_, i) => i);
+  const shards = [...new Set(config.WORKER_SHARDS.map(Number))].sort((a, b) => a - b);
+  const outside = shards.find((i) => i >= config.EVENT_SHARDS);
+  if (outside !== undefined)
+    throw new ConfigError(
+      `WORKER_SHARDS names shard ${outside}, but EVENT_SHARDS=${config.EVENT_SHARDS} has shards 0 to ${config.EVENT_SHARDS - 1}`,
+    );
+  return shards;
 }
 
 const HOST_ENTRY = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/;

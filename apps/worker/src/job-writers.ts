@@ -11,6 +11,7 @@ import {
   eventBodyOf,
   REUPLOAD_JOB_NAME,
   REUPLOADS_QUEUE,
+  type RedisClient,
   type ReuploadJobData,
   type ReuploadJobSettings,
   readStoredJobData,
@@ -18,7 +19,6 @@ import {
   stableHash,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 export interface JobWritersOptions {
   prefix: string;
@@ -41,7 +41,7 @@ export class JobWriters {
   readonly deadLetters: Queue<DeadLetterJobData>;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly options: JobWritersOptions,
   ) {
     const common = {

@@ -1,8 +1,10 @@
 import {
   assertBullmqLayout,
   CodeClassifier,
+  ConfigError,
   checkWebhookTarget,
   closeAll,
+  clusterPrefixProblem,
   configOrExit,
   connectedAddress,
   createQueueMetrics,
@@ -19,10 +21,12 @@ import {
   loadRetryPolicy,
   loggerOptions,
   logRedisStateChanges,
-  QUEUE_NAMES,
+  openShardQueues,
   ReplicaAcknowledger,
   redisTopologyOf,
   refuseMissingDatabase,
+  refuseShardCountMismatch,
+  shardLayoutOf,
   snapshotQueues,
   startReplicaMonitor,
   watchReconnects,
@@ -34,9 +38,14 @@ import {
   VodApiClient,
   vodApiOptionsOf,
 } from '@vod-callbacks/vod-client';
-import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { acceptedEventTypes, loadWorkerConfig, reuploadScopeOf, webhookSettingsOf } from './config.js';
+import {
+  acceptedEventTypes,
+  loadWorkerConfig,
+  reuploadScopeOf,
+  webhookSettingsOf,
+  workerShardsOf,
+} from './config.js';
 import { JobWriters } from './job-writers.js';
 import { batchedStdout } from './log-destination.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -80,6 +89,12 @@ if (webhook) {
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
 const topology = configOrExit(() => redisTopologyOf(config));
+const layout = configOrExit(() => shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS));
+const consumed = configOrExit(() => workerShardsOf(config));
+if (topology.kind === 'cluster') {
+  const problem = clusterPrefixProblem(config.QUEUE_PREFIX, layout.count);
+  if (problem) exitOnConfigError(new ConfigError(problem));
+}
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
 initWorkerLabels(metrics);
@@ -90,69 +105,162 @@ watchReconnects(redis, (address, previous) => {
   redisMetrics.reconnects.inc();
   if (address !== previous) logger.warn({ address, previous }, 'redis master changed');
 });
-// REDIS_MIN_REPLICAS: the outcome step's WAIT runs on the store's connection (the one that wrote);
-// the replica count for /readyz is polled on a connection of its own.
-const acknowledger =
-  config.REDIS_MIN_REPLICAS > 0
-    ? new ReplicaAcknowledger(redis, config.REDIS_MIN_REPLICAS, () => redisMetrics.replicationTimeouts.inc())
-    : undefined;
-const replicas = startReplicaMonitor(topology, config.REDIS_MIN_REPLICAS, 'worker-replicas', (n) =>
-  redisMetrics.connectedReplicas.set(n ?? -1),
+// The replica count for /readyz is polled on a connection of its own (each consumed shard's master).
+const replicas = startReplicaMonitor(
+  topology,
+  config.REDIS_MIN_REPLICAS,
+  'worker-replicas',
+  (n) => redisMetrics.connectedReplicas.set(n ?? -1),
+  consumed.map((i) => `${layout.prefixes[i]}:`),
 );
 logRedisStateChanges(redis, logger, 'worker');
 refuseMissingDatabase(redis, exitOnConfigError);
+refuseShardCountMismatch(redis, config.QUEUE_PREFIX, layout.count, exitOnConfigError);
 
-const gaugeQueues = QUEUE_NAMES.map(
-  (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
-);
+// The gauges cover every shard, consumed here or not: any worker's /metrics shows the whole backlog.
+const gaugeQueues = openShardQueues(redis, layout);
 createQueueMetrics(registry, () => snapshotQueues(gaugeQueues));
 
-const store = new OutcomeStore(redis, {
-  prefix: config.QUEUE_PREFIX,
-  dedupeTtlSeconds: config.DEDUPE_TTL_SECONDS,
-  outcomesMaxLen: config.OUTCOMES_MAX_LEN,
-  sourceStateTtlSeconds: config.SOURCE_STATE_TTL_SECONDS,
-  confirm: acknowledger && (() => acknowledger.confirm(config.REDIS_MIN_REPLICAS_TIMEOUT_MS)),
-  eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
-  notifications: webhook && {
-    decisions: webhook.decisions,
-    attempts: config.OUTCOME_WEBHOOK_MAX_ATTEMPTS,
-  },
-});
-createWebhookPendingMetric(registry, () => store.oldestPendingNotificationMs());
-const uploads = new UploadTracker(redis, {
-  prefix: config.QUEUE_PREFIX,
-  ttlSeconds: config.SOURCE_STATE_TTL_SECONDS,
-});
-const writers = new JobWriters(redis, {
-  prefix: config.QUEUE_PREFIX,
-  eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
-  reuploadJobs: config,
-});
-const manager = new WorkerManager(
-  {
-    connection: redis,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
-    lockDurationMs: config.WORKER_LOCK_MS,
-    keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
-    processingDelayMs: config.PROCESSING_DELAY_MS,
-    processingDelayAt: config.PROCESSING_DELAY_AT,
-  },
-  metrics,
-  writers,
-  logger,
-  store,
-);
+// Without credentials the worker still runs: events are processed and every re-upload is
+// dead-lettered (no_credentials), so nothing is dropped silently while the keys are missing.
+const apiOptions = vodApiOptionsOf(config);
+const api = apiOptions ? new VodApiClient(apiOptions) : undefined;
+if (!api) {
+  logger.warn(
+    'VOLC_ACCESSKEY/VOLC_SECRETKEY not set: re-uploads will be dead-lettered (no_credentials) and lost callbacks not reconciled',
+  );
+}
+const batcher = api
+  ? new UploadBatcher(api, { waitMs: config.REUPLOAD_BATCH_WAIT_MS, defaults: reuploadDefaults })
+  : undefined;
+
+/** What one consumed shard runs: its store and writers, its workers and its reconciler. */
+interface ShardRuntime {
+  shard: number;
+  store: OutcomeStore;
+  writers: JobWriters;
+  manager: WorkerManager;
+  syntheticEvents: SyntheticEventWriter;
+  reconciler: Reconciler | undefined;
+}
+
+/** Starts the workers of one shard: everything it reads and writes lives under `prefix`. */
+async function startShard(shard: number, prefix: string): Promise<ShardRuntime> {
+  // REDIS_MIN_REPLICAS: the outcome step's WAIT runs on the store's connection (the one that wrote;
+  // on a cluster, its link to the shard's master).
+  const acknowledger =
+    config.REDIS_MIN_REPLICAS > 0
+      ? new ReplicaAcknowledger(
+          redis,
+          config.REDIS_MIN_REPLICAS,
+          () => redisMetrics.replicationTimeouts.inc(),
+          `${prefix}:`,
+        )
+      : undefined;
+  const store = new OutcomeStore(redis, {
+    prefix,
+    dedupeTtlSeconds: config.DEDUPE_TTL_SECONDS,
+    outcomesMaxLen: config.OUTCOMES_MAX_LEN,
+    sourceStateTtlSeconds: config.SOURCE_STATE_TTL_SECONDS,
+    confirm: acknowledger && (() => acknowledger.confirm(config.REDIS_MIN_REPLICAS_TIMEOUT_MS)),
+    eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
+    notifications: webhook && {
+      decisions: webhook.decisions,
+      attempts: config.OUTCOME_WEBHOOK_MAX_ATTEMPTS,
+    },
+  });
+  const uploads = new UploadTracker(redis, { prefix, ttlSeconds: config.SOURCE_STATE_TTL_SECONDS });
+  const writers = new JobWriters(redis, {
+    prefix,
+    eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
+    reuploadJobs: config,
+  });
+  const manager = new WorkerManager(
+    {
+      connection: redis,
+      prefix,
+      concurrency: config.WORKER_CONCURRENCY,
+      lockDurationMs: config.WORKER_LOCK_MS,
+      keepCompleted: config.EVENT_JOB_KEEP_COMPLETED,
+      processingDelayMs: config.PROCESSING_DELAY_MS,
+      processingDelayAt: config.PROCESSING_DELAY_AT,
+    },
+    metrics,
+    writers,
+    logger,
+    store,
+  );
+  manager.startEventWorker({
+    store,
+    uploads,
+    budget: new ReuploadBudget(redis, { prefix, ttlSeconds: config.SOURCE_STATE_TTL_SECONDS }),
+    writers,
+    classifier,
+    metrics,
+    logger,
+    acceptedEventTypes: acceptedEventTypes(config),
+    unsupportedAction: config.UNSUPPORTED_EVENT_ACTION,
+    maxAttempts: config.REUPLOAD_MAX_ATTEMPTS,
+    reuploadScope: reuploadScopeOf(config),
+    backoffBaseMs: config.REUPLOAD_BACKOFF_MS,
+  });
+  manager.startReuploadWorker(
+    { batcher, store, uploads, writers, metrics, logger },
+    config.REUPLOAD_CONCURRENCY,
+    config.REUPLOAD_RATE_PER_SECOND,
+  );
+  if (webhook) {
+    await manager.startNotificationWorker(
+      {
+        target: {
+          url: webhook.url,
+          secret: webhook.secret,
+          timeoutMs: config.OUTCOME_WEBHOOK_TIMEOUT_MS,
+          allowPrivate: config.OUTCOME_WEBHOOK_ALLOW_PRIVATE,
+        },
+        store,
+        writers,
+        metrics,
+        logger,
+      },
+      {
+        concurrency: config.OUTCOME_WEBHOOK_CONCURRENCY,
+        ratePerSecond: config.OUTCOME_WEBHOOK_RATE_PER_SECOND,
+        backoffMs: config.OUTCOME_WEBHOOK_BACKOFF_MS,
+        backoffMaxMs: config.OUTCOME_WEBHOOK_BACKOFF_MAX_MS,
+      },
+    );
+  }
+  const syntheticEvents = new SyntheticEventWriter(redis, prefix, config);
+  const reconciler = api
+    ? new Reconciler({
+        redis,
+        uploads,
+        api,
+        events: syntheticEvents,
+        metrics,
+        logger,
+        afterSeconds: config.RECONCILE_AFTER_SECONDS,
+        intervalSeconds: config.RECONCILE_INTERVAL_SECONDS,
+        giveUpSeconds: config.RECONCILE_GIVE_UP_SECONDS,
+        maxPerPass: config.RECONCILE_MAX_PER_PASS,
+      })
+    : undefined;
+  return { shard, store, writers, manager, syntheticEvents, reconciler };
+}
 
 // The metrics server binds before any job is taken: a host or port it cannot have stops the worker (78)
 // while it holds no job.
+let shards: ShardRuntime[] = [];
 const { server, port } = await startMetricsServer({
   registry,
   host: config.WORKER_METRICS_HOST,
   port: config.WORKER_METRICS_PORT,
   isReady: async () =>
-    manager.isRunning() && redis.status === 'ready' && (replicas === undefined || replicas.sufficient),
+    shards.length > 0 &&
+    shards.every((s) => s.manager.isRunning()) &&
+    redis.status === 'ready' &&
+    (replicas === undefined || replicas.sufficient),
 }).catch((err) =>
   exitOnConfigError(
     listenConfigError(err, {
@@ -164,93 +272,22 @@ const { server, port } = await startMetricsServer({
   ),
 );
 
-manager.startEventWorker({
-  store,
-  uploads,
-  budget: new ReuploadBudget(redis, {
-    prefix: config.QUEUE_PREFIX,
-    ttlSeconds: config.SOURCE_STATE_TTL_SECONDS,
-  }),
-  writers,
-  classifier,
-  metrics,
-  logger,
-  acceptedEventTypes: acceptedEventTypes(config),
-  unsupportedAction: config.UNSUPPORTED_EVENT_ACTION,
-  maxAttempts: config.REUPLOAD_MAX_ATTEMPTS,
-  reuploadScope: reuploadScopeOf(config),
-  backoffBaseMs: config.REUPLOAD_BACKOFF_MS,
+shards = await Promise.all(consumed.map((i) => startShard(i, layout.prefixes[i]!)));
+// The oldest undelivered webhook of any consumed shard.
+createWebhookPendingMetric(registry, async () => {
+  const oldest = await Promise.all(shards.map((s) => s.store.oldestPendingNotificationMs()));
+  const known = oldest.filter((ms): ms is number => ms !== undefined);
+  return known.length > 0 ? Math.min(...known) : undefined;
 });
-
-// Without credentials the worker still runs: events are processed and every re-upload is
-// dead-lettered (no_credentials), so nothing is dropped silently while the keys are missing.
-const apiOptions = vodApiOptionsOf(config);
-const api = apiOptions ? new VodApiClient(apiOptions) : undefined;
-if (!api) {
-  logger.warn(
-    'VOLC_ACCESSKEY/VOLC_SECRETKEY not set: re-uploads will be dead-lettered (no_credentials) and lost callbacks not reconciled',
-  );
-}
-manager.startReuploadWorker(
-  {
-    batcher: api
-      ? new UploadBatcher(api, { waitMs: config.REUPLOAD_BATCH_WAIT_MS, defaults: reuploadDefaults })
-      : undefined,
-    store,
-    uploads,
-    writers,
-    metrics,
-    logger,
-  },
-  config.REUPLOAD_CONCURRENCY,
-  config.REUPLOAD_RATE_PER_SECOND,
-);
-if (webhook) {
-  await manager.startNotificationWorker(
-    {
-      target: {
-        url: webhook.url,
-        secret: webhook.secret,
-        timeoutMs: config.OUTCOME_WEBHOOK_TIMEOUT_MS,
-        allowPrivate: config.OUTCOME_WEBHOOK_ALLOW_PRIVATE,
-      },
-      store,
-      writers,
-      metrics,
-      logger,
-    },
-    {
-      concurrency: config.OUTCOME_WEBHOOK_CONCURRENCY,
-      ratePerSecond: config.OUTCOME_WEBHOOK_RATE_PER_SECOND,
-      backoffMs: config.OUTCOME_WEBHOOK_BACKOFF_MS,
-      backoffMaxMs: config.OUTCOME_WEBHOOK_BACKOFF_MAX_MS,
-    },
-  );
-}
-const syntheticEvents = new SyntheticEventWriter(redis, config.QUEUE_PREFIX, config);
-const reconciler = api
-  ? new Reconciler({
-      redis,
-      uploads,
-      api,
-      events: syntheticEvents,
-      metrics,
-      logger,
-      afterSeconds: config.RECONCILE_AFTER_SECONDS,
-      intervalSeconds: config.RECONCILE_INTERVAL_SECONDS,
-      giveUpSeconds: config.RECONCILE_GIVE_UP_SECONDS,
-      maxPerPass: config.RECONCILE_MAX_PER_PASS,
-    })
-  : undefined;
-reconciler?.start();
+for (const s of shards) s.reconciler?.start();
 
 // Order: stop taking jobs and let running ones finish, then stop serving metrics, then close queues
 // and Redis last (the workers need it to finish their jobs).
 installShutdown(
   logger,
   [
-    { name: 'stop reconciler', run: () => reconciler?.close() },
-    { name: 'close workers', run: () => manager.close() },
+    { name: 'stop reconcilers', run: () => Promise.all(shards.map((s) => s.reconciler?.close())) },
+    { name: 'close workers', run: () => Promise.all(shards.map((s) => s.manager.close())) },
     {
       name: 'close metrics server',
       run: () =>
@@ -260,9 +297,18 @@ installShutdown(
       name: 'close queues',
       run: () =>
         closeAll({
-          'job writers': () => writers.close(),
-          'synthetic events': () => syntheticEvents.close(),
-          ...Object.fromEntries(gaugeQueues.map((q) => [`${q.name} gauge queue`, () => q.close()])),
+          ...Object.fromEntries(
+            shards.flatMap((s) => [
+              [`job writers (shard ${s.shard})`, () => s.writers.close()],
+              [`synthetic events (shard ${s.shard})`, () => s.syntheticEvents.close()],
+            ]),
+          ),
+          ...Object.fromEntries(
+            gaugeQueues.map(({ shard, queue }) => [
+              `${queue.name} gauge queue (shard ${shard})`,
+              () => queue.close(),
+            ]),
+          ),
         }),
     },
     {
@@ -288,11 +334,13 @@ logger.info(
     master: connectedAddress(redis) ?? null,
     minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
+    eventShards: layout.count,
+    shardsConsumed: consumed,
     reuploadConcurrency: config.REUPLOAD_CONCURRENCY,
     vodApi: api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : null,
     reconcileAfterSeconds: api ? config.RECONCILE_AFTER_SECONDS : null,
     outcomeWebhook: webhook ? webhook.url.origin : null,
     reuploadDefaults: reuploadDefaults.describe(),
   },
-  `worker consuming vod-events (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'})${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
+  `worker consuming vod-events${layout.count > 1 ? ` in shards ${consumed.join(',')} of ${layout.count}` : ''} (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'})${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
 );

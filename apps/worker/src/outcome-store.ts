@@ -10,6 +10,7 @@ import {
   outcomeToFields,
   parseUploadJobRecord,
   queueKeys,
+  type RedisClient,
   RedisKeys,
   ScriptBatch,
   sourceKeyOf,
@@ -19,7 +20,6 @@ import {
   variadicScript,
   webhookIdOf,
 } from '@vod-callbacks/shared';
-import type { Redis } from 'ioredis';
 import { originRules } from './origin-rules.js';
 import { budgetEntryOf } from './reupload-budget.js';
 
@@ -238,7 +238,7 @@ export class OutcomeStore {
   private readonly notificationBase: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: OutcomeStoreOptions,
   ) {
     this.keys = new RedisKeys(options.prefix);

@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { WorkerMetrics } from '@vod-callbacks/shared';
+import type { RedisClient, WorkerMetrics } from '@vod-callbacks/shared';
 import {
   type ReconcileReport,
   reconcileJobIds,
   type SyntheticEventWriter,
   type VodApi,
 } from '@vod-callbacks/vod-client';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { UploadTracker } from './upload-tracker.js';
 
 /** Settings and collaborators of the reconciler. */
 export interface ReconcilerOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The uploads this system started, pending their callback. */
   uploads: UploadTracker;
   api: VodApi;

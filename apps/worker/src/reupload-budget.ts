@@ -1,5 +1,4 @@
-import { queueKeys, REUPLOADS_QUEUE, RedisKeys } from '@vod-callbacks/shared';
-import type { Redis } from 'ioredis';
+import { queueKeys, REUPLOADS_QUEUE, type RedisClient, RedisKeys } from '@vod-callbacks/shared';
 import { reuploadJobIdOf } from './job-writers.js';
 
 // The re-upload budget of one source (SpaceName + SourceUrl + CallbackArgs, DESIGN step 5), in one
@@ -60,7 +59,7 @@ export class ReuploadBudget {
   private readonly reuploadJobBase: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: ReuploadBudgetOptions,
   ) {
     this.keys = new RedisKeys(options.prefix);

@@ -1,5 +1,9 @@
-import { parseUploadJobRecord, RedisKeys, type UploadJobRecord } from '@vod-callbacks/shared';
-import type { Redis } from 'ioredis';
+import {
+  parseUploadJobRecord,
+  type RedisClient,
+  RedisKeys,
+  type UploadJobRecord,
+} from '@vod-callbacks/shared';
 
 /** Settings of the tracker. */
 export interface UploadTrackerOptions {
@@ -18,7 +22,7 @@ export class UploadTracker {
   readonly keys: RedisKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: UploadTrackerOptions,
   ) {
     this.keys = new RedisKeys(options.prefix);

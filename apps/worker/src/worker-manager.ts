@@ -5,13 +5,13 @@ import {
   NOTIFICATIONS_QUEUE,
   type NotificationJobData,
   REUPLOADS_QUEUE,
+  type RedisClient,
   RedisKeys,
   type ReuploadJobData,
   type WorkerMetrics,
   webhookRetryDelayMs,
 } from '@vod-callbacks/shared';
 import { type Job, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobWriters } from './job-writers.js';
 import type { OutcomeStore } from './outcome-store.js';
@@ -37,7 +37,7 @@ import {
 
 /** Settings shared by every BullMQ worker of the process. */
 export interface WorkerManagerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   lockDurationMs: number;

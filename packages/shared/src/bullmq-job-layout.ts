@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * The bullmq version whose job layout `LUA_BULLMQ_ADD_JOB` writes. Our scripts write standard jobs
@@ -65,7 +65,7 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
  * the job is gone. For the bytes a writer put there, which `Job.data` only gives parsed.
  */
 export function readStoredJobData(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   name: string,
   jobId: string,

@@ -11,7 +11,6 @@ import {
   loadConfig,
   redisUrlProblem,
 } from './env-config.js';
-import { NOT_IMPLEMENTED_ENV } from './not-implemented-env.js';
 import { RetryPolicyError } from './retry-policy.js';
 
 const SPEC = {
@@ -78,28 +77,6 @@ describe('REDIS_URL', () => {
 
   it('does not echo the password of a refused URL', () => {
     expect(() => loadConfig(SPEC, { REDIS_URL: 'redis://:hunter2@h:6379/x' })).not.toThrow(/hunter2/);
-  });
-});
-
-describe('variables of the contract this build does not implement', () => {
-  // Generated from the table, so the test keeps up as features land and their lines leave it.
-  const names = NOT_IMPLEMENTED_ENV.map((e) => e.name.replace(/\*$/, 'X'));
-  it.each(names)('refuses %s when set, saying it is not implemented', (name) => {
-    expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(ConfigError);
-    expect(() => loadConfig(SPEC, { [name]: 'x' })).toThrow(
-      new RegExp(`^${name} is set, but .* is not implemented in this build yet`),
-    );
-    expect(() => loadConfig(SPEC, { [name]: '' })).not.toThrow();
-  });
-
-  it.skipIf(names.length === 0)('accepts one a spec declares (implemented, whatever the table says)', () => {
-    const name = names[0] ?? '';
-    const spec = { ...SPEC, [name]: envInt(1, 'a declared variable', 1, 64) };
-    expect(loadConfig(spec, { [name]: '2' })[name]).toBe(2);
-  });
-
-  it('lists each name once', () => {
-    expect(new Set(names).size).toBe(names.length);
   });
 });
 

@@ -1,6 +1,5 @@
 import { type Static, type TObject, type TProperties, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { notImplementedProblem } from './not-implemented-env.js';
 
 /** Thrown when an environment variable has an unusable value; the message names the variable. */
 export class ConfigError extends Error {
@@ -125,8 +124,6 @@ export function loadConfig<S extends Record<string, EnvVar>>(
     const problem = v.check?.(values[name]);
     if (problem) throw new ConfigError(`${name}=${shown(name)} is invalid: ${problem}`);
   }
-  const notImplemented = notImplementedProblem(Object.keys(spec), env);
-  if (notImplemented) throw new ConfigError(notImplemented);
   return Object.freeze(values) as ConfigOf<S>;
 }
 
@@ -143,12 +140,22 @@ export const COMMON_ENV = {
   ),
   REDIS_SENTINEL_MASTER: envString('', 'Master name the Sentinels monitor (required with REDIS_SENTINELS).'),
   REDIS_SENTINEL_PASSWORD: envString('', 'Password of the Sentinels themselves, when they require one.'),
+  REDIS_CLUSTER_NODES: envString(
+    '',
+    'Comma-separated host:port list of Redis Cluster nodes (any few; the client learns the rest); when set, connect to the cluster (REDIS_URL then gives only user, password and TLS).',
+  ),
   QUEUE_PREFIX: envString(
     'vod',
-    'BullMQ key prefix of every queue and key (Redis Cluster is not supported by this build yet).',
+    'BullMQ key prefix of every queue and key. On Redis Cluster with EVENT_SHARDS=1 it must hold a hash tag, e.g. `{vod}`; with more shards each gets `{<QUEUE_PREFIX>-<i>}`.',
     {
       minLength: 1,
     },
+  ),
+  EVENT_SHARDS: envInt(
+    1,
+    'Independent shards of queues and per-source state (each in one Redis Cluster slot); events are routed by their upload source. Every process of a deployment must use the same value (checked at start).',
+    1,
+    64,
   ),
   LOG_LEVEL: envEnum(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

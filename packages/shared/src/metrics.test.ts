@@ -14,7 +14,13 @@ import { DEAD_LETTER_REASONS } from './queues.js';
 import { CodeClassifier } from './retry-policy.js';
 
 const snap = (waiting: number, paused = false): QueueSnapshot[] => [
-  { queue: 'vod-events', counts: { waiting, active: 1 }, oldestWaitingSeconds: waiting ? 12 : 0, paused },
+  {
+    queue: 'vod-events',
+    shard: '0',
+    counts: { waiting, active: 1 },
+    oldestWaitingSeconds: waiting ? 12 : 0,
+    paused,
+  },
 ];
 
 describe('queue gauges', () => {
@@ -25,21 +31,21 @@ describe('queue gauges', () => {
     const texts = await Promise.all([registry.metrics(), registry.metrics(), registry.metrics()]);
     await registry.metrics();
     expect(calls).toBe(1);
-    expect(texts[0]).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 1');
-    expect(texts[0]).toContain('vod_queue_oldest_waiting_seconds{queue="vod-events"} 12');
-    expect(texts[0]).toContain('vod_queue_paused{queue="vod-events"} 0');
+    expect(texts[0]).toContain('vod_queue_jobs{queue="vod-events",shard="0",state="waiting"} 1');
+    expect(texts[0]).toContain('vod_queue_oldest_waiting_seconds{queue="vod-events",shard="0"} 12');
+    expect(texts[0]).toContain('vod_queue_paused{queue="vod-events",shard="0"} 0');
     await new Promise((r) => setTimeout(r, 250));
     const later = await registry.metrics();
     expect(calls).toBe(2);
-    expect(later).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 2');
+    expect(later).toContain('vod_queue_jobs{queue="vod-events",shard="0",state="waiting"} 2');
   });
 
   it('tell a paused queue apart (its jobs stay in waiting)', async () => {
     const registry = new Registry();
     createQueueMetrics(registry, async () => snap(7, true));
     const text = await registry.metrics();
-    expect(text).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 7');
-    expect(text).toContain('vod_queue_paused{queue="vod-events"} 1');
+    expect(text).toContain('vod_queue_jobs{queue="vod-events",shard="0",state="waiting"} 7');
+    expect(text).toContain('vod_queue_paused{queue="vod-events",shard="0"} 1');
   });
 
   it('show no values when Redis fails, and do not cache the failure', async () => {
@@ -61,7 +67,7 @@ describe('queue gauges', () => {
     // Within the cache interval, yet Redis is asked again because the last read failed.
     const ok = await registry.metrics();
     expect(calls).toBe(2);
-    expect(ok).toContain('vod_queue_jobs{queue="vod-events",state="waiting"} 5');
+    expect(ok).toContain('vod_queue_jobs{queue="vod-events",shard="0",state="waiting"} 5');
   });
 });
 

@@ -295,6 +295,8 @@ export function initIngressLabels(metrics: IngressMetrics): void {
 /** Snapshot of one queue, as read from BullMQ. */
 export interface QueueSnapshot {
   queue: QueueName;
+  /** Index of the event shard (EVENT_SHARDS), as a label value: bounded by the shard count. */
+  shard: string;
   counts: Partial<Record<QueueState, number>>;
   /** Age in seconds of the oldest waiting job, 0 when none waits. */
   oldestWaitingSeconds: number;
@@ -342,38 +344,38 @@ export function createQueueMetrics(
     }
     return cached.value;
   };
-  const jobs = new Gauge<'queue' | 'state'>({
+  const jobs = new Gauge<'queue' | 'shard' | 'state'>({
     name: 'vod_queue_jobs',
-    help: 'Jobs per queue and state, read from Redis at scrape time (cached briefly).',
-    labelNames: ['queue', 'state'],
+    help: 'Jobs per queue, event shard and state, read from Redis at scrape time (cached briefly).',
+    labelNames: ['queue', 'shard', 'state'],
     registers: [registry],
     async collect() {
       const snaps = await read().catch(() => []);
       this.reset();
       for (const s of snaps)
-        for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, state).set(n);
+        for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, s.shard, state).set(n);
     },
   });
-  const oldest = new Gauge<'queue'>({
+  const oldest = new Gauge<'queue' | 'shard'>({
     name: 'vod_queue_oldest_waiting_seconds',
-    help: 'Age in seconds of the oldest waiting job per queue (0 when none waits).',
-    labelNames: ['queue'],
+    help: 'Age in seconds of the oldest waiting job per queue and event shard (0 when none waits).',
+    labelNames: ['queue', 'shard'],
     registers: [registry],
     async collect() {
       const snaps = await read().catch(() => []);
       this.reset();
-      for (const s of snaps) this.labels(s.queue).set(s.oldestWaitingSeconds);
+      for (const s of snaps) this.labels(s.queue, s.shard).set(s.oldestWaitingSeconds);
     },
   });
-  const paused = new Gauge<'queue'>({
+  const paused = new Gauge<'queue' | 'shard'>({
     name: 'vod_queue_paused',
-    help: 'Queue paused (1) or not (0); a paused queue keeps its jobs in waiting.',
-    labelNames: ['queue'],
+    help: 'Queue paused (1) or not (0) per event shard; a paused queue keeps its jobs in waiting.',
+    labelNames: ['queue', 'shard'],
     registers: [registry],
     async collect() {
       const snaps = await read().catch(() => []);
       this.reset();
-      for (const s of snaps) this.labels(s.queue).set(s.paused ? 1 : 0);
+      for (const s of snaps) this.labels(s.queue, s.shard).set(s.paused ? 1 : 0);
     },
   });
   return { jobs, oldest, paused };

@@ -1,14 +1,14 @@
-import type { Queue } from 'bullmq';
 import { QUEUE_STATES, type QueueSnapshot } from './metrics.js';
 import type { QueueName } from './queues.js';
+import type { ShardQueue } from './shards.js';
 
-/** Reads counts per state, the oldest waiting job's age and the paused flag of each queue. */
+/** Reads counts per state, the oldest waiting job's age and the paused flag of each shard's queues. */
 export async function snapshotQueues(
-  queues: Queue[],
+  queues: readonly ShardQueue[],
   now: () => number = Date.now,
 ): Promise<QueueSnapshot[]> {
   return Promise.all(
-    queues.map(async (queue) => {
+    queues.map(async ({ shard, queue }) => {
       // getWaiting is ascending: index 0 is the oldest waiting job.
       const [counts, [oldest], paused] = await Promise.all([
         queue.getJobCounts(...QUEUE_STATES),
@@ -16,7 +16,7 @@ export async function snapshotQueues(
         queue.isPaused(),
       ]);
       const oldestWaitingSeconds = oldest ? Math.max(0, (now() - oldest.timestamp) / 1000) : 0;
-      return { queue: queue.name as QueueName, counts, oldestWaitingSeconds, paused };
+      return { queue: queue.name as QueueName, shard: String(shard), counts, oldestWaitingSeconds, paused };
     }),
   );
 }

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisClient } from './redis.js';
 
 /**
  * Logs the state changes of a connection at warn, once per change: down (with the error that
  * brought it down) and back. Every error stays at debug: while Redis is away ioredis reports each
  * failed reconnect, and those lines would bury the one that says it went down.
  */
-export function logRedisStateChanges(redis: Redis, logger: Logger, name: string): void {
+export function logRedisStateChanges(redis: RedisClient, logger: Logger, name: string): void {
   let down = false;
   let lastError: string | undefined;
   redis.on('error', (err: Error) => {

@@ -7,6 +7,7 @@ const settings = (over: Partial<Record<string, string>> = {}) => ({
   REDIS_SENTINELS: '',
   REDIS_SENTINEL_MASTER: '',
   REDIS_SENTINEL_PASSWORD: '',
+  REDIS_CLUSTER_NODES: '',
   ...over,
 });
 
@@ -45,5 +46,31 @@ describe('redisTopologyOf', () => {
     expect(() => redisTopologyOf(settings({ REDIS_SENTINEL_MASTER: 'vod' }))).toThrow(/REDIS_SENTINELS/);
     for (const bad of ['host', 'host:', 'host:0', 'host:70000', 'a b:1'])
       expect(() => parseHostPorts('REDIS_SENTINELS', bad), bad).toThrow(ConfigError);
+  });
+
+  it('is cluster with REDIS_CLUSTER_NODES; refuses Sentinels beside it and a database other than 0', () => {
+    const t = redisTopologyOf(
+      settings({ REDIS_URL: 'rediss://u:pw@ignored:1', REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7001' }),
+    );
+    expect(t).toEqual({
+      kind: 'cluster',
+      url: 'rediss://u:pw@ignored:1',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
+    });
+    expect(describeTopology(t)).toBe('cluster via 10.0.0.1:7000,10.0.0.2:7001');
+    expect(() =>
+      redisTopologyOf(
+        settings({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 'b:2', REDIS_SENTINEL_MASTER: 'm' }),
+      ),
+    ).toThrow(/REDIS_CLUSTER_NODES and REDIS_SENTINELS/);
+    expect(() => redisTopologyOf(settings({ REDIS_CLUSTER_NODES: 'a:1' }))).toThrow(
+      /database 2.*only database 0/,
+    );
+    expect(() => redisTopologyOf(settings({ REDIS_CLUSTER_NODES: 'a' }))).toThrow(
+      /REDIS_CLUSTER_NODES entry "a"/,
+    );
   });
 });

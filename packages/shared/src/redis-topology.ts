@@ -13,6 +13,8 @@ export interface HostPort {
  * - `standalone`: one server at `url`.
  * - `sentinel`: the master Sentinel calls `masterName`, asked of `sentinels`; `url` still gives the
  *   data nodes' user, password, TLS and db (its host and port are not used).
+ * - `cluster`: a Redis Cluster reached through any of `nodes` (the client learns the rest); `url`
+ *   gives user, password and TLS (its host, port and db are not used: a cluster has only db 0).
  */
 export type RedisTopology =
   | { kind: 'standalone'; url: string }
@@ -23,7 +25,8 @@ export type RedisTopology =
       masterName: string;
       /** AUTH password of the Sentinels themselves (REDIS_SENTINEL_PASSWORD). */
       sentinelPassword?: string;
-    };
+    }
+  | { kind: 'cluster'; url: string; nodes: readonly HostPort[] };
 
 /** The variables `redisTopologyOf` reads (each app's config holds them through COMMON_ENV). */
 export interface RedisTopologySettings {
@@ -31,6 +34,7 @@ export interface RedisTopologySettings {
   REDIS_SENTINELS: string;
   REDIS_SENTINEL_MASTER: string;
   REDIS_SENTINEL_PASSWORD: string;
+  REDIS_CLUSTER_NODES: string;
 }
 
 /** Parses `host:port,host:port,…`; throws ConfigError naming `variable` on a bad entry. */
@@ -51,6 +55,19 @@ export function parseHostPorts(variable: string, list: string): HostPort[] {
 /** The topology a process's config describes. Throws ConfigError on an incomplete Sentinel setting. */
 export function redisTopologyOf(settings: RedisTopologySettings): RedisTopology {
   const sentinels = parseHostPorts('REDIS_SENTINELS', settings.REDIS_SENTINELS);
+  const clusterNodes = parseHostPorts('REDIS_CLUSTER_NODES', settings.REDIS_CLUSTER_NODES);
+  if (clusterNodes.length > 0) {
+    if (sentinels.length > 0)
+      throw new ConfigError(
+        'REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set; a Redis Cluster does its own failover: set one of them',
+      );
+    const db = new URL(settings.REDIS_URL).pathname.replace('/', '');
+    if (db && db !== '0')
+      throw new ConfigError(
+        `REDIS_URL selects database ${db}, but a Redis Cluster has only database 0; drop /${db} from REDIS_URL`,
+      );
+    return { kind: 'cluster', url: settings.REDIS_URL, nodes: clusterNodes };
+  }
   if (sentinels.length === 0) {
     if (settings.REDIS_SENTINEL_MASTER)
       throw new ConfigError('REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is empty');
@@ -89,5 +106,7 @@ export function describeTopology(topology: RedisTopology): string {
       return `sentinel master "${topology.masterName}" via ${topology.sentinels
         .map((s) => `${s.host}:${s.port}`)
         .join(',')}`;
+    case 'cluster':
+      return `cluster via ${topology.nodes.map((s) => `${s.host}:${s.port}`).join(',')}`;
   }
 }

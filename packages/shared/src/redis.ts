@@ -1,5 +1,13 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RedisTopology } from './redis-topology.js';
+import { clusterSlotOf } from './shards.js';
+
+/**
+ * A connection as the apps see it: one server (standalone or the Sentinels' master) or a Redis
+ * Cluster client. Both take the same commands; a command is sent to the node of its first key's
+ * slot, so everything a shard touches goes to the one master holding that shard.
+ */
+export type RedisClient = Redis | Cluster;
 
 /**
  * Who a connection is for; each role has the settings DESIGN.md requires.
@@ -16,7 +24,7 @@ export type RedisRole = 'producer' | 'worker' | 'command';
  * The one place a Redis connection is made: for `role`, on `topology` (a bare URL means a
  * standalone server). Apps call this and never branch on the topology.
  */
-export function createRedis(topology: RedisTopology | string, role: RedisRole, name?: string): Redis {
+export function createRedis(topology: RedisTopology | string, role: RedisRole, name?: string): RedisClient {
   const t: RedisTopology = typeof topology === 'string' ? { kind: 'standalone', url: topology } : topology;
   const base: RedisOptions = {
     connectionName: name ? `vod-callbacks:${name}` : undefined,
@@ -55,11 +63,63 @@ export function createRedis(topology: RedisTopology | string, role: RedisRole, n
         // Ask the Sentinels again soon when none answers; they are the only way to the master.
         sentinelRetryStrategy: once ? () => null : (times) => Math.min(100 * times, 1000),
       });
+    case 'cluster':
+      return new Cluster(
+        t.nodes.map((n) => ({ host: n.host, port: n.port })),
+        clusterOptionsOf(t.url, options, once),
+      );
   }
 }
 
+/**
+ * Cluster client options for a role: the role's per-node settings, with the URL's user, password
+ * and TLS; the offline queue and the retry strategy apply to the whole cluster (a node's own
+ * reconnects are the cluster's business: it refreshes the slot map and follows failovers).
+ */
+function clusterOptionsOf(url: string, options: RedisOptions, once: boolean): ClusterOptions {
+  const u = new URL(url);
+  const { retryStrategy, lazyConnect, enableOfflineQueue, ...perNode } = options;
+  return {
+    redisOptions: {
+      ...perNode,
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      tls: u.protocol === 'rediss:' ? {} : undefined,
+    },
+    lazyConnect,
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    // Writes go to masters only: a replica may lag behind what was acknowledged.
+    scaleReads: 'master',
+    // During a failover the slots move: ask again soon, and follow MOVED/ASK redirections.
+    clusterRetryStrategy: once ? () => null : (times) => Math.min(100 * times, 2000),
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 200,
+    slotsRefreshTimeout: 2000,
+    maxRedirections: 16,
+  };
+}
+
+/**
+ * The connection to the server that holds `key`: the client itself on one server; on a cluster,
+ * the client's own connection to the master serving the key's slot (so a WAIT there counts the
+ * writes this client made to that master), undefined while the slot map has no master for it.
+ */
+export function connectionForKey(client: RedisClient, key: string): Redis | undefined {
+  if (!(client instanceof Cluster)) return client;
+  const master = client.slots[clusterSlotOf(key)]?.[0];
+  if (!master) return undefined;
+  return client.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === master);
+}
+
+/** Whether `client` is a Redis Cluster client. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
 /** `host:port` of the server a connection is talking to now (the current master), if connected. */
-export function connectedAddress(redis: Redis): string | undefined {
+export function connectedAddress(redis: RedisClient): string | undefined {
+  if (redis instanceof Cluster) return undefined;
   const stream = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
   if (redis.status !== 'ready' || !stream?.remoteAddress) return undefined;
   return `${stream.remoteAddress}:${stream.remotePort}`;
@@ -71,7 +131,7 @@ export function connectedAddress(redis: Redis): string | undefined {
  * reached and the one before.
  */
 export function watchReconnects(
-  redis: Redis,
+  redis: RedisClient,
   onReconnect: (address: string | undefined, previous: string | undefined) => void,
 ): void {
   let last: string | undefined;
@@ -85,7 +145,7 @@ export function watchReconnects(
 }
 
 /** Resolves true once `redis` is ready, false after `ms` (for start-up lines that name the master). */
-export function whenReady(redis: Redis, ms: number): Promise<boolean> {
+export function whenReady(redis: RedisClient, ms: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -111,7 +171,12 @@ export interface EvictionCheck {
  * pressure — acknowledged callbacks would vanish. CONFIG may be disabled on managed Redis; then
  * INFO memory is used.
  */
-export async function checkEvictionPolicy(redis: Redis): Promise<EvictionCheck> {
+export async function checkEvictionPolicy(redis: RedisClient): Promise<EvictionCheck> {
+  if (redis instanceof Cluster) {
+    // Every master holds shards: the first evicting one decides.
+    const checks = await Promise.all(redis.nodes('master').map((node) => checkEvictionPolicy(node)));
+    return checks.find((c) => c.evicting) ?? checks[0] ?? { policy: 'unknown', evicting: true };
+  }
   let policy: string | undefined;
   try {
     const res = (await redis.config('GET', 'maxmemory-policy')) as string[];

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { createRedis } from './redis.js';
+import { connectionForKey, createRedis, type RedisClient } from './redis.js';
 import type { RedisTopology } from './redis-topology.js';
 
 /**
@@ -50,11 +49,16 @@ export class ReplicaAcknowledger {
   private queued: Pending[] = [];
   private running = false;
 
-  /** `onShort` is called once per WAIT round that fell short (for a metric). */
+  /**
+   * `onShort` is called once per WAIT round that fell short (for a metric). On a cluster the WAIT
+   * goes to the client's connection to the master holding `shardKey` (a key of the shard whose
+   * writes are confirmed); on one server `shardKey` does not matter.
+   */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly minReplicas: number,
     private readonly onShort?: () => void,
+    private readonly shardKey = '',
   ) {}
 
   /** Resolves once the connection's writes so far are on `minReplicas` replicas; rejects after `budgetMs`. */
@@ -88,8 +92,10 @@ export class ReplicaAcknowledger {
     const first = Math.min(...round.map((p) => p.deadline));
     const budget = Math.max(1, first - Date.now());
     const timer = setTimeout(() => finish(new ReplicationTimeoutError(0, this.minReplicas)), budget);
+    const connection = connectionForKey(this.redis, this.shardKey);
+    if (!connection) return finish(new ReplicationTimeoutError(0, this.minReplicas));
     // WAIT 0 would block forever; budget is at least 1 ms.
-    this.redis.wait(this.minReplicas, budget).then(
+    connection.wait(this.minReplicas, budget).then(
       (acked) =>
         finish(acked >= this.minReplicas ? undefined : new ReplicationTimeoutError(acked, this.minReplicas)),
       (err: Error) => finish(err),
@@ -101,19 +107,22 @@ export class ReplicaAcknowledger {
  * Polls `INFO replication` on its own connection (a WAIT in progress on a writing connection
  * would delay the answer) to know how many replicas the master has online now: /readyz answers
  * 503 below `minReplicas`, and the ingress answers 503 at once instead of writing an event that
- * cannot be acknowledged. `connected` is undefined until a poll answered, and after a failed one.
+ * cannot be acknowledged. On a cluster each shard's master is polled (`shardKeys`, one key per
+ * shard), and `connected` is the fewest any of them has. A count is undefined until a poll
+ * answered, and after a failed one.
  */
 export class ReplicaMonitor {
-  connected: number | undefined;
+  private readonly counts = new Map<string, number | undefined>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
   /** `redis`: a connection of its own, closed by the owner after `close()`. */
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly minReplicas: number,
     private readonly intervalMs = 1000,
     private readonly onSample?: (connected: number | undefined) => void,
+    private readonly shardKeys: readonly string[] = [''],
   ) {}
 
   /** Polls now and then every interval. */
@@ -124,35 +133,65 @@ export class ReplicaMonitor {
     this.timer.unref();
   }
 
-  /** True when the last poll saw at least `minReplicas` online replicas. */
-  get sufficient(): boolean {
-    return this.connected !== undefined && this.connected >= this.minReplicas;
+  /** Fewest online replicas of any shard's master at the last poll; undefined when one is unknown. */
+  get connected(): number | undefined {
+    let fewest: number | undefined;
+    for (const key of this.shardKeys) {
+      const n = this.counts.get(key);
+      if (n === undefined) return undefined;
+      fewest = fewest === undefined ? n : Math.min(fewest, n);
+    }
+    return fewest;
   }
 
-  /** True when the last poll saw fewer than `minReplicas` (not merely: unknown). */
-  get knownShort(): boolean {
-    return this.connected !== undefined && this.connected < this.minReplicas;
+  /** True when the last poll saw at least `minReplicas` online replicas on every shard's master. */
+  get sufficient(): boolean {
+    const n = this.connected;
+    return n !== undefined && n >= this.minReplicas;
+  }
+
+  /** True when the last poll saw fewer than `minReplicas` on the master of `shardKey`'s shard (not merely: unknown). */
+  knownShort(shardKey = ''): boolean {
+    const n = this.counts.get(shardKey);
+    return n !== undefined && n < this.minReplicas;
   }
 
   async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
+    try {
+      // Shards on one master share its answer.
+      const answers = new Map<unknown, Promise<number | undefined>>();
+      await Promise.all(
+        this.shardKeys.map(async (key) => {
+          const connection = connectionForKey(this.redis, key);
+          if (!answers.has(connection)) answers.set(connection, this.onlineOn(connection));
+          this.counts.set(key, await answers.get(connection));
+        }),
+      );
+    } finally {
+      this.polling = false;
+    }
+    this.onSample?.(this.connected);
+  }
+
+  /** Online replicas of the master on `connection`; 0 when it is no master, undefined when it did not answer. */
+  private async onlineOn(connection: RedisClient | undefined): Promise<number | undefined> {
+    if (!connection) return undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
       const info = await Promise.race([
-        this.redis.info('replication'),
+        connection.info('replication'),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('INFO replication timed out')), this.intervalMs);
         }),
       ]);
-      this.connected = /^role:master/m.test(info) ? onlineReplicas(info) : 0;
+      return /^role:master/m.test(info) ? onlineReplicas(info) : 0;
     } catch {
-      this.connected = undefined;
+      return undefined;
     } finally {
       clearTimeout(timer);
-      this.polling = false;
     }
-    this.onSample?.(this.connected);
   }
 
   close(): void {
@@ -171,9 +210,16 @@ export function startReplicaMonitor(
   minReplicas: number,
   name: string,
   onSample: (connected: number | undefined) => void,
+  shardKeys: readonly string[] = [''],
 ): ReplicaMonitor | undefined {
   if (minReplicas <= 0) return undefined;
-  const monitor = new ReplicaMonitor(createRedis(topology, 'producer', name), minReplicas, 1000, onSample);
+  const monitor = new ReplicaMonitor(
+    createRedis(topology, 'producer', name),
+    minReplicas,
+    1000,
+    onSample,
+    shardKeys,
+  );
   monitor.redis.on('error', () => {});
   monitor.start();
   return monitor;

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
 import { sourceKeyOf, stableHash } from './queues.js';
-import { parseUploadJobRecord, type RedisKeys } from './redis-keys.js';
+import type { RedisClient } from './redis.js';
+import { parseUploadJobRecord, RedisKeys } from './redis-keys.js';
+import { type ShardLayout, shardOfSource } from './shards.js';
 import { readSourceState } from './source-state.js';
 
 /** How an upload is looked up: by a VOD JobId, by its SourceUrl alone, or by its whole source. */
@@ -15,7 +16,7 @@ export type UploadLookup =
  * a re-upload this system started still waits for its callback. Undefined when nothing is known.
  */
 export async function lookupUploadStatus(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   lookup: UploadLookup,
 ): Promise<Record<string, string> | undefined> {
@@ -35,7 +36,7 @@ export async function lookupUploadStatus(
 }
 
 async function sourceKeyFor(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   lookup: UploadLookup,
 ): Promise<string | undefined> {
@@ -50,4 +51,32 @@ async function sourceKeyFor(
     });
   }
   return (await redis.get(keys.sourceByUrl(stableHash(lookup.sourceUrl)))) ?? undefined;
+}
+
+/**
+ * `lookupUploadStatus` over event shards: a whole source (with CallbackArgs) lives in one known
+ * shard; a JobId or a bare SourceUrl is looked up in every shard, and the latest outcome (by its
+ * stream id's time) answers, as one Redis would have kept only the latest.
+ */
+export async function lookupUploadStatusInShards(
+  redis: RedisClient,
+  layout: ShardLayout,
+  lookup: UploadLookup,
+): Promise<Record<string, string> | undefined> {
+  if ('spaceName' in lookup && lookup.callbackArgs !== undefined) {
+    const shard = shardOfSource(lookup.spaceName, lookup.sourceUrl, lookup.callbackArgs, layout.count);
+    return lookupUploadStatus(redis, new RedisKeys(layout.prefixes[shard]!), lookup);
+  }
+  const found = await Promise.all(
+    layout.prefixes.map((prefix) => lookupUploadStatus(redis, new RedisKeys(prefix), lookup)),
+  );
+  let latest: Record<string, string> | undefined;
+  for (const state of found)
+    if (state && (!latest || outcomeTime(state) > outcomeTime(latest))) latest = state;
+  return latest;
+}
+
+/** Epoch ms of a source state's outcome (the time part of its stream id), 0 when unknown. */
+function outcomeTime(state: Record<string, string>): number {
+  return Number(state.outcomeId?.split('-')[0]) || 0;
 }

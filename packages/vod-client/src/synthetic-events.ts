@@ -5,10 +5,10 @@ import {
   type EventJobSettings,
   eventJobId,
   eventJobOptions,
+  type RedisClient,
   type UploadCompleteEvent,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /**
  * Puts synthetic events (from reconciliation) on `vod-events`, so they take exactly the path of a
@@ -19,7 +19,7 @@ export class SyntheticEventWriter {
   readonly queue: Queue<EventJobData>;
 
   /** `settings`: EVENT_JOB_ATTEMPTS and EVENT_JOB_KEEP_COMPLETED, as the ingress gives callbacks. */
-  constructor(connection: Redis, prefix: string, settings: EventJobSettings) {
+  constructor(connection: RedisClient, prefix: string, settings: EventJobSettings) {
     this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
       connection,
       prefix,

@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
-import type { Queue } from 'bullmq';
+import type { ShardQueue } from '@vod-callbacks/shared';
 import type { FastifyInstance } from 'fastify';
 import { HTTP_ERRORS } from '../errors.js';
 
@@ -18,8 +18,10 @@ export interface AdminBoardOptions {
   password: string;
   /** ADMIN_READ_WRITE: allow retry/remove/promote actions. Off = bull-board's read-only mode. */
   readWrite: boolean;
-  /** Queues shown on the board (all three of the pipeline). */
-  queues: Queue[];
+  /** Queues shown on the board: every queue of the pipeline, in every shard. */
+  queues: readonly ShardQueue[];
+  /** EVENT_SHARDS: with more than one, each queue's name on the board starts with its shard. */
+  shardCount: number;
   /** Mount path; ADMIN_BOARD_PATH by default. */
   basePath?: string;
 }
@@ -74,7 +76,13 @@ export async function registerAdminBoard(app: FastifyInstance, opts: AdminBoardO
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(basePath);
     createBullBoard({
-      queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: !opts.readWrite })),
+      queues: opts.queues.map(
+        ({ shard, queue }) =>
+          new BullMQAdapter(queue, {
+            readOnlyMode: !opts.readWrite,
+            ...(opts.shardCount > 1 && { prefix: `shard-${shard}/` }),
+          }),
+      ),
       serverAdapter,
       options: { uiConfig: { boardTitle: 'vod-callbacks' } },
     });

@@ -105,7 +105,7 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
     }
     const body = acceptCallbackBody(raw, maxDepth);
     try {
-      await enqueuer.enqueue(body.requestId, body.text, Date.now());
+      await enqueuer.enqueue(body.requestId, body.text, Date.now(), body.event);
     } catch (err) {
       if (err instanceof EnqueueUnavailableError) {
         request.log.warn({ requestId: body.requestId, err: err.message }, 'event not stored; answering 503');

@@ -1,6 +1,5 @@
-import type { ReplicaMonitor } from '@vod-callbacks/shared';
+import type { RedisClient, ReplicaMonitor } from '@vod-callbacks/shared';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 
 /** Longest wait for Redis's PING before /readyz answers 503 (a readiness probe's timeout must exceed it). */
 export const READYZ_PING_TIMEOUT_MS = 1000;
@@ -11,7 +10,7 @@ export const READYZ_PING_TIMEOUT_MS = 1000;
 export const STARTUP_REDIS_WAIT_MS = 5000;
 
 export interface HealthRoutesOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Longest wait for PING before /readyz answers 503. */
   pingTimeoutMs: number;
   /** False once shutdown began, so load balancers stop sending before the server closes. */
@@ -42,7 +41,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   });
 };
 
-async function pingWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+async function pingWithin(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   let timer: NodeJS.Timeout | undefined;
   try {

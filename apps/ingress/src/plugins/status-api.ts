@@ -1,14 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { lookupUploadStatus, RedisKeys, type UploadLookup } from '@vod-callbacks/shared';
+import {
+  lookupUploadStatusInShards,
+  type RedisClient,
+  type ShardLayout,
+  type UploadLookup,
+} from '@vod-callbacks/shared';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { HttpError } from '../errors.js';
 import { STATUS_OPENAPI, uploadStatusBody } from '../status-openapi.js';
 
 export interface StatusApiOptions {
-  redis: Redis;
-  /** QUEUE_PREFIX (not `prefix`: Fastify reads that as a route prefix). */
-  queuePrefix: string;
+  redis: RedisClient;
+  /** The event shards (QUEUE_PREFIX and EVENT_SHARDS) whose state is looked up. */
+  layout: ShardLayout;
   /** STATUS_API_TOKEN: the bearer token every request must carry. */
   token: string;
 }
@@ -31,7 +35,6 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export const statusApi: FastifyPluginAsync<StatusApiOptions> = async (app, opts) => {
   if (opts.token.length === 0) throw new Error('statusApi needs a token');
   const expected = digest(opts.token);
-  const keys = new RedisKeys(opts.queuePrefix);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const header = request.headers.authorization ?? '';
@@ -45,7 +48,7 @@ export const statusApi: FastifyPluginAsync<StatusApiOptions> = async (app, opts)
   const answer = async (lookup: UploadLookup) => {
     let state: Record<string, string> | undefined;
     try {
-      state = await lookupUploadStatus(opts.redis, keys, lookup);
+      state = await lookupUploadStatusInShards(opts.redis, opts.layout, lookup);
     } catch (err) {
       // Redis down or too slow: a lookup to retry later, not an internal error.
       app.log.warn({ err: (err as Error).message }, 'status lookup failed');
