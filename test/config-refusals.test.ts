@@ -4,7 +4,6 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 type App = 'ingress' | 'worker' | 'cli';
-const APPS: App[] = ['ingress', 'worker', 'cli'];
 
 // Settings README promises are refused: each stops the built process with exit 78 and one line naming
 // the variable (no stack trace), before it serves or writes anything.
@@ -55,6 +54,35 @@ describe('bad settings stop the real processes with exit 78', () => {
   }
 
   const cases: [App, string, () => Record<string, string>, RegExp][] = [
+    // Redis Cluster and event shards: what cannot work is refused before anything connects.
+    [
+      'worker',
+      'REDIS_CLUSTER_NODES with a QUEUE_PREFIX without hash tag and one shard',
+      () => ({ REDIS_CLUSTER_NODES: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' }),
+      /QUEUE_PREFIX=.* has no hash tag.*set QUEUE_PREFIX=\{/,
+    ],
+    [
+      'ingress',
+      'REDIS_CLUSTER_NODES with REDIS_SENTINELS',
+      () => ({
+        REDIS_CLUSTER_NODES: '127.0.0.1:1',
+        REDIS_SENTINELS: '127.0.0.1:2',
+        REDIS_SENTINEL_MASTER: 'm',
+      }),
+      /REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/,
+    ],
+    [
+      'cli',
+      'REDIS_CLUSTER_NODES with REDIS_URL naming database 3',
+      () => ({ REDIS_CLUSTER_NODES: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1/3' }),
+      /REDIS_URL selects database 3.*only database 0/,
+    ],
+    [
+      'worker',
+      'WORKER_SHARDS naming a shard EVENT_SHARDS does not have',
+      () => ({ EVENT_SHARDS: '2', WORKER_SHARDS: '0,2' }),
+      /WORKER_SHARDS names shard 2, but EVENT_SHARDS=2/,
+    ],
     ['worker', 'ACCEPTED_EVENT_TYPES: " "', () => ({ ACCEPTED_EVENT_TYPES: ' ' }), /ACCEPTED_EVENT_TYPES/],
     [
       'worker',

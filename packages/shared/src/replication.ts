@@ -93,7 +93,10 @@ export class ReplicaAcknowledger {
     const budget = Math.max(1, first - Date.now());
     const timer = setTimeout(() => finish(new ReplicationTimeoutError(0, this.minReplicas)), budget);
     const connection = connectionForKey(this.redis, this.shardKey);
-    if (!connection) return finish(new ReplicationTimeoutError(0, this.minReplicas));
+    if (!connection) {
+      finish(new ReplicationTimeoutError(0, this.minReplicas));
+      return;
+    }
     // WAIT 0 would block forever; budget is at least 1 ms.
     connection.wait(this.minReplicas, budget).then(
       (acked) =>
