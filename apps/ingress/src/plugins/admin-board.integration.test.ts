@@ -3,11 +3,13 @@ import {
   DEAD_LETTERS_QUEUE,
   EVENTS_QUEUE,
   NOTIFICATIONS_QUEUE,
+  openShardQueues,
   QUEUE_NAMES,
   REUPLOADS_QUEUE,
+  type ShardQueue,
+  shardLayoutOf,
 } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,35 +21,43 @@ const GOOD = basic('ops', 'correct horse');
 
 describe('admin board (bull-board behind basic auth, real BullMQ queues)', () => {
   let app: FastifyInstance | undefined;
-  let queues: Queue[] = [];
+  let shardQueues: ShardQueue[] = [];
+  const queues = () => shardQueues.map((q) => q.queue);
   let redis: Redis | undefined;
   let prefix = '';
 
-  async function build(readWrite: boolean) {
+  async function build(readWrite: boolean, shardCount = 1) {
     prefix = uniquePrefix('admin');
     redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-    queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis!, prefix }));
-    await queues[2]!.add(
+    shardQueues = openShardQueues(redis, shardLayoutOf(prefix, shardCount), QUEUE_NAMES);
+    await queues()[2]!.add(
       DEAD_LETTER_JOB_NAME,
       { reason: 'unknown_code', detail: 'test', deadLetteredAt: Date.now() },
       { jobId: 'dl-test' },
     );
     app = Fastify();
-    await registerAdminBoard(app, { user: 'ops', password: 'correct horse', readWrite, queues });
+    await registerAdminBoard(app, {
+      user: 'ops',
+      password: 'correct horse',
+      readWrite,
+      queues: shardQueues,
+      shardCount,
+    });
     await app.ready();
     return app;
   }
 
   afterEach(async () => {
     await app?.close();
-    await Promise.all(queues.map((q) => q.close()));
+    await Promise.all(queues().map((q) => q.close()));
     if (redis) {
       await deletePrefix(redis, prefix);
+      for (let i = 0; i < 3; i++) await deletePrefix(redis, `{${prefix}-${i}}`);
       await redis.quit();
     }
     app = undefined;
     redis = undefined;
-    queues = [];
+    shardQueues = [];
   });
 
   it('answers 401 with WWW-Authenticate and the JSON error shape without or with wrong credentials', async () => {
@@ -90,6 +100,15 @@ describe('admin board (bull-board behind basic auth, real BullMQ queues)', () =>
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
   });
 
+  it('with event shards, lists the queues of every shard, each named after its shard', async () => {
+    const a = await build(false, 3);
+    const api = await a.inject({ url: '/admin/queues/api/queues', headers: { authorization: GOOD } });
+    const names = (api.json() as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
+    expect(names).toHaveLength(12);
+    expect(names).toContain(`shard-2/${EVENTS_QUEUE}`);
+    expect(names).toContain(`shard-0/${DEAD_LETTERS_QUEUE}`);
+  });
+
   it('is read-only by default: actions are refused and the queue is untouched', async () => {
     const a = await build(false);
     const res = await a.inject({
@@ -98,7 +117,7 @@ describe('admin board (bull-board behind basic auth, real BullMQ queues)', () =>
       headers: { authorization: GOOD },
     });
     expect(res.statusCode).toBe(405);
-    expect(await queues[2]!.isPaused()).toBe(false);
+    expect(await queues()[2]!.isPaused()).toBe(false);
   });
 
   it('allows actions with ADMIN_READ_WRITE', async () => {
@@ -109,7 +128,7 @@ describe('admin board (bull-board behind basic auth, real BullMQ queues)', () =>
       headers: { authorization: GOOD },
     });
     expect(res.statusCode).toBe(200);
-    expect(await queues[2]!.isPaused()).toBe(true);
+    expect(await queues()[2]!.isPaused()).toBe(true);
   });
 
   it('compares credentials in constant time without short-circuiting on the user', () => {
