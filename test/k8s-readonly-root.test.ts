@@ -1,12 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
+  appMain,
+  type CapturedProcess,
   deletePrefix,
   freePort,
   REPO_ROOT,
+  spawnCaptured,
   testRedisUrl,
   uniquePrefix,
+  untilPrinted,
   waitFor,
 } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
@@ -28,66 +31,28 @@ for d in /tmp "$PWD" "$HOME"; do
 done
 exec "$@"`;
 
-interface Sandboxed {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<void>;
-  stop(): Promise<void>;
-}
-
+/** Runs `args` in the read-only sandbox; resolves once it printed `ready` (at once without one). */
 async function startReadOnly(
   args: string[],
   env: Record<string, string>,
   ready?: RegExp,
-): Promise<Sandboxed> {
-  const child = spawn(
+): Promise<CapturedProcess> {
+  const proc = spawnCaptured(
     'unshare',
     ['--mount', '--propagation', 'private', 'sh', '-c', READ_ONLY, 'sh', ...args],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env } },
   );
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += String(d);
-  });
-  child.stderr?.on('data', (d) => {
-    out += String(d);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc = {
-    child,
-    output: () => out,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-  if (ready)
-    await waitFor(
-      `${args.join(' ')} to start read-only`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${out}`);
-        return ready.test(out);
-      },
-      20_000,
-      50,
-    );
+  if (ready) await untilPrinted(proc, `${args.join(' ')} (read-only)`, ready, 20_000);
   return proc;
 }
-
-const appMain = (app: string) => join(REPO_ROOT, 'apps', app, 'dist', 'main.js');
 
 describe('the apps on a read-only root filesystem (deploy/k8s readOnlyRootFilesystem)', () => {
   const prefix = uniquePrefix('ro');
   const redis = new Redis(testRedisUrl());
-  const procs: Sandboxed[] = [];
+  const procs: CapturedProcess[] = [];
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(procs.map((p) => p.kill()));
     await deletePrefix(redis, prefix);
     await redis.quit();
   });

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from '@vod-callbacks/test-support';
+import { freePort, spawnCaptured, waitFor } from '@vod-callbacks/test-support';
 import { stringify } from 'yaml';
 import { requireBinary } from './binaries.js';
 
@@ -27,35 +26,23 @@ export async function startPrometheus(config: object): Promise<PrometheusServer>
   const dir = mkdtempSync(join(tmpdir(), 'vod-prom-'));
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-  const child: ChildProcess = spawn(
-    bin,
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += String(d);
-  });
-  child.stderr?.on('data', (d) => {
-    out += String(d);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc = spawnCaptured(bin, [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    await proc.kill();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await waitFor(
       'prometheus to be ready',
       async () => {
-        if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}:\n${out}`);
+        if (proc.child.exitCode !== null)
+          throw new Error(`prometheus exited ${proc.child.exitCode}:\n${proc.output()}`);
         return (await fetch(`${url}/-/ready`)).status === 200;
       },
       20_000,
@@ -63,11 +50,11 @@ export async function startPrometheus(config: object): Promise<PrometheusServer>
     );
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n${out}`);
+    throw new Error(`${(err as Error).message}\n${proc.output()}`);
   }
   return {
     url,
-    output: () => out,
+    output: proc.output,
     stop,
     async query(expr, range) {
       const params = new URLSearchParams({ query: expr });
