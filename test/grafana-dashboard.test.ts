@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import {
-  type AppProcess,
-  freePort,
   REPO_ROOT,
   startApp,
   startWebhookReceiver,
@@ -11,7 +9,7 @@ import {
 } from '@vod-callbacks/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Pipeline, sendMix, startPipeline } from './support/pipeline.js';
+import { type SimulatedPipeline, sendMix, startPipelineWithSimulator } from './support/pipeline.js';
 import { type PrometheusServer, startPrometheus } from './support/prometheus-server.js';
 import { webhookEnv } from './webhooks/webhook-support.js';
 
@@ -65,42 +63,28 @@ function testConfig(ingressTarget: string, workerTarget: string): object {
 }
 
 describe('Grafana dashboard against a real Prometheus', () => {
-  let p: Pipeline;
+  let p: SimulatedPipeline;
   let prom: PrometheusServer;
-  let simulator: AppProcess;
   let receiver: WebhookReceiver;
   let start: number;
 
   beforeAll(async () => {
-    const simPort = await freePort();
     receiver = await startWebhookReceiver();
-    p = await startPipeline({
+    p = await startPipelineWithSimulator({
       label: 'grafana',
+      credentials: { accessKeyId: 'AKLTsimulator', secretKey: 'simulator-secret-key' },
+      simulatorEnv: { SIM_PROCESSING_MS: '300' },
       ingressEnv: { EVENT_JOB_KEEP_COMPLETED: '0' },
       workerEnv: {
         EVENT_JOB_KEEP_COMPLETED: '0',
         // Re-uploads go to the simulator soon after the failure, so their panels see real calls.
         REUPLOAD_BACKOFF_MS: '300',
-        VOLC_ACCESSKEY: 'AKLTsimulator',
-        VOLC_SECRETKEY: 'simulator-secret-key',
         REUPLOAD_SPACES: 'obs-test,load-space',
-        VOD_API_HOST: `127.0.0.1:${simPort}`,
-        VOD_API_PROTOCOL: 'http:',
         RECONCILE_AFTER_SECONDS: '2',
         RECONCILE_INTERVAL_SECONDS: '1',
         ...webhookEnv(receiver),
       },
     });
-    simulator = await startApp(
-      'vod-simulator',
-      {
-        SIM_HOST: '127.0.0.1',
-        SIM_PORT: String(simPort),
-        SIM_CALLBACK_URL: `${p.ingressUrl}/callbacks/vod`,
-        SIM_PROCESSING_MS: '300',
-      },
-      /vod-simulator listening/,
-    );
     const hostPort = (u: string) => new URL(u).host;
     start = Math.floor(Date.now() / 1000);
     prom = await startPrometheus(testConfig(hostPort(p.ingressUrl), hostPort(p.workerMetricsUrl)));
@@ -123,17 +107,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
       'vod-simulator',
       {},
       undefined,
-      [
-        'load',
-        '--target',
-        `${p.ingressUrl}/callbacks/vod`,
-        '--count',
-        '300',
-        '--rate',
-        '60',
-        '--max-seconds',
-        '20',
-      ],
+      ['load', '--target', p.callbackUrl, '--count', '300', '--rate', '60', '--max-seconds', '20'],
       30_000,
     );
     const loadExit = await load.exited;
@@ -149,19 +123,35 @@ describe('Grafana dashboard against a real Prometheus', () => {
       20_000,
       250,
     );
-    // Recording rules evaluated on the new data, and two more scrapes of the final counts.
+    // Recording rules evaluated on the new data, two more scrapes of the final counts, and the rules
+    // evaluated again after them.
     await waitFor(
       'recording rules to have data',
       async () => (await prom.query('vod:events_failure_ratio_by_class:rate5m')).length > 0,
       20_000,
       250,
     );
-    await new Promise((r) => setTimeout(r, 2500));
+    const latest = async (expr: string) => (await prom.query(expr))[0]?.values[0] ?? 0;
+    const since = Date.now() / 1000;
+    const lastScrape = await waitFor(
+      'two more scrapes of both processes',
+      async () => {
+        const at = await latest('min(timestamp(up{job=~"vod-ingress|vod-worker"}))');
+        return at >= since + 1 ? at : undefined;
+      },
+      20_000,
+      250,
+    );
+    await waitFor(
+      'the recording rules evaluated after the last scrape',
+      async () => (await latest('max(timestamp(vod:events_failure_ratio_by_class:rate5m))')) > lastScrape,
+      20_000,
+      250,
+    );
   });
 
   afterAll(async () => {
     await prom?.stop();
-    await simulator?.kill();
     await p?.stop();
     await receiver?.close();
   });

@@ -1,60 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { outcomeFromFields } from '@vod-callbacks/shared';
-import {
-  type AppProcess,
-  deletePrefix,
-  freePort,
-  startApp,
-  testRedisUrl,
-  uniquePrefix,
-  waitFor,
-} from '@vod-callbacks/test-support';
+import { deletePrefix, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Pipeline, postCallback, startPipeline } from './support/pipeline.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 
 // The issue's acceptance check, through the built processes exactly as `npm run start:*` runs them.
 describe('pipeline end to end (built ingress + worker processes, real Redis)', () => {
-  const prefix = uniquePrefix('e2e');
   let redis: Redis;
-  let ingress: AppProcess;
-  let worker: AppProcess;
-  let ingressUrl: string;
-  let workerMetricsUrl: string;
+  let p: Pipeline;
 
   beforeAll(async () => {
     redis = new Redis(testRedisUrl());
-    const [ingressPort, metricsPort] = [await freePort(), await freePort()];
-    const env = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, EVICTION_POLICY_CHECK: 'warn' };
-    worker = await startApp(
-      'worker',
-      { ...env, WORKER_METRICS_PORT: String(metricsPort), REUPLOAD_BACKOFF_MS: '60000' },
-      /worker consuming/,
-    );
-    ingress = await startApp(
-      'ingress',
-      { ...env, INGRESS_PORT: String(ingressPort), INGRESS_HOST: '127.0.0.1', CALLBACK_AUTH: 'none' },
-      /ingress listening/,
-    );
-    ingressUrl = `http://127.0.0.1:${ingressPort}`;
-    workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    p = await startPipeline({
+      label: 'e2e',
+      env: { EVICTION_POLICY_CHECK: 'warn' },
+      workerEnv: { REUPLOAD_BACKOFF_MS: '60000' },
+    });
   });
 
   afterAll(async () => {
-    const exits = await Promise.all([ingress?.kill('SIGTERM'), worker?.kill('SIGTERM')]);
-    await deletePrefix(redis, prefix);
+    const exits = await p?.stop();
+    if (p) await deletePrefix(redis, p.prefix);
     redis.disconnect();
     // A clean shutdown on SIGTERM exits 128 + 15 (b9069b2; 1 would mean a shutdown step failed).
-    expect(exits.map((e) => e?.code)).toEqual([143, 143]);
+    expect(exits?.map((e) => e.code)).toEqual([143, 143]);
   });
 
   it('logs what each process listens on and which Redis it uses', () => {
-    expect(ingress.output()).toMatch(
+    expect(p.ingress.output()).toMatch(
       /ingress listening on http:\/\/127\.0\.0\.1:\d+\/callbacks\/vod, redis standalone redis:\/\//,
     );
-    expect(worker.output()).toMatch(
+    expect(p.worker.output()).toMatch(
       /worker consuming vod-events .*\), metrics on http:\/\/.*:\d+\/metrics, redis standalone redis:\/\//,
     );
   });
@@ -64,15 +44,10 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
     transient.RequestId = 'e2e-transient';
     transient.Data.Code = 'InternalError.UrlUploadError';
     for (const body of [fixture('seed-success.json'), fixture('seed-failure.json'), transient]) {
-      const res = await fetch(`${ingressUrl}/callbacks/vod`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      expect(res.status).toBe(200);
+      expect(await postCallback(p.ingressUrl, body)).toBe(200);
     }
     const records = await waitFor('three outcomes', async () => {
-      const rows = await redis.xrange(`${prefix}:outcomes`, '-', '+');
+      const rows = await redis.xrange(`${p.prefix}:outcomes`, '-', '+');
       return rows.length >= 3 ? rows.map(([, f]) => outcomeFromFields(f)) : undefined;
     });
     const byId = Object.fromEntries(records.map((o) => [o.requestId, o]));
@@ -86,9 +61,9 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
       code: 'DownloadFailed.UrlDownloadFail',
     });
     expect(byId['e2e-transient']).toMatchObject({ decision: 'reupload_scheduled', class: 'retryable' });
-    expect(await redis.zcard(`${prefix}:vod-reuploads:delayed`)).toBe(1);
+    expect(await redis.zcard(`${p.prefix}:vod-reuploads:delayed`)).toBe(1);
 
-    const workerMetrics = await (await fetch(workerMetricsUrl)).text();
+    const workerMetrics = await (await fetch(p.workerMetricsUrl)).text();
     expect(workerMetrics).toMatch(/vod_events_processed_total\{code="Success",class="success"[^}]*\} 1/);
     expect(workerMetrics).toMatch(
       /vod_events_processed_total\{code="DownloadFailed.UrlDownloadFail",class="permanent"[^}]*\} 1/,
@@ -100,7 +75,7 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
     expect(workerMetrics).toMatch(/vod_queue_jobs\{queue="vod-reuploads",state="delayed"[^}]*\} 1/);
     expect(workerMetrics).toMatch(/process_cpu_user_seconds_total/);
 
-    const ingressMetrics = await (await fetch(`${ingressUrl}/metrics`)).text();
+    const ingressMetrics = await (await fetch(`${p.ingressUrl}/metrics`)).text();
     expect(ingressMetrics).toMatch(/vod_callbacks_received_total\{result="accepted"[^}]*\} 3/);
     expect(ingressMetrics).toMatch(/vod_callback_ack_seconds_count\{[^}]*\} 3/);
   });

@@ -20,10 +20,12 @@ import {
   uniquePrefix,
   waitFor,
 } from '@vod-callbacks/test-support';
-import { taskStateClass, VodApiClient, VodApiError } from '@vod-callbacks/vod-client';
+import { taskStateClass, type VodApiClient, VodApiError } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulatorClient } from './helpers/simulator-in-process.js';
+import { type SimulatedPipeline, startPipelineWithSimulator } from './support/pipeline.js';
 
 // The re-upload loop through built processes: the VOD simulator (OpenAPI + callbacks), the ingress
 // requiring VOD's callback signature, and the worker calling the simulator through the official SDK.
@@ -34,94 +36,40 @@ const SK = 'e2e-secret-key';
 const PRIVATE_KEY = 'e2eKey12345';
 const FINAL = new Set(['succeeded', 'failed_permanent', 'retries_exhausted', 'dead_lettered']);
 
-interface Stack {
-  prefix: string;
-  simUrl: string;
-  callbackUrl: string;
-  metricsUrl: string;
-  procs: AppProcess[];
-}
+/** The simulator signing its callbacks, the ingress requiring the signature, the worker re-uploading. */
+type Stack = SimulatedPipeline;
 
-async function startStack(
-  opts: { simQps?: number; workerEnv?: Record<string, string> } = {},
-): Promise<Stack> {
-  const prefix = uniquePrefix('reup');
-  const [simPort, ingressPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const callbackUrl = `http://127.0.0.1:${ingressPort}/callbacks/vod`;
-  const common = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, EVICTION_POLICY_CHECK: 'warn' };
-  const procs: AppProcess[] = [];
-  procs.push(
-    await startApp(
-      'vod-simulator',
-      {
-        SIM_PORT: String(simPort),
-        SIM_ACCESS_KEY_ID: AK,
-        SIM_SECRET_KEY: SK,
-        SIM_CALLBACK_URL: callbackUrl,
-        SIM_CALLBACK_PRIVATE_KEY: PRIVATE_KEY,
-        SIM_REDELIVERY_DELAYS_MS: '200,400,800',
-        SIM_PROCESSING_MS: '100',
-        SIM_QPS: String(opts.simQps ?? 500),
-      },
-      /vod-simulator listening/,
-    ),
-  );
-  procs.push(
-    await startApp(
-      'ingress',
-      {
-        ...common,
-        INGRESS_PORT: String(ingressPort),
-        INGRESS_HOST: '127.0.0.1',
-        CALLBACK_PRIVATE_KEY: PRIVATE_KEY,
-        CALLBACK_PUBLIC_URL: callbackUrl,
-      },
-      /ingress listening/,
-    ),
-  );
-  procs.push(
-    await startApp(
-      'worker',
-      {
-        ...common,
-        WORKER_METRICS_PORT: String(metricsPort),
-        REUPLOAD_BACKOFF_MS: '300',
-        REUPLOAD_API_BACKOFF_MS: '200',
-        REUPLOAD_API_ATTEMPTS: '15',
-        VOLC_ACCESSKEY: AK,
-        VOLC_SECRETKEY: SK,
-        REUPLOAD_SPACES: [
-          'e2e-space',
-          'space-5xx',
-          'bad-key-space',
-          ...Array.from({ length: 20 }, (_, i) => `throttle-space-${i}`),
-        ].join(','),
-        VOD_API_HOST: `127.0.0.1:${simPort}`,
-        VOD_API_PROTOCOL: 'http:',
-        RECONCILE_AFTER_SECONDS: '2',
-        RECONCILE_INTERVAL_SECONDS: '1',
-        ...opts.workerEnv,
-      },
-      /worker consuming/,
-    ),
-  );
-  return {
-    prefix,
-    simUrl: `http://127.0.0.1:${simPort}`,
-    callbackUrl,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    procs,
-  };
+function startStack(opts: { simQps?: number; workerEnv?: Record<string, string> } = {}): Promise<Stack> {
+  return startPipelineWithSimulator({
+    label: 'reup',
+    credentials: { accessKeyId: AK, secretKey: SK },
+    callbackPrivateKey: PRIVATE_KEY,
+    env: { EVICTION_POLICY_CHECK: 'warn' },
+    simulatorEnv: {
+      SIM_CALLBACK_PRIVATE_KEY: PRIVATE_KEY,
+      SIM_REDELIVERY_DELAYS_MS: '200,400,800',
+      SIM_PROCESSING_MS: '100',
+      SIM_QPS: String(opts.simQps ?? 500),
+    },
+    workerEnv: {
+      REUPLOAD_BACKOFF_MS: '300',
+      REUPLOAD_API_BACKOFF_MS: '200',
+      REUPLOAD_API_ATTEMPTS: '15',
+      REUPLOAD_SPACES: [
+        'e2e-space',
+        'space-5xx',
+        'bad-key-space',
+        ...Array.from({ length: 20 }, (_, i) => `throttle-space-${i}`),
+      ].join(','),
+      RECONCILE_AFTER_SECONDS: '2',
+      RECONCILE_INTERVAL_SECONDS: '1',
+      ...opts.workerEnv,
+    },
+  });
 }
 
 function customer(stack: Stack): VodApiClient {
-  return new VodApiClient({
-    accessKeyId: AK,
-    secretKey: SK,
-    region: 'cn-north-1',
-    host: new URL(stack.simUrl).host,
-    protocol: 'http:',
-  });
+  return simulatorClient(stack.credentials, new URL(stack.simUrl).host);
 }
 
 /** The customer's own UploadMediaByUrl, retried if the simulator throttles it. */
@@ -154,7 +102,7 @@ async function simStats(stack: Stack) {
 }
 
 async function metricValue(stack: Stack, line: RegExp): Promise<number> {
-  const text = await (await fetch(stack.metricsUrl)).text();
+  const text = await (await fetch(stack.workerMetricsUrl)).text();
   const found = text.split('\n').find((l) => line.test(l));
   return found ? Number(found.split(' ').pop()) : 0;
 }
@@ -185,7 +133,7 @@ async function settled(
 
 async function stopStack(stack: Stack | undefined, redis: Redis): Promise<void> {
   if (!stack) return;
-  await Promise.all(stack.procs.map((p) => p.kill('SIGTERM')));
+  await stack.stop();
   await deletePrefix(redis, stack.prefix);
 }
 

@@ -1,88 +1,36 @@
 import { outcomeFromFields, signCallback } from '@vod-callbacks/shared';
-import {
-  type AppProcess,
-  deletePrefix,
-  freePort,
-  startApp,
-  testRedisUrl,
-  uniquePrefix,
-  waitFor,
-} from '@vod-callbacks/test-support';
+import { deletePrefix, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SimulatedPipeline, startPipelineWithSimulator } from '../support/pipeline.js';
 
 // A callback anyone can post must not make VOD pull a URL into the customer's account. The ingress
 // requires VOD's signature unless told otherwise, and the worker re-uploads only into the spaces
 // (and from the URL hosts) it is told about. Built processes, the VOD simulator as the API.
-const AK = 'AKLTforged';
-const SK = 'forged-secret-key';
 const PRIVATE_KEY = 'forgedKey123';
 const ALLOWED_SPACE = 'our-space';
 
 describe('forged callbacks (built ingress, worker and VOD simulator)', () => {
   let redis: Redis;
-  const procs: AppProcess[] = [];
-  const prefix = uniquePrefix('forged');
-  let callbackUrl: string;
-  let simUrl: string;
-  let ingressMetricsUrl: string;
-  let workerMetricsUrl: string;
+  let p: SimulatedPipeline;
 
   beforeAll(async () => {
     redis = new Redis(testRedisUrl());
-    const [simPort, ingressPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-    callbackUrl = `http://127.0.0.1:${ingressPort}/callbacks/vod`;
-    simUrl = `http://127.0.0.1:${simPort}`;
-    ingressMetricsUrl = `http://127.0.0.1:${ingressPort}/metrics`;
-    workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    const common = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, EVICTION_POLICY_CHECK: 'warn' };
-    procs.push(
-      await startApp(
-        'vod-simulator',
-        {
-          SIM_PORT: String(simPort),
-          SIM_ACCESS_KEY_ID: AK,
-          SIM_SECRET_KEY: SK,
-          SIM_CALLBACK_URL: callbackUrl,
-        },
-        /vod-simulator listening/,
-      ),
-    );
-    procs.push(
-      await startApp(
-        'ingress',
-        {
-          ...common,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: String(ingressPort),
-          CALLBACK_PRIVATE_KEY: PRIVATE_KEY,
-          CALLBACK_PUBLIC_URL: callbackUrl,
-        },
-        /ingress listening/,
-      ),
-    );
-    procs.push(
-      await startApp(
-        'worker',
-        {
-          ...common,
-          WORKER_METRICS_HOST: '127.0.0.1',
-          WORKER_METRICS_PORT: String(metricsPort),
-          REUPLOAD_BACKOFF_MS: '100',
-          VOLC_ACCESSKEY: AK,
-          VOLC_SECRETKEY: SK,
-          VOD_API_HOST: `127.0.0.1:${simPort}`,
-          VOD_API_PROTOCOL: 'http:',
-          REUPLOAD_SPACES: `${ALLOWED_SPACE}, other-of-ours`,
-          REUPLOAD_URL_HOSTS: 'media.example.com,*.cdn.example.com',
-        },
-        /worker consuming/,
-      ),
-    );
+    p = await startPipelineWithSimulator({
+      label: 'forged',
+      credentials: { accessKeyId: 'AKLTforged', secretKey: 'forged-secret-key' },
+      callbackPrivateKey: PRIVATE_KEY,
+      env: { EVICTION_POLICY_CHECK: 'warn' },
+      workerEnv: {
+        REUPLOAD_BACKOFF_MS: '100',
+        REUPLOAD_SPACES: `${ALLOWED_SPACE}, other-of-ours`,
+        REUPLOAD_URL_HOSTS: 'media.example.com,*.cdn.example.com',
+      },
+    });
   });
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.kill('SIGTERM')));
-    await deletePrefix(redis, prefix);
+    await p?.stop();
+    if (p) await deletePrefix(redis, p.prefix);
     redis.disconnect();
   });
 
@@ -105,21 +53,21 @@ describe('forged callbacks (built ingress, worker and VOD simulator)', () => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (signed) {
       headers['x-vod-timestamp'] = ts;
-      headers['x-vod-signature'] = signCallback(callbackUrl, ts, PRIVATE_KEY, body);
+      headers['x-vod-signature'] = signCallback(p.callbackUrl, ts, PRIVATE_KEY, body);
     }
-    return fetch(callbackUrl, { method: 'POST', headers, body }).then(async (r) => {
+    return fetch(p.callbackUrl, { method: 'POST', headers, body }).then(async (r) => {
       await r.arrayBuffer();
       return r.status;
     });
   };
   const uploadCalls = async () =>
-    ((await (await fetch(`${simUrl}/sim/stats`)).json()) as { api: { byAction: Record<string, number> } }).api
-      .byAction.UploadMediaByUrl ?? 0;
+    ((await (await fetch(`${p.simUrl}/sim/stats`)).json()) as { api: { byAction: Record<string, number> } })
+      .api.byAction.UploadMediaByUrl ?? 0;
   const outcomeOf = (requestId: string) =>
     waitFor(
       `outcome of ${requestId}`,
       async () => {
-        const rows = await redis.xrange(`${prefix}:outcomes`, '-', '+');
+        const rows = await redis.xrange(`${p.prefix}:outcomes`, '-', '+');
         const found = rows.map(([, f]) => outcomeFromFields(f)).filter((o) => o.requestId === requestId);
         return found.length > 0 ? found : undefined;
       },
@@ -136,7 +84,7 @@ describe('forged callbacks (built ingress, worker and VOD simulator)', () => {
     expect(
       await post(event('forged-unsigned', ALLOWED_SPACE, 'https://media.example.com/a.mp4'), false),
     ).toBe(401);
-    expect(await metric(ingressMetricsUrl, /^vod_callback_auth_enabled\{/)).toBe(1);
+    expect(await metric(`${p.ingressUrl}/metrics`, /^vod_callback_auth_enabled\{/)).toBe(1);
   });
 
   it.each([
@@ -147,7 +95,7 @@ describe('forged callbacks (built ingress, worker and VOD simulator)', () => {
     async (_label, requestId, space, url) => {
       const before = await uploadCalls();
       const deadBefore =
-        (await metric(workerMetricsUrl, /^vod_dead_letters_total\{reason="reupload_not_allowed"/)) ?? 0;
+        (await metric(p.workerMetricsUrl, /^vod_dead_letters_total\{reason="reupload_not_allowed"/)) ?? 0;
       expect(await post(event(requestId, space, url), true)).toBe(200);
       const records = await outcomeOf(requestId);
       // Longer than the re-upload backoff: a scheduled re-upload would have been called by now.
@@ -159,7 +107,7 @@ describe('forged callbacks (built ingress, worker and VOD simulator)', () => {
         class: 'retryable',
       });
       expect(await uploadCalls()).toBe(before);
-      expect(await metric(workerMetricsUrl, /^vod_dead_letters_total\{reason="reupload_not_allowed"/)).toBe(
+      expect(await metric(p.workerMetricsUrl, /^vod_dead_letters_total\{reason="reupload_not_allowed"/)).toBe(
         deadBefore + 1,
       );
     },

@@ -2,71 +2,145 @@ import { randomBytes } from 'node:crypto';
 import {
   type AppProcess,
   freePort,
+  type ProcessExit,
   startApp,
   testRedisUrl,
   uniquePrefix,
   waitFor,
 } from '@vod-callbacks/test-support';
+import type { VodCredentials } from '../helpers/simulator-in-process.js';
 
 /** A live ingress + worker on their own queue prefix. */
 export interface Pipeline {
   prefix: string;
   ingressUrl: string;
+  /** `<ingressUrl>/callbacks/vod`, where VOD posts callbacks. */
+  callbackUrl: string;
   workerMetricsUrl: string;
   ingress: AppProcess;
   worker: AppProcess;
-  stop(): Promise<void>;
+  /** Sends SIGTERM to every process; resolves with how each ended, in the order they were started. */
+  stop(): Promise<ProcessExit[]>;
+}
+
+/** What `startPipeline` starts. */
+export interface PipelineOptions {
+  /** Names the queue prefix (default `obs`). */
+  label?: string;
+  /** Added to the environment of both apps. */
+  env?: Record<string, string>;
+  ingressEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+  /**
+   * The space's PrivateKey: the ingress then requires VOD's signature (CALLBACK_PRIVATE_KEY, with
+   * `callbackUrl` as CALLBACK_PUBLIC_URL). Unset: unsigned callbacks are taken (CALLBACK_AUTH=none).
+   */
+  callbackPrivateKey?: string;
 }
 
 /** Starts the built ingress and worker (`apps/<app>/dist/main.js`) on free ports and a unique prefix. */
-export async function startPipeline(
-  opts: { ingressEnv?: Record<string, string>; workerEnv?: Record<string, string>; label?: string } = {},
+export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
+  return launch(opts, await freePort(), {}, []);
+}
+
+/** A pipeline whose worker re-uploads through the built VOD simulator, which calls the ingress back. */
+export interface SimulatedPipeline extends Pipeline {
+  /** `http://127.0.0.1:<port>`, the simulator's OpenAPI (and `/sim/stats`, `/sim/faults`). */
+  simUrl: string;
+  simulator: AppProcess;
+  /** The only credentials the simulator accepts (the worker has them). */
+  credentials: VodCredentials;
+}
+
+/**
+ * Starts the built VOD simulator, then the pipeline: the simulator posts its callbacks to the
+ * ingress (unsigned unless `simulatorEnv` gives SIM_CALLBACK_PRIVATE_KEY), and the worker re-uploads
+ * through it with `credentials`. `simulatorEnv` adds SIM_* variables; `workerEnv` can still change
+ * the worker's VOD settings.
+ */
+export async function startPipelineWithSimulator(
+  opts: PipelineOptions & { credentials: VodCredentials; simulatorEnv?: Record<string, string> },
+): Promise<SimulatedPipeline> {
+  const [simPort, ingressPort] = [await freePort(), await freePort()];
+  const simulator = await startApp(
+    'vod-simulator',
+    {
+      SIM_PORT: String(simPort),
+      SIM_ACCESS_KEY_ID: opts.credentials.accessKeyId,
+      SIM_SECRET_KEY: opts.credentials.secretKey,
+      SIM_CALLBACK_URL: callbackUrlOf(ingressPort),
+      ...opts.simulatorEnv,
+    },
+    /vod-simulator listening/,
+  );
+  const vodApi = {
+    VOLC_ACCESSKEY: opts.credentials.accessKeyId,
+    VOLC_SECRETKEY: opts.credentials.secretKey,
+    VOD_API_HOST: `127.0.0.1:${simPort}`,
+    VOD_API_PROTOCOL: 'http:',
+  };
+  const pipeline = await launch(opts, ingressPort, vodApi, [simulator]);
+  return { ...pipeline, simUrl: `http://127.0.0.1:${simPort}`, simulator, credentials: opts.credentials };
+}
+
+const callbackUrlOf = (ingressPort: number) => `http://127.0.0.1:${ingressPort}/callbacks/vod`;
+
+/** Starts the ingress on `ingressPort`, then the worker; `before` are already running (stopped with them). */
+async function launch(
+  opts: PipelineOptions,
+  ingressPort: number,
+  workerVodApi: Record<string, string>,
+  before: AppProcess[],
 ): Promise<Pipeline> {
   const prefix = uniquePrefix(opts.label ?? 'obs');
-  const redisUrl = testRedisUrl();
-  const ingressPort = await freePort();
   const workerPort = await freePort();
-  const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' };
-  const ingress = await startApp(
-    'ingress',
-    {
-      ...common,
-      LOG_LEVEL: 'info',
-      INGRESS_HOST: '127.0.0.1',
-      INGRESS_PORT: String(ingressPort),
-      // The pipeline's callbacks are unsigned: say so (the ingress refuses to start otherwise).
-      CALLBACK_AUTH: 'none',
-      ...opts.ingressEnv,
-    },
-    /ingress listening on/,
-  );
-  let worker: AppProcess;
+  const callbackUrl = callbackUrlOf(ingressPort);
+  const common = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', ...opts.env };
+  const callbackAuth: Record<string, string> =
+    opts.callbackPrivateKey === undefined
+      ? // The pipeline's callbacks are unsigned: say so (the ingress refuses to start otherwise).
+        { CALLBACK_AUTH: 'none' }
+      : { CALLBACK_PRIVATE_KEY: opts.callbackPrivateKey, CALLBACK_PUBLIC_URL: callbackUrl };
+  const started = [...before];
+  const stop = () => Promise.all(started.map((p) => p.kill('SIGTERM')));
   try {
-    worker = await startApp(
+    const ingress = await startApp(
+      'ingress',
+      {
+        ...common,
+        INGRESS_HOST: '127.0.0.1',
+        INGRESS_PORT: String(ingressPort),
+        ...callbackAuth,
+        ...opts.ingressEnv,
+      },
+      /ingress listening on/,
+    );
+    started.push(ingress);
+    const worker = await startApp(
       'worker',
       {
         ...common,
-        LOG_LEVEL: 'info',
         WORKER_METRICS_HOST: '127.0.0.1',
         WORKER_METRICS_PORT: String(workerPort),
+        ...workerVodApi,
         ...opts.workerEnv,
       },
       /worker consuming vod-events/,
     );
+    started.push(worker);
+    return {
+      prefix,
+      ingressUrl: `http://127.0.0.1:${ingressPort}`,
+      callbackUrl,
+      workerMetricsUrl: `http://127.0.0.1:${workerPort}/metrics`,
+      ingress,
+      worker,
+      stop,
+    };
   } catch (err) {
-    await ingress.kill();
+    await stop();
     throw err;
   }
-  return {
-    prefix,
-    ingressUrl: `http://127.0.0.1:${ingressPort}`,
-    workerMetricsUrl: `http://127.0.0.1:${workerPort}/metrics`,
-    ingress,
-    worker,
-    async stop() {
-      await Promise.all([ingress.kill(), worker.kill()]);
-    },
-  };
 }
 
 /** A FileUploadByUrlComplete callback body. */
