@@ -1,0 +1,90 @@
+import { outcomeFromFields, shardCountKey, shardLayoutOf, shardOfSource } from '@vod-callbacks/shared';
+import { deletePrefix, startApp, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Pipeline, postCallback, startPipeline, uploadEvent } from './support/pipeline.js';
+
+// EVENT_SHARDS on one Redis: the built ingress routes each callback to the shard of its upload
+// source, the worker consumes every shard, and each shard keeps its own outcomes stream.
+const SHARDS = 3;
+const SOURCES = 30;
+
+describe('event shards on one Redis (built ingress + worker, EVENT_SHARDS=3)', () => {
+  let redis: Redis;
+  let p: Pipeline;
+  let prefixes: readonly string[] = [];
+
+  beforeAll(async () => {
+    redis = new Redis(testRedisUrl());
+    p = await startPipeline({
+      label: 'shards',
+      env: { EVICTION_POLICY_CHECK: 'warn', EVENT_SHARDS: String(SHARDS) },
+      workerEnv: { REUPLOAD_BACKOFF_MS: '60000' },
+    });
+    prefixes = shardLayoutOf(p.prefix, SHARDS).prefixes;
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+    for (const prefix of [p?.prefix, ...prefixes]) if (prefix) await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const outcomesOf = async (prefix: string) =>
+    (await redis.xrange(`${prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f));
+
+  it('records each source’s outcome in its own shard, once, however often VOD redelivers it', async () => {
+    const events = Array.from({ length: SOURCES }, (_, i) =>
+      uploadEvent(i % 5 === 0 ? 'DownloadFailed.UrlDownloadFail' : 'Success', '404 Not Found', `shard-${i}`),
+    );
+    for (const e of events) expect(await postCallback(p.ingressUrl, e)).toBe(200);
+    // Every callback again: the redeliveries land in the same shard and collapse there.
+    for (const e of events) expect(await postCallback(p.ingressUrl, e)).toBe(200);
+
+    const perShard = await waitFor('every outcome', async () => {
+      const all = await Promise.all(prefixes.map(outcomesOf));
+      return all.flat().length >= SOURCES ? all : undefined;
+    });
+    // Give a duplicate the time to (wrongly) land, then count again.
+    await new Promise((r) => setTimeout(r, 500));
+    const settled = await Promise.all(prefixes.map(outcomesOf));
+    expect(settled.flat()).toHaveLength(SOURCES);
+    expect(new Set(settled.flat().map((o) => o.requestId)).size).toBe(SOURCES);
+    for (const [shard, outcomes] of perShard.entries()) {
+      // 30 sources over 3 shards: each shard has some (the hash spreads them).
+      expect(outcomes.length, `shard ${shard}`).toBeGreaterThan(0);
+      for (const o of outcomes)
+        expect(shardOfSource(o.spaceName, o.sourceUrl, o.callbackArgs, SHARDS), o.requestId).toBe(shard);
+    }
+    // Nothing under the unsharded prefix: the shards hold everything.
+    expect(await redis.exists(`${p.prefix}:outcomes`)).toBe(0);
+  });
+
+  it('shows every shard in the queue gauges', async () => {
+    const text = await (await fetch(p.workerMetricsUrl)).text();
+    for (let shard = 0; shard < SHARDS; shard++)
+      expect(text).toMatch(
+        new RegExp(`vod_queue_jobs\\{queue="vod-events",shard="${shard}",state="completed"[,}]`),
+      );
+  });
+
+  it('refuses a process started with another EVENT_SHARDS against the same Redis: exit 78 saying what to do', async () => {
+    expect(await redis.get(shardCountKey(p.prefix))).toBe(String(SHARDS));
+    const worker = await startApp('worker', {
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: p.prefix,
+      EVENT_SHARDS: '2',
+      WORKER_METRICS_HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: '0',
+    });
+    const exit = await Promise.race([
+      worker.exited,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000)),
+    ]);
+    if (!exit) await worker.kill('SIGKILL');
+    expect(exit?.code, worker.output()).toBe(78);
+    expect(worker.output()).toMatch(
+      /EVENT_SHARDS=2, but this Redis holds .* in 3 shard\(s\).*vodctl shards set 2/,
+    );
+  });
+});
