@@ -72,7 +72,7 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
       /vod_events_processed_total\{code="InternalError.UrlUploadError",class="retryable"[^}]*\} 1/,
     );
     expect(workerMetrics).toMatch(/vod_reuploads_scheduled_total\{[^}]*\} 1/);
-    expect(workerMetrics).toMatch(/vod_queue_jobs\{queue="vod-reuploads",state="delayed"[^}]*\} 1/);
+    expect(workerMetrics).toMatch(/vod_queue_jobs\{queue="vod-reuploads",shard="0",state="delayed"[^}]*\} 1/);
     expect(workerMetrics).toMatch(/process_cpu_user_seconds_total/);
 
     const ingressMetrics = await (await fetch(`${p.ingressUrl}/metrics`)).text();
