@@ -36,6 +36,10 @@ export interface PipelineOptions {
    * `callbackUrl` as CALLBACK_PUBLIC_URL). Unset: unsigned callbacks are taken (CALLBACK_AUTH=none).
    */
   callbackPrivateKey?: string;
+  /** QUEUE_PREFIX (default: a unique one named by `label`). */
+  prefix?: string;
+  /** How long each app may take to print its start-up line (default: startApp's). */
+  startTimeoutMs?: number;
 }
 
 /** Starts the built ingress and worker (`apps/<app>/dist/main.js`) on free ports and a unique prefix. */
@@ -92,7 +96,7 @@ async function launch(
   workerVodApi: Record<string, string>,
   before: AppProcess[],
 ): Promise<Pipeline> {
-  const prefix = uniquePrefix(opts.label ?? 'obs');
+  const prefix = opts.prefix ?? uniquePrefix(opts.label ?? 'obs');
   const workerPort = await freePort();
   const callbackUrl = callbackUrlOf(ingressPort);
   const common = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', ...opts.env };
@@ -114,6 +118,8 @@ async function launch(
         ...opts.ingressEnv,
       },
       /ingress listening on/,
+      [],
+      opts.startTimeoutMs,
     );
     started.push(ingress);
     const worker = await startApp(
@@ -126,6 +132,8 @@ async function launch(
         ...opts.workerEnv,
       },
       /worker consuming vod-events/,
+      [],
+      opts.startTimeoutMs,
     );
     started.push(worker);
     return {
