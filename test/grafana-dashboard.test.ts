@@ -88,12 +88,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
     const hostPort = (u: string) => new URL(u).host;
     start = Math.floor(Date.now() / 1000);
     prom = await startPrometheus(testConfig(hostPort(p.ingressUrl), hostPort(p.workerMetricsUrl)));
-    await waitFor(
-      'Prometheus to scrape both processes',
-      async () => (await prom.query('sum(up{job=~"vod-ingress|vod-worker"})'))[0]?.values[0] === 2,
-      20_000,
-      200,
-    );
+    await prom.untilUp(['vod-ingress', 'vod-worker']);
     const processed = async () => {
       const r = await fetch(p.workerMetricsUrl);
       return (await r.text())

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EVENT_JOB_NAME, EVENTS_QUEUE } from '@vod-callbacks/shared';
-import { deletePrefix, REPO_ROOT, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
+import { appMain, deletePrefix, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,11 +37,10 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
     return r[0]!.values[0]!;
   };
   const vodctlQueues = async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js'), 'queues', '--json'],
-      { env: { ...process.env, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: p.prefix }, timeout: 20_000 },
-    );
+    const { stdout } = await run(process.execPath, [appMain('cli'), 'queues', '--json'], {
+      env: { ...process.env, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: p.prefix },
+      timeout: 20_000,
+    });
     return JSON.parse(stdout) as Record<string, Record<string, number>>;
   };
 
@@ -72,12 +71,7 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
         { job_name: 'vod-worker', static_configs: [{ targets: [host(p.workerMetricsUrl)], labels }] },
       ],
     });
-    await waitFor(
-      'Prometheus to scrape both processes',
-      async () => (await prom.query('sum(up{job=~"vod-ingress|vod-worker"})'))[0]?.values[0] === 2,
-      20_000,
-      200,
-    );
+    await prom.untilUp(['vod-ingress', 'vod-worker']);
   });
 
   afterAll(async () => {

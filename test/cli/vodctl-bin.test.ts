@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { outcomeFromFields, stableHash } from '@vod-callbacks/shared';
 import {
   type AppProcess,
+  appMain,
   deletePrefix,
   freePort,
-  REPO_ROOT,
   startApp,
   testRedisUrl,
   uniquePrefix,
@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackBody } from '../fault/fault-harness.js';
 
-const BIN = join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js');
+const BIN = appMain('cli');
 
 function vodctl(args: string[], env: Record<string, string>, bin = BIN) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

@@ -10,6 +10,8 @@ export interface PrometheusServer {
   url: string;
   /** Runs an instant or range query; throws on an HTTP or PromQL error. */
   query(expr: string, range?: { start: number; end: number; step: number }): Promise<PromResult[]>;
+  /** Resolves once the one target of each job in `jobs` is up (scraped successfully); throws after 20 s. */
+  untilUp(jobs: string[]): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -52,33 +54,43 @@ export async function startPrometheus(config: object): Promise<PrometheusServer>
     await stop();
     throw new Error(`${(err as Error).message}\n${proc.output()}`);
   }
+  const query: PrometheusServer['query'] = async (expr, range) => {
+    const params = new URLSearchParams({ query: expr });
+    let path = '/api/v1/query';
+    if (range) {
+      path = '/api/v1/query_range';
+      params.set('start', String(range.start));
+      params.set('end', String(range.end));
+      params.set('step', String(range.step));
+    }
+    const res = await fetch(`${url}${path}?${params}`);
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: {
+        resultType: string;
+        result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[];
+      };
+    };
+    if (body.status !== 'success') throw new Error(`PromQL error: ${body.error} (${expr})`);
+    return (body.data?.result ?? []).map((r) => ({
+      metric: r.metric,
+      values: (r.values ?? (r.value ? [r.value] : [])).map(([, v]) => Number(v)),
+    }));
+  };
   return {
     url,
     output: proc.output,
     stop,
-    async query(expr, range) {
-      const params = new URLSearchParams({ query: expr });
-      let path = '/api/v1/query';
-      if (range) {
-        path = '/api/v1/query_range';
-        params.set('start', String(range.start));
-        params.set('end', String(range.end));
-        params.set('step', String(range.step));
-      }
-      const res = await fetch(`${url}${path}?${params}`);
-      const body = (await res.json()) as {
-        status: string;
-        error?: string;
-        data?: {
-          resultType: string;
-          result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[];
-        };
-      };
-      if (body.status !== 'success') throw new Error(`PromQL error: ${body.error} (${expr})`);
-      return (body.data?.result ?? []).map((r) => ({
-        metric: r.metric,
-        values: (r.values ?? (r.value ? [r.value] : [])).map(([, v]) => Number(v)),
-      }));
+    query,
+    async untilUp(jobs) {
+      const expr = `sum(up{job=~"${jobs.join('|')}"})`;
+      await waitFor(
+        `Prometheus to scrape ${jobs.join(' and ')}`,
+        async () => (await query(expr))[0]?.values[0] === jobs.length,
+        20_000,
+        200,
+      );
     },
   };
 }
