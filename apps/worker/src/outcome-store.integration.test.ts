@@ -13,6 +13,7 @@ import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-su
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outcomeRecord } from '../../../test/helpers/outcome-record.js';
 import { type AttemptSource, OutcomeStore, type RecordResult } from './outcome-store.js';
 
 /** Names the record path uses for fields, keys and modes: a sender may send any of them as a value. */
@@ -262,20 +263,7 @@ describe('outcome store: every event of a batch gets exactly one well-formed rec
       outcomesMaxLen: 1000,
       sourceStateTtlSeconds: 600,
     });
-    const ok = (requestId: string, attempt = 1): OutcomeRecord => ({
-      requestId,
-      jobId: '',
-      spaceName: '',
-      sourceUrl: '',
-      callbackArgs: '',
-      vid: '',
-      code: 'Success',
-      class: 'success',
-      decision: 'succeeded',
-      attempt,
-      eventTime: '',
-      processedAt: '',
-    });
+    const ok = (requestId: string, attempt = 1) => outcomeRecord(requestId, { attempt });
     const settled = await Promise.allSettled([
       store.record('a', ok('a')),
       store.record('b', ok('b', Number.NaN)),
@@ -290,20 +278,7 @@ describe('outcome store: every event of a batch gets exactly one well-formed rec
   });
 
   it('a sender value equal to a field name, next to ordinary events in the same call', async () => {
-    const plain = (requestId: string): OutcomeRecord => ({
-      requestId,
-      jobId: `job-${requestId}`,
-      spaceName: 'space',
-      sourceUrl: `https://example.com/${requestId}.mp4`,
-      callbackArgs: 'args',
-      vid: '',
-      code: 'Success',
-      class: 'success',
-      decision: 'succeeded',
-      attempt: 1,
-      eventTime: '',
-      processedAt: '2024-01-01T00:00:00.000Z',
-    });
+    const plain = (requestId: string) => outcomeRecord(requestId, { callbackArgs: 'args', vid: '' });
     await check([
       { outcome: plain('before'), mode: 'mapping' },
       { outcome: { ...plain('attempt'), callbackArgs: 'attempt', vid: 'attempt' }, mode: 'mapping' },

@@ -10,6 +10,7 @@ import {
 import { testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { outcomeRecord } from '../../../test/helpers/outcome-record.js';
 import { createWorkerFixture, type WorkerFixture } from '../../../test/helpers/worker-fixture.js';
 import { EventJobWriter } from '../../ingress/src/event-job-writer.js';
 import { WorkerManager } from './worker-manager.js';
@@ -121,20 +122,7 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
     manager.register(
       EVENTS_QUEUE,
       async () => {
-        await fx.store.record('wm-3', {
-          requestId: 'wm-3',
-          jobId: 'j-1',
-          spaceName: 's',
-          sourceUrl: 'https://example.com/v.mp4',
-          callbackArgs: '',
-          vid: '',
-          code: 'Success',
-          class: 'success',
-          decision: 'succeeded',
-          attempt: 1,
-          eventTime: '',
-          processedAt: new Date().toISOString(),
-        });
+        await fx.store.record('wm-3', outcomeRecord('wm-3', { jobId: 'j-1' }));
         throw new Error('failed after the record');
       },
       1,

@@ -1,7 +1,4 @@
 import {
-  createRedis,
-  createRegistry,
-  createWorkerMetrics,
   DEAD_LETTERS_QUEUE,
   type DeadLetterJobData,
   type Decision,
@@ -12,7 +9,6 @@ import {
   webhookIdOf,
 } from '@vod-callbacks/shared';
 import {
-  deletePrefix,
   startWebhookReceiver,
   testRedisUrl,
   uniquePrefix,
@@ -20,112 +16,93 @@ import {
   waitFor,
 } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { pino } from 'pino';
-import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobWriters } from '../job-writers.js';
-import { OutcomeStore } from '../outcome-store.js';
+import { outcomeRecord } from '../../../../test/helpers/outcome-record.js';
+import { createWorkerFixture, type WorkerFixture } from '../../../../test/helpers/worker-fixture.js';
 import { WorkerManager } from '../worker-manager.js';
 
 // The record script writes the notification job in the same call as the outcome; a plain BullMQ
 // Worker (the notification processor) delivers it to a real receiver that verifies signatures.
 
+/** An outcome with a notification: a success, or for any other decision a permanent failure (404). */
 function outcome(requestId: string, decision: Decision, attempt = 1): OutcomeRecord {
-  return {
-    requestId,
-    jobId: `job-${requestId}`,
-    spaceName: 'space',
-    sourceUrl: `https://media.example.test/${requestId}.mp4`,
+  const failure =
+    decision === 'succeeded'
+      ? {}
+      : { vid: '', code: 'DownloadFailed.UrlDownloadFail', class: 'permanent' as const };
+  return outcomeRecord(requestId, {
     callbackArgs: 'a=1',
-    vid: decision === 'succeeded' ? 'v0abc' : '',
-    code: decision === 'succeeded' ? 'Success' : 'DownloadFailed.UrlDownloadFail',
-    class: decision === 'succeeded' ? 'success' : 'permanent',
     decision,
     attempt,
     eventTime: '2026-01-01T00:00:00Z',
     processedAt: new Date().toISOString(),
-  };
+    ...failure,
+  });
 }
 
 describe('outcome notifications', () => {
-  let redis: Redis;
-  let prefix: string;
-  let store: OutcomeStore;
-  let writers: JobWriters;
+  let fx: WorkerFixture;
   let receiver: WebhookReceiver;
-  let registry: Registry;
   let manager: WorkerManager | undefined;
   let queue: Queue<NotificationJobData>;
-  let metrics: ReturnType<typeof createWorkerMetrics>;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('notify');
-    redis = createRedis(testRedisUrl(), 'worker', 'test-notify');
-    receiver = await startWebhookReceiver();
-    store = new OutcomeStore(redis, {
-      prefix,
-      dedupeTtlSeconds: 3600,
+    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('notify'), {
       outcomesMaxLen: 1000,
-      sourceStateTtlSeconds: 3600,
       notifications: { decisions: new Set(['succeeded', 'failed_permanent']), attempts: 5 },
     });
-    writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
-    registry = createRegistry('worker');
-    metrics = createWorkerMetrics(registry);
-    queue = new Queue(NOTIFICATIONS_QUEUE, { connection: redis, prefix });
+    receiver = await startWebhookReceiver();
+    queue = new Queue(NOTIFICATIONS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
   });
 
   afterEach(async () => {
     await manager?.close();
     manager = undefined;
     await queue.close();
-    await writers.close();
     await receiver.close();
-    await deletePrefix(redis, prefix);
-    await redis.quit();
+    await fx.close();
   });
 
   async function startDelivery(backoffMs = 50) {
     manager = new WorkerManager(
       {
-        connection: redis,
-        prefix,
+        connection: fx.redis,
+        prefix: fx.prefix,
         concurrency: 5,
         lockDurationMs: 5000,
         keepCompleted: 100,
         processingDelayMs: 0,
       },
-      metrics,
-      writers,
-      pino({ level: 'silent' }),
-      store,
+      fx.metrics,
+      fx.writers,
+      fx.logger,
+      fx.store,
     );
     await manager.startNotificationWorker(
       {
         target: { url: new URL(receiver.url), secret: receiver.secret, timeoutMs: 2000, allowPrivate: true },
-        store,
-        writers,
-        metrics,
-        logger: pino({ level: 'silent' }),
+        store: fx.store,
+        writers: fx.writers,
+        metrics: fx.metrics,
+        logger: fx.logger,
       },
       { concurrency: 5, ratePerSecond: 1000, backoffMs, backoffMaxMs: 1000 },
     );
   }
 
   const counter = async (result: string) =>
-    (await metrics.webhookDeliveries.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+    (await fx.metrics.webhookDeliveries.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
 
   it('writes the notification with the outcome, once, for the configured decisions only', async () => {
     const results = await Promise.all([
-      store.record('req-a', outcome('req-a', 'succeeded')),
-      store.record('req-b', outcome('req-b', 'reupload_scheduled')),
-      store.record('req-a', outcome('req-a', 'succeeded')),
+      fx.store.record('req-a', outcome('req-a', 'succeeded')),
+      fx.store.record('req-b', outcome('req-b', 'reupload_scheduled')),
+      fx.store.record('req-a', outcome('req-a', 'succeeded')),
     ]);
     expect(results.map((r) => r.written)).toEqual([true, true, false]);
     const jobs = await queue.getJobs(['wait']);
     expect(jobs.map((j) => j.id)).toEqual([notificationJobIdOf('req-a')]);
-    const [stored] = await redis.xrange(`${prefix}:outcomes`, '-', '+', 'COUNT', 1);
+    const [stored] = await fx.redis.xrange(`${fx.prefix}:outcomes`, '-', '+', 'COUNT', 1);
     expect(jobs[0]!.data.webhookId).toBe(webhookIdOf('req-a'));
     expect(jobs[0]!.data.outcome).toEqual({
       ...outcome('req-a', 'succeeded'),
@@ -134,17 +111,17 @@ describe('outcome notifications', () => {
     });
     expect(jobs[0]!.data.outcome.attempt).toBe(1);
     expect(jobs[0]!.opts.attempts).toBe(5);
-    expect(await redis.zrange(store.keys.pendingNotifications, 0, -1)).toEqual([
+    expect(await fx.redis.zrange(fx.store.keys.pendingNotifications, 0, -1)).toEqual([
       notificationJobIdOf('req-a'),
     ]);
-    expect(await store.oldestPendingNotificationMs()).toBeGreaterThan(Date.now() - 10_000);
+    expect(await fx.store.oldestPendingNotificationMs()).toBeGreaterThan(Date.now() - 10_000);
   });
 
   it('retries 503 (honouring Retry-After) and delivers once with the same webhook-id', async () => {
     let calls = 0;
     receiver.answer = () =>
       ++calls <= 3 ? { status: 503, headers: { 'retry-after': '0' } } : { status: 200 };
-    await store.record('req-c', outcome('req-c', 'failed_permanent'));
+    await fx.store.record('req-c', outcome('req-c', 'failed_permanent'));
     await startDelivery();
     await waitFor('delivery', () => receiver.delivered().size === 1, 10_000);
     // The receiver records the webhook before it answers; the worker counts it once the answer is back.
@@ -153,14 +130,17 @@ describe('outcome notifications', () => {
     expect(receiver.received[3]!.payload.type).toBe('vod.upload.failed_permanent');
     expect(await counter('retried')).toBe(3);
     expect(await counter('delivered')).toBe(1);
-    await waitFor('pending cleared', async () => (await store.oldestPendingNotificationMs()) === undefined);
+    await waitFor(
+      'pending cleared',
+      async () => (await fx.store.oldestPendingNotificationMs()) === undefined,
+    );
   });
 
   it('dead-letters a 400 (webhook_rejected) with the notification and the answer excerpt', async () => {
     receiver.answer = () => ({ status: 400, body: 'unknown event type' });
-    await store.record('req-d', outcome('req-d', 'succeeded'));
+    await fx.store.record('req-d', outcome('req-d', 'succeeded'));
     await startDelivery();
-    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     try {
       const [dl] = await waitFor('dead letter', async () => {
         const jobs = await dlq.getJobs(['wait']);
@@ -173,7 +153,7 @@ describe('outcome notifications', () => {
       // The dead letter is written first; the pending entry and the counter follow it.
       await waitFor('rejection counted', async () => (await counter('rejected')) > 0);
       expect(await counter('rejected')).toBe(1);
-      expect(await store.oldestPendingNotificationMs()).toBeUndefined();
+      expect(await fx.store.oldestPendingNotificationMs()).toBeUndefined();
     } finally {
       await dlq.close();
     }
@@ -181,9 +161,9 @@ describe('outcome notifications', () => {
 
   it('dead-letters a notification still failing on its last attempt (webhook_exhausted)', async () => {
     receiver.answer = () => ({ status: 500 });
-    await store.record('req-e', outcome('req-e', 'succeeded'));
+    await fx.store.record('req-e', outcome('req-e', 'succeeded'));
     await startDelivery(10);
-    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
+    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
     try {
       const [dl] = await waitFor('dead letter', async () => {
         const jobs = await dlq.getJobs(['wait']);
