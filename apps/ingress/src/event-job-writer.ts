@@ -28,7 +28,7 @@ export type AddResult = 'added' | 'duplicate';
 // each key the script touches. KEYS: wait, meta, active, events, marker, then one job hash key per
 // job; ARGV: job name, default events cap, then four fixed positions per job (id, data, options,
 // timestamp).
-const ADD_EVENT_JOBS = `${LUA_BULLMQ_ADD_JOB}
+export const ADD_EVENT_JOBS = `${LUA_BULLMQ_ADD_JOB}
 local n = #KEYS - 5
 if n * 4 ~= #ARGV - 2 then
   return redis.error_reply('ERR ' .. n .. ' job keys for ' .. (#ARGV - 2) .. ' job arguments')

@@ -47,7 +47,7 @@ const RECORD_KEYS = 6;
 // it; 'mapping-strict' also answers -1 (nothing written) when that mapping says reconciliation
 // already recorded the JobId's outcome. Replies per event: the attempt recorded, or 0 for a
 // duplicate (already processed).
-const RECORD_SCRIPT = `${LUA_BULLMQ_ADD_JOB}
+export const RECORD_SCRIPT = `${LUA_BULLMQ_ADD_JOB}
 local FIELDS = {'requestId', 'jobId', 'spaceName', 'sourceUrl', 'callbackArgs', 'vid', 'code', 'class',
   'decision', 'attempt', 'eventTime', 'processedAt', 'reason', 'origin'}
 local OPTIONAL = {reason = true, origin = true}

@@ -13,7 +13,7 @@ import { reuploadJobIdOf } from './job-writers.js';
 // event's re-upload job exists but its grant is gone (both expired but the job): also a redelivery.
 // KEYS: the budget hash, the event's re-upload job hash. ARGV: the entry, the upload this event
 // reports on, REUPLOAD_MAX_ATTEMPTS, the hash's TTL.
-const CLAIM_SCRIPT = `
+export const CLAIM_SCRIPT = `
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held == 'r' then return -1 end
 if held then return tonumber(held) end
