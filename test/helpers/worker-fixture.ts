@@ -1,4 +1,10 @@
-import { CodeClassifier, createRedis, createRegistry, createWorkerMetrics } from '@vod-callbacks/shared';
+import {
+  CodeClassifier,
+  createRedis,
+  createRegistry,
+  createWorkerMetrics,
+  isCluster,
+} from '@vod-callbacks/shared';
 import { deletePrefix } from '@vod-callbacks/test-support';
 import type { VodApi } from '@vod-callbacks/vod-client';
 import type { Redis } from 'ioredis';
@@ -48,6 +54,8 @@ export function createWorkerFixture(
   storeOptions: FixtureStoreOptions = {},
 ): WorkerFixture {
   const redis = createRedis(redisUrl, 'worker', 'test');
+  if (isCluster(redis))
+    throw new Error(`the worker fixture takes one Redis server's URL, not a cluster: ${redisUrl}`);
   const writers = new JobWriters(redis, { prefix, eventsMaxLen: 1000 });
   const store = new OutcomeStore(redis, {
     prefix,
