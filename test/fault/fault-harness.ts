@@ -1,8 +1,8 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { outcomeFromFields } from '@vod-callbacks/shared';
-import { type AppProcess, freePort, REPO_ROOT, startApp, waitFor } from '@vod-callbacks/test-support';
+import { type AppProcess, freePort, startApp, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
+import { reportFigures } from '../support/figures.js';
 
 const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-success.json', import.meta.url), 'utf8'));
 
@@ -218,13 +218,7 @@ export function report(
     byPhase: stats.byPhase,
     ...extra,
   };
-  process.stdout.write(`[fault] ${JSON.stringify(figures)}\n`);
-  const dir = join(REPO_ROOT, 'test-output');
-  mkdirSync(dir, { recursive: true });
-  appendFileSync(
-    join(dir, 'fault-figures.jsonl'),
-    `${JSON.stringify({ at: new Date().toISOString(), ...figures })}\n`,
-  );
+  reportFigures('fault', 'fault-figures.jsonl', figures);
 }
 
 /** Resident set size of a process in bytes (Linux /proc). */

@@ -1,8 +1,7 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { DEFAULT_WEBHOOK_DECISIONS, type OutcomeRecord, outcomeFromFields } from '@vod-callbacks/shared';
-import { REPO_ROOT, type WebhookReceiver } from '@vod-callbacks/test-support';
+import type { WebhookReceiver } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
+import { reportFigures } from '../support/figures.js';
 import { postCallback, uploadEvent } from '../support/pipeline.js';
 
 /** Worker settings that send outcome webhooks to `receiver`, with a short retry schedule for tests. */
@@ -90,12 +89,5 @@ export async function sendRealisticMix(
 
 /** Prints one line of figures and appends it to test-output/webhook-figures.jsonl. */
 export function reportWebhooks(test: string, figures: Record<string, unknown>): void {
-  const line = { test, ...figures };
-  process.stdout.write(`[webhooks] ${JSON.stringify(line)}\n`);
-  const dir = join(REPO_ROOT, 'test-output');
-  mkdirSync(dir, { recursive: true });
-  appendFileSync(
-    join(dir, 'webhook-figures.jsonl'),
-    `${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`,
-  );
+  reportFigures('webhooks', 'webhook-figures.jsonl', { test, ...figures });
 }
