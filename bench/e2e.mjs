@@ -11,6 +11,7 @@
 //                      [--rounds=2] [--worker-concurrency=50]
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
 import {
   answersHttp,
   BENCH_DIR,
@@ -42,7 +43,7 @@ const opts = flags({
   events: 100_000,
 });
 const PREFIX = 'vod';
-const Q = `${PREFIX}:vod-events`;
+const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
 async function startPair(pair, ts, redisUrl) {
   const port = await ts.freePort();
@@ -176,7 +177,10 @@ async function runPair(pair, round, ts, redisServer, redis) {
     let loadDone = false;
     const sampler = (async () => {
       while (!loadDone || backlog.at(-1)?.waiting > 0) {
-        const [waiting, active] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+        const [waiting, active] = await Promise.all([
+          redis.llen(EVENT_KEYS.wait),
+          redis.llen(EVENT_KEYS.active),
+        ]);
         backlog.push({ s: Math.round((Date.now() - t0) / 1000), waiting, active });
         if (Date.now() - t0 > (opts.seconds + opts.drainSeconds) * 1000) break;
         await sleep(1000);
@@ -211,7 +215,7 @@ async function runPair(pair, round, ts, redisServer, redis) {
     // Drained: nothing waiting or active.
     const deadline = Date.now() + opts.drainSeconds * 1000;
     for (;;) {
-      const [w, a] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+      const [w, a] = await Promise.all([redis.llen(EVENT_KEYS.wait), redis.llen(EVENT_KEYS.active)]);
       if (w === 0 && a === 0) break;
       if (Date.now() > deadline) break;
       await sleep(100);

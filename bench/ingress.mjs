@@ -13,6 +13,7 @@
 // build of our ingress, run like `ours` (an A/B of a change in one run).
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
 import {
   answersHttp,
   BENCH_DIR,
@@ -41,6 +42,7 @@ const opts = flags({
   altIngress: '',
 });
 const PREFIX = 'vod';
+const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 const SEEDS = 20;
 
 const SERVERS = {
@@ -144,10 +146,10 @@ async function runVariant(variant, round, ts, redisServer, redis) {
     if (stores) {
       // Requests in flight when autocannon stopped are still answered (and stored); let them land.
       await sleep(500);
-      const before = await redis.llen(`${PREFIX}:vod-events:wait`);
+      const before = await redis.llen(EVENT_KEYS.wait);
       const statuses = [];
       for (const s of seeds) statuses.push(await post(url, s));
-      stored = await redis.llen(`${PREFIX}:vod-events:wait`);
+      stored = await redis.llen(EVENT_KEYS.wait);
       dedupeOk = stored === before && statuses.every((s) => s === 200);
       expected = SEEDS + warm['2xx'] + r['2xx'];
     }

@@ -6,6 +6,7 @@
 //   node bench/memory.mjs [--jobs=10000] [--soak-seconds=600] [--soak-rate=300] [--skip-soak]
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
 import {
   answersHttp,
   callbackBody,
@@ -24,6 +25,7 @@ import { fillEvents } from './lib/fill.mjs';
 const opts = flags({ jobs: 10_000, soakSeconds: 600, soakRate: 300, skipSoak: '' });
 const PREFIX = 'vod';
 const Q = `${PREFIX}:vod-events`;
+const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
 const usedMemory = async (redis) => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
 const usage = async (redis, key) => Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
@@ -45,7 +47,7 @@ async function startWorker(ts, redisUrl, env = {}) {
 
 async function drained(redis) {
   for (let i = 0; i < 3000; i++) {
-    const [w, a] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+    const [w, a] = await Promise.all([redis.llen(EVENT_KEYS.wait), redis.llen(EVENT_KEYS.active)]);
     if (w === 0 && a === 0) return;
     await sleep(100);
   }
@@ -60,11 +62,11 @@ async function redisBytes(ts, redisServer, redis) {
   let before = await usedMemory(redis);
   await fillEvents(redis, n, '2024memours');
   const oursWaiting = (await usedMemory(redis)) - before;
-  const sampleId = (await redis.lrange(`${Q}:wait`, 0, 0))[0];
+  const sampleId = (await redis.lrange(EVENT_KEYS.wait, 0, 0))[0];
   rows.push({
     what: 'waiting event job (ours)',
     bytesPerEvent: oursWaiting / n,
-    sampleKeyBytes: await usage(redis, `${Q}:${sampleId}`),
+    sampleKeyBytes: await usage(redis, `${EVENT_KEYS.base}${sampleId}`),
   });
 
   await redis.flushall();
@@ -93,11 +95,11 @@ async function redisBytes(ts, redisServer, redis) {
   }
   await naive.close();
   const naiveWaiting = (await usedMemory(redis)) - before;
-  const naiveId = (await redis.lrange(`${Q}:wait`, 0, 0))[0];
+  const naiveId = (await redis.lrange(EVENT_KEYS.wait, 0, 0))[0];
   rows.push({
     what: 'waiting event job (naive Queue.add)',
     bytesPerEvent: naiveWaiting / n,
-    sampleKeyBytes: await usage(redis, `${Q}:${naiveId}`),
+    sampleKeyBytes: await usage(redis, `${EVENT_KEYS.base}${naiveId}`),
   });
 
   // Processed with every completed job retained, to price one.
@@ -119,7 +121,7 @@ async function redisBytes(ts, redisServer, redis) {
   rows.push({
     what: 'processed event, completed job retained (all keys)',
     bytesPerEvent: processedAll / n,
-    sampleKeyBytes: completedIds[0] ? await usage(redis, `${Q}:${completedIds[0]}`) : 0,
+    sampleKeyBytes: completedIds[0] ? await usage(redis, `${EVENT_KEYS.base}${completedIds[0]}`) : 0,
   });
   rows.push({
     what: '  of which: outcome record (stream entry)',
@@ -148,7 +150,7 @@ async function redisBytes(ts, redisServer, redis) {
   });
   rows.push({
     what: '  of which: completed job hash (kept: last EVENT_JOB_KEEP_COMPLETED)',
-    bytesPerEvent: completedIds[0] ? await usage(redis, `${Q}:${completedIds[0]}`) : 0,
+    bytesPerEvent: completedIds[0] ? await usage(redis, `${EVENT_KEYS.base}${completedIds[0]}`) : 0,
     sampleKeyBytes: '',
   });
   return { rows };
@@ -176,7 +178,7 @@ async function soak(ts, redisServer, redis) {
       ingressRssMB: procRssBytes(ingress.pid) / 1048576,
       workerRssMB: procRssBytes(worker.pid) / 1048576,
       redisUsedMB: (await usedMemory(redis)) / 1048576,
-      waiting: await redis.llen(`${Q}:wait`),
+      waiting: await redis.llen(EVENT_KEYS.wait),
       outcomes: await redis.xlen(`${PREFIX}:outcomes`),
     });
   try {

@@ -6,6 +6,7 @@
 //   node bench/scaling.mjs [--jobs=6000] [--processes=1,2,4] [--delay=20] [--concurrency=10]
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
 import {
   cpuMeter,
   flags,
@@ -29,7 +30,7 @@ const opts = flags({
   rounds: 1,
 });
 const PREFIX = 'vod';
-const Q = `${PREFIX}:vod-events`;
+const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
 async function run(scenario, processes, round, ts, redisServer, redis) {
   await redis.flushall();
@@ -59,7 +60,7 @@ async function run(scenario, processes, round, ts, redisServer, redis) {
     await queue.resume();
     const deadline = Date.now() + 300_000;
     for (;;) {
-      const [wait, active] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+      const [wait, active] = await Promise.all([redis.llen(EVENT_KEYS.wait), redis.llen(EVENT_KEYS.active)]);
       if (wait === 0 && active === 0) break;
       if (Date.now() > deadline) throw new Error('did not drain within 300 s');
       await sleep(20);

@@ -9,6 +9,7 @@
 // `--alt-job-form=body` fills its queue the way builds before the embedded event did.
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
 import {
   BENCH_DIR,
   commandStats,
@@ -34,6 +35,7 @@ const opts = flags({
 });
 const PREFIX = 'vod';
 const Q = `${PREFIX}:vod-events`;
+const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
 async function startWorker(variant, concurrency, ts, redisUrl) {
   const nodeArgs = opts.cpuProf
@@ -79,7 +81,7 @@ async function drain(variant, concurrency, round, ts, redisServer, redis) {
     await queue.resume();
     const deadline = Date.now() + 300_000;
     for (;;) {
-      const [wait, active] = await Promise.all([redis.llen(`${Q}:wait`), redis.llen(`${Q}:active`)]);
+      const [wait, active] = await Promise.all([redis.llen(EVENT_KEYS.wait), redis.llen(EVENT_KEYS.active)]);
       if (wait === 0 && active === 0) break;
       if (Date.now() > deadline) throw new Error(`${variant} did not drain within 300 s`);
       await sleep(20);

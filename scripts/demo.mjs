@@ -4,8 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import {
+  DEAD_LETTERS_QUEUE,
   DEFAULT_WEBHOOK_DECISIONS,
   outcomeFromFields,
+  queueKeys,
   readSourceState,
   redactRedisUrl,
   signCallback,
@@ -232,7 +234,7 @@ try {
   console.table(table);
 
   const delayed = await redis.zcard(`${prefix}:vod-reuploads:delayed`);
-  const deadLetters = await redis.llen(`${prefix}:vod-dead-letters:wait`);
+  const deadLetters = await redis.llen(queueKeys(prefix, DEAD_LETTERS_QUEUE).wait);
   console.log(`vod-reuploads delayed jobs: ${delayed}; vod-dead-letters waiting: ${deadLetters}`);
 
   await uploadBatchThroughSimulator();
