@@ -8,6 +8,7 @@ import {
   RedisKeys,
   type RedisTopology,
   refuseMissingDatabase,
+  type ShardLayout,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import type { CliConfig } from './config.js';
@@ -19,13 +20,21 @@ export interface CliIo {
   err(line: string): void;
 }
 
-/** What every command gets: config, one Redis connection, queues on it, output. */
+/** What every command gets: config, one Redis connection, every shard's queues and keys on it, output. */
 export interface CliContext extends CliIo {
   config: CliConfig;
   redis: RedisClient;
-  keys: RedisKeys;
-  /** A BullMQ queue on the shared connection (created once, closed by the dispatcher). */
-  queue<T = unknown>(name: QueueName): Queue<T>;
+  /** The event shards of this configuration (EVENT_SHARDS over QUEUE_PREFIX). */
+  layout: ShardLayout;
+  /** The project's own keys in one shard. */
+  keysOf(shard: number): RedisKeys;
+  /** A BullMQ queue of one shard on the shared connection (created once, closed by the dispatcher). */
+  queue<T = unknown>(name: QueueName, shard: number): Queue<T>;
+  /**
+   * A BullMQ queue under any prefix, e.g. a shard of another layout than this configuration's
+   * (`shards set` checks the recorded one); created once, closed by the dispatcher.
+   */
+  queueAt<T = unknown>(name: QueueName, prefix: string): Queue<T>;
   now(): number;
 }
 
@@ -61,31 +70,46 @@ export async function connectRedis(topology: RedisTopology): Promise<RedisClient
 
 /** Builds the context and returns it with the function that releases everything it opened. */
 export function createContext(
-  config: CliConfig,
+  config: CliConfig & { layout: ShardLayout },
   redis: RedisClient,
   io: CliIo,
   now: () => number = Date.now,
 ): { ctx: CliContext; close: () => Promise<void> } {
-  const queues = new Map<QueueName, Queue>();
+  const { layout } = config;
+  // Keyed by prefix and name: the identity of a BullMQ queue.
+  const queues = new Map<string, Queue>();
+  const prefixOf = (shard: number): string => {
+    const prefix = layout.prefixes[shard];
+    if (prefix === undefined) throw new Error(`no shard ${shard}: EVENT_SHARDS=${layout.count}`);
+    return prefix;
+  };
+  const queueAt = <T>(name: QueueName, prefix: string): Queue<T> => {
+    const id = `${prefix}\u0000${name}`;
+    let q = queues.get(id);
+    if (!q) {
+      q = new Queue(name, { connection: redis, prefix });
+      queues.set(id, q);
+    }
+    return q as unknown as Queue<T>;
+  };
   const ctx: CliContext = {
     ...io,
     config,
     redis,
-    keys: new RedisKeys(config.QUEUE_PREFIX),
-    queue<T>(name: QueueName): Queue<T> {
-      let q = queues.get(name);
-      if (!q) {
-        q = new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
-        queues.set(name, q);
-      }
-      return q as unknown as Queue<T>;
-    },
+    layout,
+    keysOf: (shard) => new RedisKeys(prefixOf(shard)),
+    queue: (name, shard) => queueAt(name, prefixOf(shard)),
+    queueAt,
     now,
   };
   // Runs after the command's answer: a queue that fails to close is reported, not the command.
   const close = async () => {
     try {
-      await closeAll(Object.fromEntries([...queues].map(([name, q]) => [`${name} queue`, () => q.close()])));
+      await closeAll(
+        Object.fromEntries(
+          [...queues.values()].map((q) => [`${q.name} queue (${q.opts.prefix})`, () => q.close()]),
+        ),
+      );
     } catch (err) {
       io.err(`vodctl: ${(err as Error).message}`);
     } finally {

@@ -1,12 +1,16 @@
 import {
   COMMON_ENV,
+  ConfigError,
   type ConfigOf,
+  clusterPrefixProblem,
   EVENT_JOB_ENV,
   loadConfig,
   OUTCOME_WEBHOOK_ENV,
   REUPLOAD_JOB_ENV,
   type RedisTopology,
   redisTopologyOf,
+  type ShardLayout,
+  shardLayoutOf,
 } from '@vod-callbacks/shared';
 import { VOD_API_ENV } from '@vod-callbacks/vod-client';
 
@@ -26,8 +30,20 @@ export const CLI_ENV = {
 
 export type CliConfig = ConfigOf<typeof CLI_ENV>;
 
-/** Reads and validates the CLI configuration once, with the Redis topology it names. */
-export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig & { topology: RedisTopology } {
+/** The configuration with what derives from it: the Redis topology and the event shard layout. */
+export type LoadedCliConfig = CliConfig & { topology: RedisTopology; layout: ShardLayout };
+
+/**
+ * Reads and validates the CLI configuration once. Refuses (ConfigError) what the ingress and the
+ * worker refuse too: on Redis Cluster, a single shard whose QUEUE_PREFIX has no hash tag.
+ */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): LoadedCliConfig {
   const config = loadConfig(CLI_ENV, env);
-  return Object.freeze({ ...config, topology: redisTopologyOf(config) });
+  const topology = redisTopologyOf(config);
+  const layout = shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS);
+  if (topology.kind === 'cluster') {
+    const problem = clusterPrefixProblem(config.QUEUE_PREFIX, layout.count);
+    if (problem) throw new ConfigError(problem);
+  }
+  return Object.freeze({ ...config, topology, layout });
 }

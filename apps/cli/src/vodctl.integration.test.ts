@@ -3,13 +3,17 @@ import {
   DEAD_LETTER_JOB_NAME,
   DEFAULT_RETRY_POLICY,
   type DeadLetterJobData,
+  NOTIFICATIONS_QUEUE,
   REUPLOADS_QUEUE,
+  RedisKeys,
+  shardOfSource,
   stableHash,
 } from '@vod-callbacks/shared';
-import { freePort, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
+import { freePort, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcessorHarness, type ProcessorHarness } from '../../../test/helpers/processor-harness.js';
+import { startSimulatorInProcess } from '../../../test/helpers/simulator-in-process.js';
 import { runCli } from './dispatcher.js';
 import { EXIT } from './exit-codes.js';
 import { COMMANDS } from './main.js';
@@ -339,5 +343,286 @@ describe('vodctl against real Redis and BullMQ', () => {
     expect(await vodctl(['queues'], { REDIS_URL: `redis://127.0.0.1:${port}` })).toBe(EXIT.redisUnreachable);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err.at(-1)).toMatch(new RegExp(`cannot reach Redis at standalone redis://127.0.0.1:${port}`));
+  });
+});
+
+// Three event shards, each written by a processor harness of its own under the shard's prefix, as
+// the ingress and one worker runtime per shard would: every command must see all three.
+describe('vodctl with EVENT_SHARDS=3', () => {
+  const SHARDS = 3;
+  let base: string;
+  let shards: ProcessorHarness[];
+  let out: string[];
+  let err: string[];
+
+  beforeEach(() => {
+    base = uniquePrefix('cli3');
+    shards = Array.from({ length: SHARDS }, (_, i) =>
+      createProcessorHarness(testRedisUrl(), `{${base}-${i}}`),
+    );
+    out = [];
+    err = [];
+  });
+  afterEach(async () => {
+    await Promise.all(shards.map((h) => h.close()));
+  });
+
+  const vodctl = (args: string[], env: Record<string, string> = {}) =>
+    runCli(args, COMMANDS, {
+      env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: base, EVENT_SHARDS: String(SHARDS), ...env },
+      io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+    });
+
+  /** `event` with the CallbackArgs changed until its source falls in `shard` (where the ingress routes it). */
+  const inShard = <E extends { Data: { SpaceName: string; SourceUrl: string; CallbackArgs?: string } }>(
+    event: E,
+    shard: number,
+  ): E => {
+    for (let i = 0; ; i++) {
+      const args = `item-${i}`;
+      if (shardOfSource(event.Data.SpaceName, event.Data.SourceUrl, args, SHARDS) === shard) {
+        event.Data.CallbackArgs = args;
+        return event;
+      }
+    }
+  };
+  const deliverIn = async (shard: number, event: unknown) => {
+    const h = shards[shard]!;
+    return h.processStored(await h.storeAsIngress(JSON.stringify(event)));
+  };
+  const unknownCodeEvent = (requestId: string, shard: number) => {
+    const e = fixture('seed-failure.json');
+    e.RequestId = requestId;
+    e.Data.Code = 'Throttling.NewSubCode';
+    e.Data.SourceUrl = `https://example.invalid/${requestId}.mp4`;
+    return inShard(e, shard);
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('queues: counts summed over the shards, and each shard on its own', async () => {
+    await shards[0]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-a' });
+    await shards[2]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-b' });
+    await shards[2]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-c' });
+    await shards[1]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-d', delay: 60_000 });
+    expect(await vodctl(['queues', '--json'])).toBe(EXIT.ok);
+    const counts = JSON.parse(out[0]!);
+    expect(counts['vod-events']).toMatchObject({ waiting: 3, delayed: 1, active: 0 });
+    expect(counts['vod-dead-letters']).toMatchObject({ waiting: 0 });
+    expect(counts.shards).toHaveLength(3);
+    expect(counts.shards.map((s: { prefix: string }) => s.prefix)).toEqual(
+      [0, 1, 2].map((i) => `{${base}-${i}}`),
+    );
+    expect(
+      counts.shards.map(
+        (s: { queues: Record<string, { waiting: number }> }) => s.queues['vod-events']!.waiting,
+      ),
+    ).toEqual([1, 0, 2]);
+    expect(counts.shards[1].queues['vod-events'].delayed).toBe(1);
+
+    out = [];
+    expect(await vodctl(['queues'])).toBe(EXIT.ok);
+    const text = out.join('\n');
+    expect(text).toMatch(/^QUEUE\s+SHARD\s+WAITING\s+ACTIVE\s+DELAYED/);
+    expect(text).toMatch(/^vod-events\s+all\s+3\s+0\s+1\s/m);
+    expect(text).toMatch(/^vod-events\s+2\s+2\s+0\s+0\s/m);
+    expect(text).toMatch(/^vod-events\s+1\s+0\s+0\s+1\s/m);
+    expect(text.split('\n')).toHaveLength(1 + 4 * (1 + SHARDS));
+  });
+
+  it('dlq list/show/replay: every shard, oldest first, ids that say their shard; a replay goes back into its shard', async () => {
+    for (const [req, shard] of [
+      ['dl-s2', 2],
+      ['dl-s0', 0],
+      ['dl-s1', 1],
+    ] as const) {
+      await deliverIn(shard, unknownCodeEvent(req, shard));
+      await sleep(5); // distinct dead-letter times
+    }
+    const idOf = (req: string) => `dl-${stableHash(req)}`;
+    expect(await vodctl(['dlq', 'list', '--json'])).toBe(EXIT.ok);
+    expect(out.map((l) => JSON.parse(l)).map((d) => [d.id, d.requestId])).toEqual([
+      [`2/${idOf('dl-s2')}`, 'dl-s2'],
+      [`0/${idOf('dl-s0')}`, 'dl-s0'],
+      [`1/${idOf('dl-s1')}`, 'dl-s1'],
+    ]);
+    out = [];
+    expect(await vodctl(['dlq', 'list'])).toBe(EXIT.ok);
+    expect(out.join('\n').split('\n')[1]).toMatch(new RegExp(`^2/${idOf('dl-s2')}\\s+unknown_code`));
+
+    // show: by the qualified id, by the bare id (found in the one shard holding it); the wrong shard
+    // or a shard that does not exist are not found / a usage error.
+    const ref = `2/${idOf('dl-s2')}`;
+    for (const given of [ref, idOf('dl-s2')]) {
+      out = [];
+      expect(await vodctl(['dlq', 'show', given])).toBe(EXIT.ok);
+      expect(JSON.parse(out.join('\n'))).toMatchObject({
+        id: ref,
+        requestId: 'dl-s2',
+        replay: { possible: true, queue: 'vod-events', shard: 2, jobId: `2/rp-${idOf('dl-s2')}` },
+      });
+    }
+    expect(await vodctl(['dlq', 'show', `0/${idOf('dl-s2')}`])).toBe(EXIT.failed);
+    expect(await vodctl(['dlq', 'show', `3/${idOf('dl-s2')}`])).toBe(EXIT.usage);
+    expect(err.at(-1)).toMatch(/names shard 3, but EVENT_SHARDS=3/);
+
+    // replay one: the event goes into shard 2's vod-events, nowhere else, and its dead letter goes.
+    out = [];
+    expect(await vodctl(['dlq', 'replay', ref])).toBe(EXIT.ok);
+    expect(out[0]).toBe(`replayed ${ref} (unknown_code) → vod-events job 2/rp-${idOf('dl-s2')}`);
+    expect(await shards[2]!.events.getJob(`rp-${idOf('dl-s2')}`)).toBeDefined();
+    for (const other of [0, 1])
+      expect(await shards[other]!.events.getJob(`rp-${idOf('dl-s2')}`)).toBeUndefined();
+    expect(await shards[2]!.deadLetters.getJob(idOf('dl-s2'))).toBeUndefined();
+    expect(await shards[2]!.processStored(`rp-${idOf('dl-s2')}`)).toMatchObject({
+      decision: 'dead_lettered',
+    });
+
+    // replay --all: each of the others back into its own shard.
+    out = [];
+    expect(await vodctl(['dlq', 'replay', '--reason', 'unknown_code', '--dry-run'])).toBe(EXIT.ok);
+    expect(out).toContain(
+      `would replay 0/${idOf('dl-s0')} (unknown_code) → vod-events job 0/rp-${idOf('dl-s0')}`,
+    );
+    expect(out).toContain(
+      `would replay 1/${idOf('dl-s1')} (unknown_code) → vod-events job 1/rp-${idOf('dl-s1')}`,
+    );
+    out = [];
+    expect(await vodctl(['dlq', 'replay', '--all'])).toBe(EXIT.ok);
+    // The two, and the replay's own dead letter (the policy still does not know the code), in shard 2.
+    expect(out.at(-1)).toBe('replayed 3, skipped 0');
+    expect(await shards[0]!.events.getJob(`rp-${idOf('dl-s0')}`)).toBeDefined();
+    expect(await shards[1]!.events.getJob(`rp-${idOf('dl-s1')}`)).toBeDefined();
+    expect(await shards[0]!.events.getJob(`rp-${idOf('dl-s1')}`)).toBeUndefined();
+    for (const h of shards) expect(await h.deadLetters.count()).toBe(0);
+  });
+
+  it('dlq purge and webhooks list/show/replay work in every shard', async () => {
+    await deliverIn(0, unknownCodeEvent('purge-0', 0));
+    await deliverIn(2, unknownCodeEvent('purge-2', 2));
+    const inEightDays = Date.now() + 8 * 86_400_000;
+    expect(
+      await runCli(['dlq', 'purge', '--older-than', '7d'], COMMANDS, {
+        env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: base, EVENT_SHARDS: '3' },
+        io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+        now: () => inEightDays,
+      }),
+    ).toBe(EXIT.ok);
+    expect(out.at(-1)).toMatch(/^purged 2 dead letters/);
+    for (const h of shards) expect(await h.deadLetters.count()).toBe(0);
+
+    // An outcome webhook that was never delivered, dead-lettered in shard 1.
+    const ok = inShard(fixture('seed-success.json'), 1);
+    await deliverIn(1, ok);
+    const [outcome] = await shards[1]!.outcomes();
+    const [[outcomeId]] = (await shards[1]!.redis.xrange(`{${base}-1}:outcomes`, '-', '+')) as [
+      string,
+      string[],
+    ][];
+    const notification = { webhookId: 'msg_shard1', outcome: { ...outcome!, outcomeId: outcomeId! } };
+    await shards[1]!.deadLetters.add(
+      DEAD_LETTER_JOB_NAME,
+      {
+        reason: 'webhook_exhausted',
+        detail: 'HTTP 503',
+        notification,
+        deadLetteredAt: Date.now(),
+      } as DeadLetterJobData,
+      { jobId: 'dl-webhook-1' },
+    );
+    out = [];
+    expect(await vodctl(['webhooks', 'list', '--json'])).toBe(EXIT.ok);
+    expect(out.map((l) => JSON.parse(l).id)).toEqual(['1/dl-webhook-1']);
+    out = [];
+    expect(await vodctl(['webhooks', 'show', '1/dl-webhook-1'])).toBe(EXIT.ok);
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ id: '1/dl-webhook-1', webhookId: 'msg_shard1' });
+    out = [];
+    expect(await vodctl(['webhooks', 'replay', '1/dl-webhook-1'])).toBe(EXIT.ok);
+    expect(out[0]).toBe(
+      'replayed 1/dl-webhook-1 (webhook_exhausted, msg_shard1) → vod-notifications job 1/rp-dl-webhook-1',
+    );
+    const notifications = (shard: number) =>
+      new Queue(NOTIFICATIONS_QUEUE, { connection: shards[shard]!.redis, prefix: `{${base}-${shard}}` });
+    const q1 = notifications(1);
+    const q0 = notifications(0);
+    try {
+      expect((await q1.getJob('rp-dl-webhook-1'))?.data).toEqual(notification);
+      expect(await q0.getJob('rp-dl-webhook-1')).toBeUndefined();
+    } finally {
+      await Promise.all([q1.close(), q0.close()]);
+    }
+    expect(
+      await shards[1]!.redis.zscore(new RedisKeys(`{${base}-1}`).pendingNotifications, 'rp-dl-webhook-1'),
+    ).not.toBeNull();
+    expect(await shards[1]!.deadLetters.getJob('dl-webhook-1')).toBeUndefined();
+  });
+
+  it('status: finds a source recorded in shard 2 by JobId and by SourceUrl', async () => {
+    const ok = inShard(fixture('seed-success.json'), 2);
+    ok.Data.SourceUrl = `https://example.invalid/${base}.mp4`;
+    inShard(ok, 2);
+    await deliverIn(2, ok);
+    for (const arg of [ok.Data.JobId, ok.Data.SourceUrl]) {
+      out = [];
+      expect(await vodctl(['status', arg, '--json'])).toBe(EXIT.ok);
+      expect(JSON.parse(out[0]!)).toMatchObject({
+        requestId: ok.RequestId,
+        decision: 'succeeded',
+        vid: ok.Data.Vid,
+      });
+    }
+    // The same Redis read as one shard finds nothing: the record is only in shard 2's keys.
+    expect(await vodctl(['status', ok.Data.JobId], { EVENT_SHARDS: '1' })).toBe(EXIT.failed);
+  });
+
+  it('reconcile: the synthetic event goes to the shard holding the JobId, else to the shard of the source VOD reports', async () => {
+    const vod = await startSimulatorInProcess('cli3');
+    try {
+      const space = 'space-r';
+      // Sources whose shards are known: `theirs` (started elsewhere) in shard 1; `ours` hashes to
+      // shard 0, but its record is in shard 2, which is where the event must go.
+      const theirs = inShard(
+        { Data: { SpaceName: space, SourceUrl: 'https://m.example/theirs.mp4' } },
+        1,
+      ).Data;
+      const ours = inShard({ Data: { SpaceName: space, SourceUrl: 'https://m.example/ours.mp4' } }, 0).Data;
+      const [a, b] = await vod.api.uploadMediaByUrl(space, [
+        { SourceUrl: theirs.SourceUrl, CallbackArgs: theirs.CallbackArgs },
+        { SourceUrl: ours.SourceUrl, CallbackArgs: ours.CallbackArgs },
+      ]);
+      const source = { spaceName: space, sourceUrl: ours.SourceUrl, callbackArgs: ours.CallbackArgs! };
+      await shards[2]!.redis.set(
+        new RedisKeys(`{${base}-2}`).uploadJob(b!.JobId),
+        JSON.stringify({ sourceKey: 'k-ours', attempt: 2, startedAt: Date.now(), source }),
+      );
+      const env = {
+        VOLC_ACCESSKEY: vod.credentials.accessKeyId,
+        VOLC_SECRETKEY: vod.credentials.secretKey,
+        VOD_API_HOST: vod.host,
+        VOD_API_PROTOCOL: 'http:',
+      };
+      await waitFor('both tasks finished', async () => {
+        out = [];
+        await vodctl(['reconcile', '--job-ids', `${a!.JobId},${b!.JobId}`, '--json'], env);
+        return JSON.parse(out[0] ?? '{}').emitted?.length === 2;
+      });
+      const jobsIn = async (shard: number) =>
+        (await shards[shard]!.events.getJobs(['waiting'])).map((j) => JSON.parse(j.data.body).Data.JobId);
+      expect(await jobsIn(1)).toEqual([a!.JobId]);
+      expect(await jobsIn(2)).toEqual([b!.JobId]);
+      expect(await jobsIn(0)).toEqual([]);
+    } finally {
+      await vod.close();
+    }
+  });
+
+  it('on Redis Cluster, a single shard whose QUEUE_PREFIX has no hash tag is refused (78) before connecting', async () => {
+    const cluster = { REDIS_CLUSTER_NODES: `127.0.0.1:${await freePort()}` };
+    expect(await vodctl(['queues'], { ...cluster, EVENT_SHARDS: '1' })).toBe(EXIT.config);
+    expect(err.at(-1)).toMatch(/QUEUE_PREFIX=".*" has no hash tag/);
+    // With shards (each its own hash tag) the prefix is fine: it gets as far as the connection.
+    expect(await vodctl(['queues'], cluster)).toBe(EXIT.redisUnreachable);
+    expect(await vodctl(['queues'], { ...cluster, EVENT_SHARDS: '1', QUEUE_PREFIX: `{${base}}` })).toBe(
+      EXIT.redisUnreachable,
+    );
   });
 });

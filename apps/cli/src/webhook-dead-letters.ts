@@ -6,8 +6,11 @@ export async function* iterateFailedDeliveries(ctx: CliContext): AsyncGenerator<
   for await (const dl of iterateDeadLetters(ctx)) if (dl.data.notification) yield dl;
 }
 
-/** One failed delivery by dead letter id, or undefined (also for a dead letter of another kind). */
-export async function getFailedDelivery(ctx: CliContext, id: string): Promise<DeadLetter | undefined> {
-  const dl = await getDeadLetter(ctx, id);
+/**
+ * One failed delivery by dead letter id (`<shard>/<id>` or a bare id), or undefined (also for a
+ * dead letter of another kind).
+ */
+export async function getFailedDelivery(ctx: CliContext, ref: string): Promise<DeadLetter | undefined> {
+  const dl = await getDeadLetter(ctx, ref);
   return dl?.data.notification ? dl : undefined;
 }

@@ -41,7 +41,7 @@ export const dlqListCommand: Command = {
       table(
         ['ID', 'REASON', 'DEAD-LETTERED', 'REQUEST ID', 'DETAIL'],
         picked.map((dl) => [
-          dl.id,
+          dl.ref,
           dl.data.reason,
           new Date(dl.at).toISOString(),
           cell(dl.data.requestId ?? '-', 40),
@@ -56,7 +56,7 @@ export const dlqListCommand: Command = {
 
 function summaryOf(dl: DeadLetter) {
   return {
-    id: dl.id,
+    id: dl.ref,
     reason: dl.data.reason,
     deadLetteredAt: new Date(dl.at).toISOString(),
     requestId: dl.data.requestId ?? null,

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { iterateDeadLetters, removeDeadLetter } from '../dead-letters.js';
+import { type DeadLetter, iterateDeadLetters, removeDeadLetter } from '../dead-letters.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, usageError } from '../exit-codes.js';
 import { parseReason } from '../format.js';
@@ -25,15 +25,15 @@ export const dlqPurgeCommand: Command = {
     const cutoff = ctx.now() - parseDuration(String(values['older-than']), '--older-than');
     const reason = values.reason === undefined ? undefined : parseReason(String(values.reason));
     const dryRun = values['dry-run'] === true;
-    const ids: string[] = [];
+    const old: DeadLetter[] = [];
     for await (const dl of iterateDeadLetters(ctx)) {
-      if (dl.at < cutoff && (!reason || dl.data.reason === reason)) ids.push(dl.id);
+      if (dl.at < cutoff && (!reason || dl.data.reason === reason)) old.push(dl);
     }
     let removed = 0;
-    if (!dryRun) for (const id of ids) if (await removeDeadLetter(ctx, id)) removed++;
+    if (!dryRun) for (const dl of old) if (await removeDeadLetter(ctx, dl)) removed++;
     ctx.out(
       dryRun
-        ? `would purge ${ids.length} dead letters older than ${new Date(cutoff).toISOString()}`
+        ? `would purge ${old.length} dead letters older than ${new Date(cutoff).toISOString()}`
         : `purged ${removed} dead letters older than ${new Date(cutoff).toISOString()}`,
     );
     return EXIT.ok;

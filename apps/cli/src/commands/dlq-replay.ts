@@ -35,17 +35,17 @@ export const dlqReplayCommand: Command = {
     let replayed = 0;
     let skipped = 0;
     for (const dl of picked) {
-      const plan = planReplay(dl);
+      const plan = planReplay(ctx.layout, dl);
       if ('problem' in plan) {
         skipped++;
-        ctx.err(`skipped ${dl.id}: ${plan.problem}`);
+        ctx.err(`skipped ${dl.ref}: ${plan.problem}`);
         continue;
       }
       if (dryRun) {
-        ctx.out(`would replay ${dl.id} (${dl.data.reason}) → ${plan.queue} job ${plan.jobId}`);
+        ctx.out(`would replay ${dl.ref} (${dl.data.reason}) → ${plan.queue} job ${plan.jobRef}`);
       } else {
         await replayDeadLetter(ctx, dl, plan);
-        ctx.out(`replayed ${dl.id} (${dl.data.reason}) → ${plan.queue} job ${plan.jobId}`);
+        ctx.out(`replayed ${dl.ref} (${dl.data.reason}) → ${plan.queue} job ${plan.jobRef}`);
       }
       replayed++;
     }

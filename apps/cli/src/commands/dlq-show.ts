@@ -11,10 +11,10 @@ export const dlqShowCommand: Command = {
     if (positionals.length !== 1) throw new Error('expects exactly one dead letter id');
   },
   async run(ctx, { positionals }) {
-    const id = positionals[0]!;
-    const dl = await getDeadLetter(ctx, id);
-    if (!dl) throw notFound(`no dead letter ${JSON.stringify(id)}`);
-    const plan = planReplay(dl);
+    const ref = positionals[0]!;
+    const dl = await getDeadLetter(ctx, ref);
+    if (!dl) throw notFound(`no dead letter ${JSON.stringify(ref)}`);
+    const plan = planReplay(ctx.layout, dl);
     let event: unknown;
     if (typeof dl.data.body === 'string') {
       try {
@@ -26,12 +26,20 @@ export const dlqShowCommand: Command = {
     ctx.out(
       JSON.stringify(
         {
-          id: dl.id,
+          id: dl.ref,
           reason: dl.data.reason,
           detail: dl.data.detail,
           requestId: dl.data.requestId ?? null,
           deadLetteredAt: new Date(dl.at).toISOString(),
-          replay: 'problem' in plan ? { possible: false, why: plan.problem } : { possible: true, ...plan },
+          replay:
+            'problem' in plan
+              ? { possible: false, why: plan.problem }
+              : {
+                  possible: true,
+                  queue: plan.queue,
+                  ...(ctx.layout.count > 1 && { shard: plan.shard }),
+                  jobId: plan.jobRef,
+                },
           event: event ?? null,
           rawBody: event === undefined ? (dl.data.body ?? null) : undefined,
           reupload: dl.data.reupload ?? undefined,

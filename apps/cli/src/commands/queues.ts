@@ -2,31 +2,46 @@ import { QUEUE_NAMES } from '@vod-callbacks/shared';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
+import { countShardJobs, sumShardCounts } from '../job-counts.js';
 
 const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
-/** `vodctl queues [--json]` — job counts per state of every queue. */
+/**
+ * `vodctl queues [--json]` — job counts per state of every queue, summed over the event shards;
+ * with more than one shard, each shard's counts too (JSON: `shards`, by index).
+ */
 export const queuesCommand: Command = {
   path: ['queues'],
   usage: '[--json]',
-  summary: 'Job counts per state of vod-events, vod-reuploads and vod-dead-letters.',
+  summary:
+    'Job counts per state of vod-events, vod-reuploads, vod-dead-letters and vod-notifications (all shards, and each).',
   options: { json: { type: 'boolean' } },
   validate({ positionals }) {
     if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
   },
   async run(ctx, { values }) {
-    const counts: Record<string, Record<string, number>> = {};
-    for (const name of QUEUE_NAMES) counts[name] = await ctx.queue(name).getJobCounts(...STATES);
+    const { layout } = ctx;
+    const perShard = await countShardJobs(ctx, layout.prefixes, STATES);
+    const total = sumShardCounts(perShard, STATES);
+    const sharded = layout.count > 1;
     if (values.json) {
-      ctx.out(JSON.stringify(counts));
+      // The totals keep the single-shard shape, so scripts reading them need no change.
+      const shards = perShard.map((queues, shard) => ({ shard, prefix: layout.prefixes[shard], queues }));
+      ctx.out(JSON.stringify(sharded ? { ...total, shards } : total));
       return EXIT.ok;
     }
-    ctx.out(
-      table(
-        ['QUEUE', ...STATES.map((s) => s.toUpperCase())],
-        QUEUE_NAMES.map((name) => [name, ...STATES.map((s) => String(counts[name]?.[s] ?? 0))]),
-      ),
+    const numbers = (counts: Record<string, number> | undefined) =>
+      STATES.map((s) => String(counts?.[s] ?? 0));
+    const rows = QUEUE_NAMES.flatMap((name) =>
+      sharded
+        ? [
+            [name, 'all', ...numbers(total[name])],
+            ...perShard.map((counts, shard) => [name, String(shard), ...numbers(counts[name])]),
+          ]
+        : [[name, ...numbers(total[name])]],
     );
+    const header = ['QUEUE', ...(sharded ? ['SHARD'] : []), ...STATES.map((s) => s.toUpperCase())];
+    ctx.out(table(header, rows));
     return EXIT.ok;
   },
 };

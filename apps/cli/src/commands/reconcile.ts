@@ -1,4 +1,4 @@
-import { parseUploadJobRecord } from '@vod-callbacks/shared';
+import { closeAll, parseUploadJobRecord, shardOfSource } from '@vod-callbacks/shared';
 import {
   reconcileJobIds,
   SyntheticEventWriter,
@@ -43,13 +43,38 @@ export const reconcileCommand: Command = {
     const options = vodApiOptionsOf(ctx.config);
     if (!options)
       throw new CliError(EXIT.config, 'VOLC_ACCESSKEY and VOLC_SECRETKEY must be set to query VOD');
-    const events = new SyntheticEventWriter(ctx.redis, ctx.keys.prefix, ctx.config);
+    // A JobId's record lives in its source's shard, which the JobId alone does not tell: every
+    // shard is asked, and the synthetic event goes where the record is; for a JobId this system did
+    // not start, to the shard of the source VOD reports (where the ingress would route its callback).
+    const recordShard = new Map<string, number>();
+    const writers = new Map<number, SyntheticEventWriter>();
+    const writerOf = (shard: number) => {
+      let w = writers.get(shard);
+      if (!w) {
+        w = new SyntheticEventWriter(ctx.redis, ctx.layout.prefixes[shard]!, ctx.config);
+        writers.set(shard, w);
+      }
+      return w;
+    };
     try {
       const report = await reconcileJobIds(parseJobIds(String(values['job-ids'])), {
         api: new VodApiClient(options),
-        knownSource: async (jobId) =>
-          parseUploadJobRecord(await ctx.redis.get(ctx.keys.uploadJob(jobId)))?.source,
-        emit: (event) => events.add(event, ctx.now()),
+        knownSource: async (jobId) => {
+          for (let shard = 0; shard < ctx.layout.count; shard++) {
+            const record = parseUploadJobRecord(await ctx.redis.get(ctx.keysOf(shard).uploadJob(jobId)));
+            if (!record) continue;
+            recordShard.set(jobId, shard);
+            return record.source;
+          }
+          return undefined;
+        },
+        emit: (event) => {
+          const { JobId, SpaceName, SourceUrl, CallbackArgs } = event.Data;
+          const shard =
+            recordShard.get(JobId) ??
+            shardOfSource(SpaceName, SourceUrl, CallbackArgs ?? '', ctx.layout.count);
+          return writerOf(shard).add(event, ctx.now());
+        },
         now: () => ctx.now(),
       });
       if (values.json) {
@@ -65,7 +90,11 @@ export const reconcileCommand: Command = {
       const clean = report.notFound.length + report.incomplete.length + report.errors.length === 0;
       return clean ? EXIT.ok : EXIT.failed;
     } finally {
-      await events.close();
+      await closeAll(
+        Object.fromEntries(
+          [...writers].map(([shard, w]) => [`vod-events queue (shard ${shard})`, () => w.close()]),
+        ),
+      );
     }
   },
 };

@@ -1,4 +1,4 @@
-import { lookupUploadStatus } from '@vod-callbacks/shared';
+import { lookupUploadStatusInShards } from '@vod-callbacks/shared';
 import type { Command } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
 import { displayWidth, escapeControl } from '../format.js';
@@ -21,9 +21,10 @@ export const statusCommand: Command = {
     const order = URL_LIKE.test(arg) ? (['sourceUrl', 'jobId'] as const) : (['jobId', 'sourceUrl'] as const);
     let result: Record<string, string> | undefined;
     for (const by of order) {
-      result = await lookupUploadStatus(
+      // Every shard is asked: a JobId or a URL alone does not say which source, so which shard.
+      result = await lookupUploadStatusInShards(
         ctx.redis,
-        ctx.keys,
+        ctx.layout,
         by === 'jobId' ? { jobId: arg } : { sourceUrl: arg },
       );
       if (result) break;

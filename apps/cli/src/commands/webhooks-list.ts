@@ -25,7 +25,7 @@ export const webhooksListCommand: Command = {
       if (values.json) {
         ctx.out(
           JSON.stringify({
-            id: dl.id,
+            id: dl.ref,
             reason: dl.data.reason,
             deadLetteredAt: new Date(dl.at).toISOString(),
             webhookId: n.webhookId,
@@ -36,7 +36,7 @@ export const webhooksListCommand: Command = {
         );
       }
       rows.push([
-        dl.id,
+        dl.ref,
         dl.data.reason,
         new Date(dl.at).toISOString(),
         n.webhookId,

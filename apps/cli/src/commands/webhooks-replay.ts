@@ -32,11 +32,11 @@ export const webhooksReplayCommand: Command = {
       for await (const dl of iterateFailedDeliveries(ctx)) picked.push(dl);
     }
     for (const dl of picked) {
-      const plan = planReplay(dl);
+      const plan = planReplay(ctx.layout, dl);
       if ('problem' in plan) throw new Error(plan.problem); // cannot happen: it carries a notification
       if (!dryRun) await replayDeadLetter(ctx, dl, plan);
       ctx.out(
-        `${dryRun ? 'would replay' : 'replayed'} ${dl.id} (${dl.data.reason}, ${dl.data.notification!.webhookId}) → ${plan.queue} job ${plan.jobId}`,
+        `${dryRun ? 'would replay' : 'replayed'} ${dl.ref} (${dl.data.reason}, ${dl.data.notification!.webhookId}) → ${plan.queue} job ${plan.jobRef}`,
       );
     }
     ctx.out(`${dryRun ? 'would replay' : 'replayed'} ${picked.length}`);

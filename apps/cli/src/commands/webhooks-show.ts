@@ -12,14 +12,14 @@ export const webhooksShowCommand: Command = {
     if (positionals.length !== 1) throw new Error('expects exactly one dead letter id');
   },
   async run(ctx, { positionals }) {
-    const id = positionals[0]!;
-    const dl = await getFailedDelivery(ctx, id);
-    if (!dl) throw notFound(`no failed webhook delivery ${JSON.stringify(id)}`);
+    const ref = positionals[0]!;
+    const dl = await getFailedDelivery(ctx, ref);
+    if (!dl) throw notFound(`no failed webhook delivery ${JSON.stringify(ref)}`);
     const n = dl.data.notification!;
     ctx.out(
       JSON.stringify(
         {
-          id: dl.id,
+          id: dl.ref,
           reason: dl.data.reason,
           detail: dl.data.detail,
           deadLetteredAt: new Date(dl.at).toISOString(),
