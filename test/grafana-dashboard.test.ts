@@ -17,9 +17,12 @@ import { webhookEnv } from './webhooks/webhook-support.js';
 // and worker fed with real callbacks (the simulator's load mode, plus a mix with dead letters), with
 // re-uploads going to the VOD simulator and its callbacks coming back: a panel whose query errors
 // or shows nothing fails the test. Outcome webhooks go to a real receiver, so their row has data.
+// The pipeline runs with several event shards, so the queue panels must add shards up (after
+// deduplicating the two exporters) and the per-shard panel must show each shard.
 
 const DASHBOARD = join(REPO_ROOT, 'deploy', 'grafana', 'dashboards', 'vod-callbacks.json');
 const PROM_DIR = join(REPO_ROOT, 'deploy', 'prometheus');
+const SHARDS = 3;
 
 interface Panel {
   id: number;
@@ -72,6 +75,7 @@ describe('Grafana dashboard against a real Prometheus', () => {
     receiver = await startWebhookReceiver();
     p = await startPipelineWithSimulator({
       label: 'grafana',
+      env: { EVENT_SHARDS: String(SHARDS) },
       credentials: { accessKeyId: 'AKLTsimulator', secretKey: 'simulator-secret-key' },
       simulatorEnv: { SIM_PROCESSING_MS: '300' },
       ingressEnv: { EVENT_JOB_KEEP_COMPLETED: '0' },
@@ -197,6 +201,22 @@ describe('Grafana dashboard against a real Prometheus', () => {
     expect(problems).toEqual([]);
   });
 
+  it('the per-shard backlog panel shows every shard, each once (the two exporters deduplicated)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const panel = dashboardPanels().find((x) => x.title === 'Event backlog per shard')!;
+    const series = await prom.query(panel.targets![0]!.expr, { start: now, end: now, step: 1 });
+    expect(series.map((s) => s.metric.shard).sort()).toEqual(
+      Array.from({ length: SHARDS }, (_, i) => String(i)),
+    );
+    // Every shard's gauges come from the ingress and the worker; the recording rule counts each once.
+    const perShard = await prom.query('vod:queue_jobs_by_shard:max{queue="vod-events", state="waiting"}', {
+      start: now,
+      end: now,
+      step: 1,
+    });
+    expect(perShard).toHaveLength(SHARDS);
+  });
+
   it('evaluates every recording and alert rule on the live data without error; VodDeadLetters fires', async () => {
     const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as {
       data: {
@@ -237,7 +257,13 @@ describe('Grafana dashboard against a real Prometheus', () => {
     const q = async (expr: string) =>
       (await prom.query(expr, { start: now, end: now, step: 1 }))[0]?.values[0];
     expect(await q('sum(up{job="vod-worker"})')).toBe(1);
-    expect(await q('max(vod_queue_jobs{queue="vod-dead-letters", state="waiting"})')).toBe(2);
+    // Both processes export every shard's gauges; the two dead letters are counted once whichever
+    // shards their sources hash to (a plain sum would say 4, a max over shards 1 when they are apart).
+    const deadLetters = 'vod_queue_jobs{queue="vod-dead-letters", state="waiting"}';
+    expect(await q(`count(${deadLetters})`)).toBe(2 * SHARDS);
+    const waitingPanel = dashboardPanels().find((x) => x.title === 'Dead letters waiting')!;
+    expect(await q(waitingPanel.targets![0]!.expr)).toBe(2);
+    expect(await q('vod:queue_jobs:sum{queue="vod-dead-letters", state="waiting"}')).toBe(2);
     expect(await q('sum(vod_callbacks_received_total{result="accepted"})')).toBeGreaterThan(20);
     expect(await q('sum(vod_dead_letters_total{reason="unknown_code"})')).toBe(1);
     // Re-uploads reached the simulator and their callbacks came back as attempt-2 events.
