@@ -45,6 +45,7 @@ describe('outcome notifications', () => {
   let receiver: WebhookReceiver;
   let manager: WorkerManager | undefined;
   let queue: Queue<NotificationJobData>;
+  let deadLetters: Queue<DeadLetterJobData>;
 
   beforeEach(async () => {
     fx = createWorkerFixture(testRedisUrl(), uniquePrefix('notify'), {
@@ -53,12 +54,14 @@ describe('outcome notifications', () => {
     });
     receiver = await startWebhookReceiver();
     queue = new Queue(NOTIFICATIONS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
+    deadLetters = new Queue(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
   });
 
   afterEach(async () => {
     await manager?.close();
     manager = undefined;
     await queue.close();
+    await deadLetters.close();
     await receiver.close();
     await fx.close();
   });
@@ -89,6 +92,9 @@ describe('outcome notifications', () => {
       { concurrency: 5, ratePerSecond: 1000, backoffMs, backoffMaxMs: 1000 },
     );
   }
+
+  /** The first dead letter, once there is one. */
+  const firstDeadLetter = () => waitFor('dead letter', async () => (await deadLetters.getJobs(['wait']))[0]);
 
   const counter = async (result: string) =>
     (await fx.metrics.webhookDeliveries.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
@@ -140,42 +146,26 @@ describe('outcome notifications', () => {
     receiver.answer = () => ({ status: 400, body: 'unknown event type' });
     await fx.store.record('req-d', outcome('req-d', 'succeeded'));
     await startDelivery();
-    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
-    try {
-      const [dl] = await waitFor('dead letter', async () => {
-        const jobs = await dlq.getJobs(['wait']);
-        return jobs.length > 0 ? jobs : undefined;
-      });
-      expect(dl!.data.reason).toBe('webhook_rejected');
-      expect(dl!.data.detail).toContain('HTTP 400: unknown event type');
-      expect(dl!.data.notification?.webhookId).toBe(webhookIdOf('req-d'));
-      expect(receiver.received).toHaveLength(1);
-      // The dead letter is written first; the pending entry and the counter follow it.
-      await waitFor('rejection counted', async () => (await counter('rejected')) > 0);
-      expect(await counter('rejected')).toBe(1);
-      expect(await fx.store.oldestPendingNotificationMs()).toBeUndefined();
-    } finally {
-      await dlq.close();
-    }
+    const dl = await firstDeadLetter();
+    expect(dl.data.reason).toBe('webhook_rejected');
+    expect(dl.data.detail).toContain('HTTP 400: unknown event type');
+    expect(dl.data.notification?.webhookId).toBe(webhookIdOf('req-d'));
+    expect(receiver.received).toHaveLength(1);
+    // The dead letter is written first; the pending entry and the counter follow it.
+    await waitFor('rejection counted', async () => (await counter('rejected')) > 0);
+    expect(await counter('rejected')).toBe(1);
+    expect(await fx.store.oldestPendingNotificationMs()).toBeUndefined();
   });
 
   it('dead-letters a notification still failing on its last attempt (webhook_exhausted)', async () => {
     receiver.answer = () => ({ status: 500 });
     await fx.store.record('req-e', outcome('req-e', 'succeeded'));
     await startDelivery(10);
-    const dlq = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: fx.redis, prefix: fx.prefix });
-    try {
-      const [dl] = await waitFor('dead letter', async () => {
-        const jobs = await dlq.getJobs(['wait']);
-        return jobs.length > 0 ? jobs : undefined;
-      });
-      expect(dl!.data.reason).toBe('webhook_exhausted');
-      expect(receiver.received).toHaveLength(5);
-      await waitFor('exhaustion counted', async () => (await counter('exhausted')) > 0);
-      expect(await counter('retried')).toBe(4);
-      expect(await counter('exhausted')).toBe(1);
-    } finally {
-      await dlq.close();
-    }
+    const dl = await firstDeadLetter();
+    expect(dl.data.reason).toBe('webhook_exhausted');
+    expect(receiver.received).toHaveLength(5);
+    await waitFor('exhaustion counted', async () => (await counter('exhausted')) > 0);
+    expect(await counter('retried')).toBe(4);
+    expect(await counter('exhausted')).toBe(1);
   });
 });
