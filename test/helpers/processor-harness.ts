@@ -9,6 +9,8 @@ import {
   eventJobOptions,
   type OutcomeRecord,
   outcomeFromFields,
+  REUPLOADS_QUEUE,
+  type ReuploadJobData,
 } from '@vod-callbacks/shared';
 import { Queue } from 'bullmq';
 import { EventJobWriter } from '../../apps/ingress/src/event-job-writer.js';
@@ -26,6 +28,8 @@ import { createWorkerFixture, type WorkerFixture } from './worker-fixture.js';
 export interface ProcessorHarness extends WorkerFixture {
   deps: EventProcessorDeps;
   events: Queue<EventJobData>;
+  /** Where the processor schedules re-uploads. */
+  reuploads: Queue<ReuploadJobData>;
   deadLetters: Queue<DeadLetterJobData>;
   /**
    * Stores a callback's JSON text exactly as the ingress does (its own job writer, the text embedded
@@ -49,6 +53,7 @@ export function createProcessorHarness(
   const { redis } = fixture;
   const deps = fixture.eventDeps({ backoffBaseMs: 60_000, random: () => 1, ...over });
   const events = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix });
+  const reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: redis, prefix });
   const deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, { connection: redis, prefix });
   const ingressWriter = new EventJobWriter(redis, prefix, {
     jobOptions: eventJobOptions(DEFAULT_JOB_SETTINGS),
@@ -63,6 +68,7 @@ export function createProcessorHarness(
     ...fixture,
     deps,
     events,
+    reuploads,
     deadLetters,
     async storeAsIngress(json) {
       const jobId = eventJobId(String((JSON.parse(json) as { RequestId: unknown }).RequestId));
@@ -78,7 +84,7 @@ export function createProcessorHarness(
       return (await redis.xrange(`${prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f));
     },
     async close() {
-      await Promise.allSettled([events.close(), deadLetters.close()]);
+      await Promise.allSettled([events.close(), reuploads.close(), deadLetters.close()]);
       await fixture.close();
     },
   };

@@ -4,7 +4,6 @@ import {
   DEFAULT_RETRY_POLICY,
   type DeadLetterJobData,
   NOTIFICATIONS_QUEUE,
-  REUPLOADS_QUEUE,
   RedisKeys,
   shardOfSource,
   stableHash,
@@ -184,16 +183,11 @@ describe('vodctl against real Redis and BullMQ', () => {
       /skipped dl-empty: it carries neither an event body, a re-upload nor a notification to repeat$/m,
     );
     expect(out.at(-1)).toBe('replayed 1, skipped 1');
-    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    try {
-      const job = await reuploads.getJob('rp-dl-reupload-7');
-      expect(job?.data).toMatchObject({ ...reupload, scheduledAt: expect.any(Number) });
-      expect(job?.data.scheduledAt).toBeGreaterThan(1);
-      expect(await h.deadLetters.getJob('dl-reupload-7')).toBeUndefined();
-      expect(await h.deadLetters.getJob('dl-empty')).toBeDefined();
-    } finally {
-      await reuploads.close();
-    }
+    const job = await h.reuploads.getJob('rp-dl-reupload-7');
+    expect(job?.data).toMatchObject({ ...reupload, scheduledAt: expect.any(Number) });
+    expect(job?.data.scheduledAt).toBeGreaterThan(1);
+    expect(await h.deadLetters.getJob('dl-reupload-7')).toBeUndefined();
+    expect(await h.deadLetters.getJob('dl-empty')).toBeDefined();
   });
 
   it('dlq replay gives the jobs it adds the configured attempts and retention, like the ingress and worker', async () => {
@@ -208,13 +202,8 @@ describe('vodctl against real Redis and BullMQ', () => {
     expect(await vodctl(['dlq', 'replay', '--all'], env)).toBe(EXIT.ok);
     const event = await h.events.getJob(`rp-dl-${stableHash('replay-opts')}`);
     expect(event?.opts).toMatchObject({ attempts: 3, removeOnComplete: { count: 9 } });
-    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    try {
-      const job = await reuploads.getJob('rp-dl-reupload-o');
-      expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 500 } });
-    } finally {
-      await reuploads.close();
-    }
+    const job = await h.reuploads.getJob('rp-dl-reupload-o');
+    expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 500 } });
   });
 
   it('reconcile takes the VOD API settings from its configuration (the environment it was given)', async () => {

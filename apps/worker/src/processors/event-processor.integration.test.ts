@@ -1,14 +1,6 @@
 import { readFileSync } from 'node:fs';
-import {
-  CodeClassifier,
-  REUPLOADS_QUEUE,
-  type ReuploadJobData,
-  readSourceState,
-  sourceKeyOf,
-  stableHash,
-} from '@vod-callbacks/shared';
+import { CodeClassifier, readSourceState, sourceKeyOf, stableHash } from '@vod-callbacks/shared';
 import { testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcessorHarness, type ProcessorHarness } from '../../../../test/helpers/processor-harness.js';
 import { processEvent } from './event-processor.js';
@@ -82,16 +74,13 @@ describe('event processor against real Redis and BullMQ', () => {
       class: 'permanent',
       code: 'DownloadFailed.UrlDownloadFail',
     });
-    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    expect(await reuploads.getJobCountByTypes('delayed', 'waiting')).toBe(0);
-    await reuploads.close();
+    expect(await h.reuploads.getJobCountByTypes('delayed', 'waiting')).toBe(0);
   });
 
   it('schedules a delayed re-upload with the source, next attempt and CallbackArgs for a retryable code', async () => {
     const result = await processEvent(await job(transient('rid-retry-1')), h.deps);
     expect(result).toMatchObject({ decision: 'reupload_scheduled', class: 'retryable', delayMs: 10_000 });
-    const reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    const delayed = await reuploads.getDelayed();
+    const delayed = await h.reuploads.getDelayed();
     expect(delayed).toHaveLength(1);
     expect(delayed[0]?.opts.delay).toBe(10_000);
     expect(delayed[0]?.data).toMatchObject({
@@ -104,7 +93,6 @@ describe('event processor against real Redis and BullMQ', () => {
     expect(delayed[0]?.data.source).not.toHaveProperty('fileName');
     expect(delayed[0]?.data.source).not.toHaveProperty('md5');
     expect(await h.counter('vod_reuploads_scheduled_total')).toBe(1);
-    await reuploads.close();
   });
 
   it('continues the attempt count of uploads this system started, and stops at REUPLOAD_MAX_ATTEMPTS', async () => {
@@ -204,9 +192,7 @@ describe('event processor against real Redis and BullMQ', () => {
     expect(results.filter((r) => r.decision === 'reupload_scheduled')).toHaveLength(1);
     expect(results.filter((r) => r.decision === 'duplicate')).toHaveLength(3);
     expect(await h.outcomes()).toHaveLength(1);
-    const reuploads = new Queue(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    expect(await reuploads.getJobCountByTypes('delayed')).toBe(1);
-    await reuploads.close();
+    expect(await h.reuploads.getJobCountByTypes('delayed')).toBe(1);
     expect(await h.counter('vod_events_processed_total', { class: 'duplicate' })).toBe(3);
   });
 

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { REUPLOADS_QUEUE, type ReuploadJobData } from '@vod-callbacks/shared';
 import { testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcessorHarness, type ProcessorHarness } from '../../../../test/helpers/processor-harness.js';
 
@@ -67,13 +65,8 @@ describe('event processor: null or mistyped optional fields', () => {
     expect(result.decision).toBe('reupload_scheduled');
     const [outcome] = await h.outcomes();
     expect(outcome).toMatchObject({ decision: 'reupload_scheduled', callbackArgs: '' });
-    const reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
-    try {
-      const [job] = await reuploads.getJobs(['delayed', 'waiting']);
-      expect(job?.data.source.templates).toBeUndefined();
-      expect(job?.data.source.callbackArgs).toBe('');
-    } finally {
-      await reuploads.close();
-    }
+    const [job] = await h.reuploads.getJobs(['delayed', 'waiting']);
+    expect(job?.data.source.templates).toBeUndefined();
+    expect(job?.data.source.callbackArgs).toBe('');
   });
 });

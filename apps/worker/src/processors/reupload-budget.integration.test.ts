@@ -1,6 +1,5 @@
-import { REUPLOADS_QUEUE, RedisKeys, type ReuploadJobData, sourceKeyOf } from '@vod-callbacks/shared';
+import { RedisKeys, sourceKeyOf } from '@vod-callbacks/shared';
 import { testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcessorHarness, type ProcessorHarness } from '../../../../test/helpers/processor-harness.js';
 import { budgetEntryOf } from '../reupload-budget.js';
@@ -29,14 +28,11 @@ const asJob = (event: object, id: string) => ({
 
 describe('re-upload budget per source (real Redis and BullMQ)', () => {
   let h: ProcessorHarness;
-  let reuploads: Queue<ReuploadJobData>;
 
   beforeEach(() => {
     h = createProcessorHarness(testRedisUrl(), uniquePrefix('budget'));
-    reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
   });
   afterEach(async () => {
-    await reuploads.close();
     await h.close();
   });
 
@@ -46,7 +42,7 @@ describe('re-upload budget per source (real Redis and BullMQ)', () => {
     let round = firstCallbacks.map((c) => failure(c.requestId, c.jobId));
     for (let i = 0; i < 10 && round.length > 0; i++) {
       await Promise.all(round.map((e) => processEvent(asJob(e, `evt-${e.RequestId}`), h.deps)));
-      const jobs = (await reuploads.getJobs(['delayed', 'waiting'])).filter((j) => !seen.has(j.id!));
+      const jobs = (await h.reuploads.getJobs(['delayed', 'waiting'])).filter((j) => !seen.has(j.id!));
       seen = new Set([...seen, ...jobs.map((j) => j.id!)]);
       round = [];
       for (const j of jobs) {
@@ -76,7 +72,7 @@ describe('re-upload budget per source (real Redis and BullMQ)', () => {
 
   it('one chain still gets its two re-uploads, with attempts 2 and 3', async () => {
     expect(await runChains([{ requestId: 'rid-one', jobId: 'job-one' }])).toBe(2);
-    const attempts = (await reuploads.getJobs(['delayed', 'waiting'])).map((j) => j.data.attempt).sort();
+    const attempts = (await h.reuploads.getJobs(['delayed', 'waiting'])).map((j) => j.data.attempt).sort();
     expect(attempts).toEqual([2, 3]);
   });
 
@@ -87,7 +83,7 @@ describe('re-upload budget per source (real Redis and BullMQ)', () => {
     );
     expect(results.filter((r) => r.decision === 'reupload_scheduled')).toHaveLength(2);
     expect(results.filter((r) => r.decision === 'retries_exhausted')).toHaveLength(8);
-    expect(await reuploads.getJobCountByTypes('delayed', 'waiting')).toBe(2);
+    expect(await h.reuploads.getJobCountByTypes('delayed', 'waiting')).toBe(2);
   });
 });
 
@@ -96,14 +92,11 @@ describe('re-upload budget per source (real Redis and BullMQ)', () => {
 // reupload_scheduled while nothing is scheduled.
 describe('a redelivery after the processed marker expired (real Redis and BullMQ)', () => {
   let h: ProcessorHarness;
-  let reuploads: Queue<ReuploadJobData>;
 
   beforeEach(() => {
     h = createProcessorHarness(testRedisUrl(), uniquePrefix('late'));
-    reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, { connection: h.redis, prefix: h.prefix });
   });
   afterEach(async () => {
-    await reuploads.close();
     await h.close();
   });
 
@@ -112,13 +105,13 @@ describe('a redelivery after the processed marker expired (real Redis and BullMQ
   it('records no second reupload_scheduled when the re-upload it would schedule already exists', async () => {
     const event = failure('rid-late', 'job-late');
     expect((await processEvent(asJob(event, 'evt-1'), h.deps)).decision).toBe('reupload_scheduled');
-    expect(await reuploads.getJobCountByTypes('delayed')).toBe(1);
+    expect(await h.reuploads.getJobCountByTypes('delayed')).toBe(1);
 
     await expire(new RedisKeys(h.prefix).processed('rid-late'));
     const late = await processEvent(asJob(event, 'evt-2'), h.deps);
 
     const recorded = (await h.outcomes()).map((o) => o.decision);
-    const jobs = await reuploads.getJobCountByTypes('delayed', 'waiting', 'active', 'completed');
+    const jobs = await h.reuploads.getJobCountByTypes('delayed', 'waiting', 'active', 'completed');
     // What was recorded matches what happened: one re-upload scheduled, one outcome saying so.
     expect(recorded.filter((d) => d === 'reupload_scheduled')).toHaveLength(jobs);
     expect(late.decision).toBe('duplicate');
@@ -132,7 +125,7 @@ describe('a redelivery after the processed marker expired (real Redis and BullMQ
     const late = await processEvent(asJob(event, 'evt-2'), h.deps);
     expect(late.decision).toBe('duplicate');
     expect((await h.outcomes()).map((o) => o.decision)).toEqual(['reupload_scheduled']);
-    expect(await reuploads.getJobCountByTypes('delayed')).toBe(1);
+    expect(await h.reuploads.getJobCountByTypes('delayed')).toBe(1);
   });
 
   it('a crash between scheduling and recording still records reupload_scheduled once, on the retry', async () => {
@@ -146,6 +139,6 @@ describe('a redelivery after the processed marker expired (real Redis and BullMQ
     const retried = await processEvent(asJob(event, 'evt-1'), h.deps);
     expect(retried.decision).toBe('reupload_scheduled');
     expect((await h.outcomes()).map((o) => o.decision)).toEqual(['reupload_scheduled']);
-    expect(await reuploads.getJobCountByTypes('delayed')).toBe(1);
+    expect(await h.reuploads.getJobCountByTypes('delayed')).toBe(1);
   });
 });
