@@ -1,5 +1,4 @@
 import {
-  createRedis,
   DECISIONS,
   NOTIFICATIONS_QUEUE,
   notificationJobIdOf,
@@ -11,7 +10,7 @@ import {
 } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outcomeRecord } from '../../../test/helpers/outcome-record.js';
 import { type AttemptSource, OutcomeStore, type RecordResult } from './outcome-store.js';
@@ -177,7 +176,7 @@ describe('outcome store: every event of a batch gets exactly one well-formed rec
 
   beforeAll(() => {
     base = uniquePrefix('rec');
-    redis = createRedis(testRedisUrl(), 'worker', 'test');
+    redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   });
   afterAll(async () => {
     await deletePrefix(redis, base);
