@@ -3,25 +3,30 @@
 // capacity: end-to-end rate = events / time until the last outcome), or the VOD simulator's load
 // mode at --rate for --seconds (its generator tops out near 3,000/s here, below both pairs).
 // Pairs: ours (the built ingress and worker) and naive (Fastify + `await queue.add` and a
-// do-it-yourself BullMQ worker), interleaved, medians reported. Event lag (receipt → outcome) is
+// do-it-yourself BullMQ worker), interleaved, medians reported; `prev` is our ingress and worker
+// from another build (`--prev-dir=<checkout>`, built), run like ours: an A/B of two builds. Event lag (receipt → outcome) is
 // measured on probe callbacks the bench sends alongside the load (send time vs the processed marker).
 //
 //   node bench/e2e.mjs [--generator=autocannon|simulator] [--events=100000 (autocannon)]
 //                      [--rate=3000 --seconds=20 (simulator)]
 //                      [--rounds=2] [--worker-concurrency=50]
+//                      [--pairs=prev,ours --prev-dir=<other checkout>]   (→ latest-e2e-prev.json)
+//                      [--trace]   (→ latest-e2e-trace.json: per pair, a run under MONITOR that
+//                      counts every command and what each script runs inside, then a run with
+//                      SLOWLOG sampled for the time per script; see lib/redis-trace.mjs. Both slow
+//                      Redis down: use the figures of a run without --trace for rates and CPU.)
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
+import { callbackLoad } from './lib/callback-load.mjs';
 import {
   answersHttp,
   BENCH_DIR,
   callbackBody,
-  callbackBodyTemplate,
   commandStats,
   cpuMeter,
   flags,
   median,
-  mixedKind,
   percentile,
   printTable,
   REPO_ROOT,
@@ -30,6 +35,7 @@ import {
   withBenchRedis,
   writeResult,
 } from './lib/common.mjs';
+import { bullmqScriptNames, monitorTrace, slowlogSample } from './lib/redis-trace.mjs';
 
 const opts = flags({
   rate: 3000,
@@ -41,34 +47,44 @@ const opts = flags({
   drainSeconds: 120,
   generator: 'autocannon',
   events: 100_000,
+  prevDir: '',
+  trace: '',
 });
 const PREFIX = 'vod';
 const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
+/** The checkout whose built apps the pair runs: this one for `ours`, `--prev-dir` for `prev`. */
+function buildDirOf(pair) {
+  if (pair !== 'prev') return REPO_ROOT;
+  if (!opts.prevDir) throw new Error('--pairs=prev needs --prev-dir=<checkout of the other build, built>');
+  return opts.prevDir;
+}
+
 async function startPair(pair, ts, redisUrl) {
   const port = await ts.freePort();
   const base = `http://127.0.0.1:${port}`;
-  const ingress =
-    pair === 'ours'
-      ? await startNode(join(REPO_ROOT, 'apps/ingress/dist/main.js'), {
-          env: {
-            INGRESS_PORT: String(port),
-            INGRESS_HOST: '127.0.0.1',
-            REDIS_URL: redisUrl,
-            QUEUE_PREFIX: PREFIX,
-            CALLBACK_AUTH: 'none',
-          },
-          ready: () => answersHttp(`${base}/healthz`),
-        })
-      : await startNode(join(BENCH_DIR, 'servers/naive-ingress.mjs'), {
-          env: { PORT: String(port), REDIS_URL: redisUrl, QUEUE_PREFIX: PREFIX },
-          ready: () => answersHttp(`${base}/`),
-        });
+  const ourKind = pair === 'ours' || pair === 'prev';
+  const buildDir = buildDirOf(pair);
+  const ingress = ourKind
+    ? await startNode(join(buildDir, 'apps/ingress/dist/main.js'), {
+        env: {
+          INGRESS_PORT: String(port),
+          INGRESS_HOST: '127.0.0.1',
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX: PREFIX,
+          CALLBACK_AUTH: 'none',
+        },
+        ready: () => answersHttp(`${base}/healthz`),
+      })
+    : await startNode(join(BENCH_DIR, 'servers/naive-ingress.mjs'), {
+        env: { PORT: String(port), REDIS_URL: redisUrl, QUEUE_PREFIX: PREFIX },
+        ready: () => answersHttp(`${base}/`),
+      });
   const concurrency = String(opts.workerConcurrency);
   let worker;
-  if (pair === 'ours') {
+  if (ourKind) {
     const metricsPort = await ts.freePort();
-    worker = await startNode(join(REPO_ROOT, 'apps/worker/dist/main.js'), {
+    worker = await startNode(join(buildDir, 'apps/worker/dist/main.js'), {
       env: {
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: PREFIX,
@@ -120,58 +136,21 @@ async function simulatorLoad(url) {
   return JSON.parse(sim.output().slice(sim.output().indexOf('{')));
 }
 
-const templates = {
-  success: callbackBodyTemplate('success'),
-  retryable: callbackBodyTemplate('retryable'),
-  permanent: callbackBodyTemplate('permanent'),
-};
-
-/**
- * autocannon, 50 connections, `--events` callbacks as fast as the pair answers (the simulator's
- * generator tops out near 3,000/s on this box, below either pair's capacity): 90/5/5 mix, every
- * 20th request a redelivery. Returns the simulator's report shape.
- */
-async function autocannonLoad(url, tag) {
-  let n = 0;
-  let duplicates = 0;
-  const r = await autocannon({
-    url,
-    connections: 50,
-    // A fixed amount of work: the pair that turns it into outcomes sooner is faster.
-    amount: opts.events,
-    headers: { 'content-type': 'application/json' },
-    requests: [
-      {
-        method: 'POST',
-        setupRequest(req) {
-          const i = n++;
-          if (i % 20 === 19) {
-            duplicates++;
-            req.body = templates[mixedKind(i - 10)](`${tag}${(i - 10).toString(36)}`);
-          } else req.body = templates[mixedKind(i)](`${tag}${i.toString(36)}`);
-          return req;
-        },
-      },
-    ],
-  });
-  return {
-    sent: n,
-    duplicates,
-    distinct: n - duplicates,
-    statuses: { 200: r['2xx'] },
-    // Requests still in flight when autocannon stopped: answered and stored, but not counted.
-    uncounted: n - r.requests.total,
-    latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
-  };
-}
-
-async function runPair(pair, round, ts, redisServer, redis) {
+/** `trace`: 'monitor' or 'slowlog' (see --trace), or undefined for a plain run. */
+async function runPair(pair, round, ts, redisServer, redis, trace) {
   await redis.flushall();
+  // The processes load their scripts again (EVAL with the body): how MONITOR learns their names.
+  if (trace === 'monitor') await redis.script('FLUSH');
+  const monitor =
+    trace === 'monitor'
+      ? await monitorTrace(() => new Redis(redisServer.url), await bullmqScriptNames())
+      : undefined;
   const { ingress, worker, url } = await startPair(pair, ts, redisServer.url);
   const probes = [];
   const backlog = [];
   try {
     await redis.config('RESETSTAT');
+    const slowlog = trace === 'slowlog' ? await slowlogSample(redis, shaNames) : undefined;
     const meter = cpuMeter({ ingress: ingress.pid, worker: worker.pid, redis: redisServer.process.pid });
     const t0 = Date.now();
     let loadDone = false;
@@ -207,7 +186,7 @@ async function runPair(pair, round, ts, redisServer, redis) {
     const report =
       opts.generator === 'simulator'
         ? await simulatorLoad(url)
-        : await autocannonLoad(url, `2024e2e${pair}${round}x`);
+        : await callbackLoad(url, { events: opts.events, tag: `2024e2e${pair}${round}x` });
     const loadSeconds = (Date.now() - t0) / 1000;
     loadDone = true;
     await prober;
@@ -224,7 +203,8 @@ async function runPair(pair, round, ts, redisServer, redis) {
     const cpu = meter.stop();
     await sampler;
     const outcomes = await redis.xlen(`${PREFIX}:outcomes`);
-    const redisCommands = await commandStats(redis, outcomes, 12);
+    const redisCommands = await commandStats(redis, outcomes, 50);
+    const traced = await traceOf(monitor, slowlog, outcomes);
     const markers = await redis.mget(...probes.map((p) => `${PREFIX}:processed:${p.requestId}`));
     const lags = probes.map((p, i) => markerTime(markers[i]) - p.sentAt).filter((x) => Number.isFinite(x));
     const acked = (report.statuses['200'] ?? 0) + probes.filter((p) => p.status === 200).length;
@@ -232,6 +212,7 @@ async function runPair(pair, round, ts, redisServer, redis) {
     return {
       pair,
       round,
+      ...(trace && { trace }),
       sent: report.sent + probes.length,
       duplicatesSent: report.duplicates,
       distinct: distinctAcked,
@@ -260,6 +241,7 @@ async function runPair(pair, round, ts, redisServer, redis) {
       // Time inside commands (INFO commandstats); the rest of Redis's CPU is network I/O and its loop.
       redisCommandUsPerEvent: redisCommands.reduce((sum, c) => sum + c.usPer, 0),
       redisCommands,
+      ...(traced && { redisTrace: traced }),
       backlog,
     };
   } finally {
@@ -268,19 +250,70 @@ async function runPair(pair, round, ts, redisServer, redis) {
   }
 }
 
+/** Scripts named by the MONITOR runs (sha → name), for the SLOWLOG runs that follow them. */
+const shaNames = new Map();
+
+/**
+ * Per event: from MONITOR, the calls of each top-level command or script and the commands run
+ * inside the scripts; from SLOWLOG, the estimated calls and µs of each (sampled / coverage).
+ */
+async function traceOf(monitor, slowlog, events) {
+  const per = (n) => n / events;
+  if (monitor) {
+    const { byLabel, shaNames: seen } = await monitor.stop();
+    for (const [sha, name] of seen) shaNames.set(sha, name);
+    return [...byLabel]
+      .map(([label, e]) => ({
+        label,
+        callsPerEvent: per(e.calls),
+        insidePerEvent: Object.fromEntries([...e.inner].map(([cmd, n]) => [cmd, per(n)])),
+      }))
+      .sort((a, b) => b.callsPerEvent - a.callsPerEvent);
+  }
+  if (slowlog) {
+    const { byLabel, coverage, sampled, logged } = await slowlog.stop();
+    const inside = (label) => label.startsWith('(inside scripts)');
+    const topLevelUsec = [...byLabel].reduce((sum, [label, e]) => sum + (inside(label) ? 0 : e.usec), 0);
+    return {
+      sampled,
+      logged,
+      coverage,
+      // Wall-clock µs (see lib/redis-trace.mjs): the share of top-level command time is the figure
+      // to use; `(inside scripts)` rows are part of their scripts' time, not added to it.
+      byLabel: [...byLabel]
+        .map(([label, e]) => ({
+          label,
+          callsPerEvent: per(e.calls / coverage),
+          shareOfCommandTime: inside(label) ? undefined : e.usec / topLevelUsec,
+          wallUsPerEvent: per(e.usec / coverage),
+          wallUsPerCall: e.usec / e.calls,
+        }))
+        .sort((a, b) => b.wallUsPerEvent - a.wallUsPerEvent),
+    };
+  }
+  return undefined;
+}
+
 const runs = await withBenchRedis(async (ts, redisServer, redis) => {
   const runs = [];
+  const traces = opts.trace ? ['monitor', 'slowlog'] : [undefined];
   for (let round = 1; round <= opts.rounds; round++) {
-    for (const pair of opts.pairs.split(',')) {
-      process.stdout.write(`round ${round}: ${pair} pair …\n`);
-      runs.push(await runPair(pair, round, ts, redisServer, redis));
+    const pairs = opts.pairs.split(',');
+    // A B, then B A: neither pair always runs first (warm-up, a neighbour's load).
+    for (const pair of round % 2 === 1 ? pairs : [...pairs].reverse()) {
+      for (const trace of traces) {
+        process.stdout.write(`round ${round}: ${pair} pair${trace ? ` (${trace})` : ''} …\n`);
+        runs.push(await runPair(pair, round, ts, redisServer, redis, trace));
+      }
     }
   }
   return runs;
 });
 
-const summary = [...new Set(runs.map((r) => r.pair))].map((pair) => {
-  const rs = runs.filter((r) => r.pair === pair);
+// MONITOR slows Redis several-fold: its runs count commands, they do not measure rates.
+const measured = runs.filter((r) => r.trace !== 'monitor');
+const summary = [...new Set(measured.map((r) => r.pair))].map((pair) => {
+  const rs = measured.filter((r) => r.pair === pair);
   const m = (k) => median(rs.map((r) => r[k]));
   return {
     pair,
@@ -294,26 +327,61 @@ const summary = [...new Set(runs.map((r) => r.pair))].map((pair) => {
     ingressCpuUsPerEvent: m('ingressCpuUsPerEvent'),
     workerCpuUsPerEvent: m('workerCpuUsPerEvent'),
     redisCpuUsPerEvent: m('redisCpuUsPerEvent'),
+    // What one Redis core could carry end to end at this cost (1e6 / Redis CPU µs per event).
+    eventsPerRedisCoreSecond: 1e6 / m('redisCpuUsPerEvent'),
     redisCommandUsPerEvent: m('redisCommandUsPerEvent'),
     non200: rs.reduce((s, r) => s + r.non200, 0),
     outcomesComplete: rs.every((r) => r.outcomesComplete),
   };
 });
 const by = Object.fromEntries(summary.map((s) => [s.pair, s]));
-const ratios =
-  by.ours && by.naive
-    ? {
-        endToEndOursOverNaive: by.ours.endToEndPerSec / by.naive.endToEndPerSec,
-        cpuPerEventOursOverNaive: by.ours.cpuUsPerEvent / by.naive.cpuUsPerEvent,
-        lagP99OursOverNaive: by.ours.lagP99Ms / by.naive.lagP99Ms,
-      }
-    : {};
+const ratios = {
+  ...(by.ours &&
+    by.naive && {
+      endToEndOursOverNaive: by.ours.endToEndPerSec / by.naive.endToEndPerSec,
+      cpuPerEventOursOverNaive: by.ours.cpuUsPerEvent / by.naive.cpuUsPerEvent,
+      redisCpuPerEventOursOverNaive: by.ours.redisCpuUsPerEvent / by.naive.redisCpuUsPerEvent,
+      lagP99OursOverNaive: by.ours.lagP99Ms / by.naive.lagP99Ms,
+    }),
+  ...(by.ours &&
+    by.prev && {
+      endToEndOursOverPrev: by.ours.endToEndPerSec / by.prev.endToEndPerSec,
+      processedDuringLoadOursOverPrev: by.ours.processedPerSecDuringLoad / by.prev.processedPerSecDuringLoad,
+      cpuPerEventOursOverPrev: by.ours.cpuUsPerEvent / by.prev.cpuUsPerEvent,
+      redisCpuPerEventOursOverPrev: by.ours.redisCpuUsPerEvent / by.prev.redisCpuUsPerEvent,
+      lagP99OursOverPrev: by.ours.lagP99Ms / by.prev.lagP99Ms,
+    }),
+};
 printTable(
   'end to end: every run',
-  runs.map(({ backlog, redisCommands, ...r }) => r),
+  runs.map(({ backlog, redisCommands, redisTrace, ...r }) => r),
 );
-for (const r of runs.filter((x) => x.round === 1)) {
-  printTable(`redis time per event: ${r.pair}`, r.redisCommands);
+for (const r of runs.filter((x) => x.round === 1 && x.trace !== 'monitor')) {
+  printTable(
+    `redis time per event (INFO commandstats; scripts' own commands counted twice): ${r.pair}`,
+    r.redisCommands,
+  );
+}
+for (const r of runs.filter((x) => x.redisTrace)) {
+  if (r.trace === 'monitor') {
+    printTable(
+      `MONITOR, calls per event: ${r.pair} r${r.round} (inside: the commands a script runs, per event)`,
+      r.redisTrace.map(({ label, callsPerEvent, insidePerEvent }) => ({
+        label,
+        callsPerEvent,
+        inside: Object.entries(insidePerEvent)
+          .sort((a, b) => b[1] - a[1])
+          .map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`)
+          .join(', '),
+      })),
+    );
+  } else {
+    const t = r.redisTrace;
+    printTable(
+      `SLOWLOG sample, top-level commands: ${r.pair} r${r.round} (${t.sampled} of ${t.logged} entries, coverage ${(t.coverage * 100).toFixed(1)}%)`,
+      t.byLabel,
+    );
+  }
 }
 for (const r of runs) {
   const b = r.backlog.filter((_, i) => i % 5 === 0 || i === r.backlog.length - 1);
@@ -322,13 +390,19 @@ for (const r of runs) {
   );
 }
 printTable(`end to end: medians of ${opts.rounds} interleaved rounds`, summary);
-if (ratios.endToEndOursOverNaive) printTable('end to end: ours / naive (target ≥ 1.3)', [ratios]);
-writeResult(opts.generator === 'simulator' ? 'e2e-simulator' : 'e2e', {
+if (ratios.endToEndOursOverNaive || ratios.endToEndOursOverPrev) printTable('end to end: ratios', [ratios]);
+writeResult(resultName(), {
   options: opts,
   runs,
   summary,
   ratios,
 });
+function resultName() {
+  if (opts.trace) return 'e2e-trace';
+  if (opts.pairs.split(',').includes('prev')) return 'e2e-prev';
+  return opts.generator === 'simulator' ? 'e2e-simulator' : 'e2e';
+}
+
 if (runs.some((r) => r.pair === 'ours' && !r.outcomesComplete)) {
   process.stderr.write('FAILED: our pair did not turn every acknowledged event into exactly one outcome\n');
   process.exitCode = 1;

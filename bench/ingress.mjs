@@ -7,10 +7,12 @@
 //   node bench/ingress.mjs [--duration=10] [--warmup=3] [--connections=50] [--rounds=2]
 //                          [--variants=bare,naive,ours] [--cpu-prof=ours]
 //                          [--variants=naive,alt,ours --alt-ingress=<checkout>/apps/ingress/dist/main.js]
+//                          [--variants=prev,ours --prev-dir=<other checkout, built>]   (→ latest-ingress-prev.json)
 //                          [--variants=ours-min0,ours-min1]   (REDIS_MIN_REPLICAS 0 vs 1; the bench Redis
 //                          gets one replica for the whole run, so both run against the same pair)
-// Variant `probe` (diagnostic): our app with an enqueue that stores nothing. Variant `alt`: another
-// build of our ingress, run like `ours` (an A/B of a change in one run).
+// Variant `probe` (diagnostic): our app with an enqueue that stores nothing. Variants `alt` and
+// `prev`: another build of our ingress, run like `ours` (an A/B of a change in one run); `alt` names
+// its main.js, `prev` the checkout.
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
@@ -40,6 +42,7 @@ const opts = flags({
   cpuProf: '',
   nodeArgs: '',
   altIngress: '',
+  prevDir: '',
 });
 const PREFIX = 'vod';
 const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
@@ -71,6 +74,11 @@ const SERVERS = {
     if (!opts.altIngress)
       throw new Error('--variants=alt needs --alt-ingress=<path to apps/ingress/dist/main.js>');
     return { script: opts.altIngress, env: oursEnv(port, redisUrl) };
+  },
+  prev: (port, redisUrl) => {
+    if (!opts.prevDir)
+      throw new Error('--variants=prev needs --prev-dir=<checkout of the other build, built>');
+    return { script: join(opts.prevDir, 'apps/ingress/dist/main.js'), env: oursEnv(port, redisUrl) };
   },
 };
 
@@ -139,7 +147,8 @@ async function runVariant(variant, round, ts, redisServer, redis) {
     const r = await load(url, opts.duration, `${tag}m`);
     const cpu = meter.stop();
 
-    const stores = variant === 'naive' || variant.startsWith('ours') || variant === 'alt';
+    const stores =
+      variant === 'naive' || variant.startsWith('ours') || variant === 'alt' || variant === 'prev';
     let stored = 0;
     let expected = 0;
     let dedupeOk = true;
@@ -228,18 +237,25 @@ const summary = [...new Set(runs.map((r) => r.variant))].map((variant) => {
 });
 const by = Object.fromEntries(summary.map((s) => [s.variant, s]));
 const ratios =
-  by.ours && by.naive
+  by.ours && by.prev && !by.naive
     ? {
-        serverCpuOursOverNaive: by.ours.serverCpuUsPerAck / by.naive.serverCpuUsPerAck,
-        redisCpuOursOverNaive: by.ours.redisCpuUsPerAck / by.naive.redisCpuUsPerAck,
-        throughputOursOverNaive: by.ours.reqPerSec / by.naive.reqPerSec,
-        p99OursOverNaive: by.ours.p99Ms / by.naive.p99Ms,
-        ...(by.alt && {
-          serverCpuOursOverAlt: by.ours.serverCpuUsPerAck / by.alt.serverCpuUsPerAck,
-          throughputOursOverAlt: by.ours.reqPerSec / by.alt.reqPerSec,
-        }),
+        throughputOursOverPrev: by.ours.reqPerSec / by.prev.reqPerSec,
+        serverCpuOursOverPrev: by.ours.serverCpuUsPerAck / by.prev.serverCpuUsPerAck,
+        redisCpuOursOverPrev: by.ours.redisCpuUsPerAck / by.prev.redisCpuUsPerAck,
+        p99OursOverPrev: by.ours.p99Ms / by.prev.p99Ms,
       }
-    : {};
+    : by.ours && by.naive
+      ? {
+          serverCpuOursOverNaive: by.ours.serverCpuUsPerAck / by.naive.serverCpuUsPerAck,
+          redisCpuOursOverNaive: by.ours.redisCpuUsPerAck / by.naive.redisCpuUsPerAck,
+          throughputOursOverNaive: by.ours.reqPerSec / by.naive.reqPerSec,
+          p99OursOverNaive: by.ours.p99Ms / by.naive.p99Ms,
+          ...(by.alt && {
+            serverCpuOursOverAlt: by.ours.serverCpuUsPerAck / by.alt.serverCpuUsPerAck,
+            throughputOursOverAlt: by.ours.reqPerSec / by.alt.reqPerSec,
+          }),
+        }
+      : {};
 
 // REDIS_MIN_REPLICAS=1 against 0 on the same master + replica (target: ≥ 0.85× req/s).
 const min1 = by['ours-min1'];
@@ -256,11 +272,18 @@ const replicaRatios =
 
 printTable('ingress: every run', runs);
 printTable(`ingress: medians of ${opts.rounds} interleaved rounds`, summary);
+if (ratios.throughputOursOverPrev) printTable('ingress: ours / prev (target: req/s ≥ 0.95)', [ratios]);
 if (ratios.serverCpuOursOverNaive) {
   printTable('ingress: ours / naive (targets: cpu ≤ 0.6, throughput ≥ 1.3, p99 ≤ 1)', [ratios]);
 }
 if (replicaRatios) printTable('ingress: REDIS_MIN_REPLICAS=1 / 0 (target: req/s ≥ 0.85)', [replicaRatios]);
-writeResult('ingress', { options: opts, runs, summary, ratios, replicaRatios });
+writeResult(opts.variants.split(',').includes('prev') ? 'ingress-prev' : 'ingress', {
+  options: opts,
+  runs,
+  summary,
+  ratios,
+  replicaRatios,
+});
 const broken = runs.some((r) => r.everyAckStored === false || r.dedupeOk === false);
 if (broken) {
   process.stderr.write('FAILED: a variant answered 2xx for events it did not store, or dedupe broke\n');

@@ -2,12 +2,12 @@
 // each in its own process with its own redis-server. Needs redis-server on PATH.
 // Not part of the test suite. About 25 minutes with the default 10-minute memory soak.
 //
-//   node bench/run-all.mjs [--only=ingress,worker,e2e,scaling,memory] [--soak-seconds=600]
+//   node bench/run-all.mjs [--only=ingress,worker,e2e,scaling,cluster,memory] [--soak-seconds=600]
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BENCH_DIR, flags } from './lib/common.mjs';
 
-const opts = flags({ only: 'ingress,worker,e2e,scaling,memory', soakSeconds: 600 });
+const opts = flags({ only: 'ingress,worker,e2e,scaling,cluster,memory', soakSeconds: 600 });
 const failed = [];
 for (const name of opts.only.split(',')) {
   const args = name === 'memory' ? [`--soak-seconds=${opts.soakSeconds}`] : [];
