@@ -1,9 +1,16 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { EVENT_JOB_NAME, EVENTS_QUEUE } from '@vod-callbacks/shared';
+import {
+  EVENT_JOB_NAME,
+  EVENTS_QUEUE,
+  openShardQueues,
+  type ShardLayout,
+  shardLayoutOf,
+  shardOfEvent,
+} from '@vod-callbacks/shared';
 import { appMain, deletePrefix, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, renderKustomization, theObject } from './support/kustomize.js';
@@ -14,14 +21,35 @@ const run = promisify(execFile);
 
 // The KEDA ScaledObject's queries (deploy/k8s, as rendered by kustomize) evaluated by a real Prometheus
 // that scrapes a live ingress and worker the way prometheus-operator would (job and namespace labels),
-// under a backlog the worker cannot drain (one slot, held by a slow job): the backlog query must give
-// what `vodctl queues` reports (waiting + prioritized of vod-events), and 0 once the queue is paused,
-// although BullMQ 6 still counts a paused queue's jobs as waiting. The probes the manifests declare
-// are asked of the live processes, and the worker's drain is bounded by WORKER_SHUTDOWN_TIMEOUT_MS.
+// with three event shards (as the redis-cluster overlay runs them) under a backlog the worker cannot
+// drain (one slot per shard, each held by a slow job): the backlog query must give what `vodctl
+// queues` reports over all shards (waiting + prioritized of vod-events), leave out exactly the shards
+// whose queue is paused (BullMQ 6 still counts a paused queue's jobs as waiting), and be 0 when all
+// are. The probes the manifests declare are asked of the live processes, and the worker's drain is
+// bounded by WORKER_SHUTDOWN_TIMEOUT_MS.
 
-const BACKLOG = 12;
+const SHARDS = 3;
+/** Events left waiting in each shard once its first event holds the shard's only slot. */
+const WAITING = [5, 3, 4] as const;
+const BACKLOG = WAITING.reduce((a, b) => a + b, 0);
+/** Prioritized jobs, all added to shard 1 (BullMQ keeps them apart from `wait`). */
 const PRIORITIZED = 3;
 const SHUTDOWN_TIMEOUT_MS = 2000;
+
+/** Upload events, `counts[i]` of them routed to shard i (by the ingress's own routing rule). */
+function eventsPerShard(counts: readonly number[]): ReturnType<typeof uploadEvent>[] {
+  const left = [...counts];
+  const events: ReturnType<typeof uploadEvent>[] = [];
+  while (left.some((n) => n > 0)) {
+    const event = uploadEvent('Success');
+    const shard = shardOfEvent(event, counts.length);
+    if (left[shard]! > 0) {
+      left[shard]!--;
+      events.push(event);
+    }
+  }
+  return events;
+}
 
 describe('KEDA trigger queries against a real Prometheus scraping live processes', () => {
   let objects: K8sObject[];
@@ -29,7 +57,9 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
   let p: Pipeline;
   let prom: PrometheusServer;
   let redis: Redis;
-  let events: Queue;
+  let layout: ShardLayout;
+  /** vod-events of each shard, by index. */
+  let events: Queue[];
 
   const value = async (expr: string) => {
     const r = await prom.query(expr);
@@ -38,29 +68,39 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
   };
   const vodctlQueues = async () => {
     const { stdout } = await run(process.execPath, [appMain('cli'), 'queues', '--json'], {
-      env: { ...process.env, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: p.prefix },
+      env: {
+        ...process.env,
+        REDIS_URL: testRedisUrl(),
+        QUEUE_PREFIX: p.prefix,
+        EVENT_SHARDS: String(SHARDS),
+      },
       timeout: 20_000,
     });
     return JSON.parse(stdout) as Record<string, Record<string, number>>;
   };
 
   beforeAll(async () => {
-    objects = await renderKustomization(join('overlays', 'single-redis'));
+    objects = await renderKustomization(join('overlays', 'redis-cluster'));
     const so = theObject(objects, 'ScaledObject');
     queries = Object.fromEntries(
       so.spec.triggers.map((t: { name: string; metadata: { query: string } }) => [t.name, t.metadata.query]),
     );
+    // Both overlays scale on the base's queries.
+    const single = theObject(await renderKustomization(join('overlays', 'single-redis')), 'ScaledObject');
+    expect(single.spec.triggers).toEqual(so.spec.triggers);
     p = await startPipeline({
       label: 'keda',
+      env: { EVENT_SHARDS: String(SHARDS) },
       workerEnv: {
-        // One slot, held for minutes by the first job: everything after it waits.
+        // One slot per shard, held for minutes by its first job: everything after it waits.
         WORKER_CONCURRENCY: '1',
         PROCESSING_DELAY_MS: '600000',
         WORKER_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
       },
     });
     redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-    events = new Queue(EVENTS_QUEUE, { connection: redis, prefix: p.prefix });
+    layout = shardLayoutOf(p.prefix, SHARDS);
+    events = openShardQueues(redis, layout, [EVENTS_QUEUE]).map(({ queue }) => queue);
     const host = (u: string) => new URL(u).host;
     // Labels as prometheus-operator sets them: job from the jobLabel, namespace of the target.
     const labels = { namespace: so.metadata.namespace };
@@ -77,8 +117,8 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
   afterAll(async () => {
     await prom?.stop();
     await p?.stop();
-    await events?.close();
-    if (redis && p) await deletePrefix(redis, p.prefix);
+    await Promise.all((events ?? []).map((q) => q.close()));
+    if (redis && p) for (const prefix of [p.prefix, ...layout.prefixes]) await deletePrefix(redis, prefix);
     await redis?.quit();
   });
 
@@ -101,21 +141,25 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
     expect(checked).toHaveLength(6);
   });
 
-  it('the backlog query gives waiting + prioritized of vod-events as vodctl reports them; the wait query the oldest age', async () => {
-    for (let i = 0; i < BACKLOG + 1; i++)
-      expect(await postCallback(p.ingressUrl, uploadEvent('Success'))).toBe(200);
-    // Prioritized jobs (BullMQ keeps them apart from `wait`); the held slot keeps them unprocessed.
+  it('the backlog query gives waiting + prioritized of vod-events over all shards as vodctl reports them; the wait query the oldest age', async () => {
+    // Each shard's first event takes its slot; the rest wait.
+    for (const event of eventsPerShard(WAITING.map((n) => n + 1)))
+      expect(await postCallback(p.ingressUrl, event)).toBe(200);
     for (let i = 0; i < PRIORITIZED; i++)
-      await events.add(EVENT_JOB_NAME, { body: '{}', receivedAt: Date.now() }, { priority: 1 + i });
+      await events[1]!.add(EVENT_JOB_NAME, { body: '{}', receivedAt: Date.now() }, { priority: 1 + i });
     await waitFor(
-      'the first job to hold the slot',
-      async () => (await events.getActiveCount()) === 1,
+      'the first job of each shard to hold its slot',
+      async () => (await Promise.all(events.map((q) => q.getActiveCount()))).every((n) => n === 1),
       10_000,
     );
 
-    const counts = (await vodctlQueues())[EVENTS_QUEUE]!;
-    expect(counts).toMatchObject({ waiting: BACKLOG, prioritized: PRIORITIZED, active: 1 });
-    const expected = counts.waiting! + counts.prioritized!;
+    const report = await vodctlQueues();
+    expect(report[EVENTS_QUEUE]).toMatchObject({
+      waiting: BACKLOG,
+      prioritized: PRIORITIZED,
+      active: SHARDS,
+    });
+    const expected = report[EVENTS_QUEUE]!.waiting! + report[EVENTS_QUEUE]!.prioritized!;
     await waitFor(
       `the backlog query to reach ${expected}`,
       async () => (await value(queries['event-backlog']!)) === expected,
@@ -129,14 +173,23 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
       250,
     );
     process.stdout.write(
-      `KEDA queries: event-backlog=${await value(queries['event-backlog']!)} (vodctl: waiting ${counts.waiting} + prioritized ${counts.prioritized}), event-wait=${await value(queries['event-wait']!)} s\n`,
+      `KEDA queries: event-backlog=${await value(queries['event-backlog']!)} (vodctl, ${SHARDS} shards: waiting ${BACKLOG} + prioritized ${PRIORITIZED}), event-wait=${await value(queries['event-wait']!)} s\n`,
     );
   });
 
-  it('a paused queue counts 0 although BullMQ still reports its jobs as waiting', async () => {
-    await events.pause();
-    const counts = (await vodctlQueues())[EVENTS_QUEUE]!;
-    expect(counts.waiting).toBe(BACKLOG);
+  it('a paused shard drops out of the backlog, although BullMQ still reports its jobs as waiting; all paused = 0', async () => {
+    await events[0]!.pause();
+    expect((await vodctlQueues())[EVENTS_QUEUE]!.waiting).toBe(BACKLOG);
+    await waitFor(
+      'the backlog query to leave shard 0 out',
+      async () => (await value(queries['event-backlog']!)) === BACKLOG + PRIORITIZED - WAITING[0],
+      20_000,
+      250,
+    );
+    expect(await value(queries['event-wait']!)).toBeGreaterThan(0);
+
+    await Promise.all(events.map((q) => q.pause()));
+    expect((await vodctlQueues())[EVENTS_QUEUE]!.waiting).toBe(BACKLOG);
     await waitFor(
       'the backlog query to drop to 0',
       async () => (await value(queries['event-backlog']!)) === 0,
@@ -145,7 +198,7 @@ describe('KEDA trigger queries against a real Prometheus scraping live processes
     );
     expect(await value(queries['event-wait']!)).toBe(0);
     // Resumed, the backlog counts again.
-    await events.resume();
+    await Promise.all(events.map((q) => q.resume()));
     await waitFor(
       'the backlog query to count again',
       async () => (await value(queries['event-backlog']!)) === BACKLOG + PRIORITIZED,
