@@ -29,8 +29,8 @@ export function usageText(commands: readonly Command[]): string {
     'commands:',
     ...lines,
     '',
-    'environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default vod)',
-    'exit codes: 0 ok, 1 not found or failed, 2 usage, 3 Redis unreachable, 78 bad environment',
+    'environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default vod), EVENT_SHARDS (default 1)',
+    'exit codes: 0 ok, 1 not found or failed, 2 usage, 3 Redis unreachable, 4 refused, 78 bad environment',
   ].join('\n');
 }
 

@@ -10,6 +10,8 @@ export const EXIT = {
   usage: 2,
   /** Redis did not answer (connection refused, timeout, lost mid-command). */
   redisUnreachable: 3,
+  /** Refused: the state does not allow the change yet (e.g. `shards set` while jobs are queued); nothing changed. */
+  refused: 4,
   /** A bad environment variable (same code as the other processes: EX_CONFIG). */
   config: 78,
 } as const;
@@ -29,5 +31,7 @@ export class CliError extends Error {
 
 /** A usage error (exit 2). */
 export const usageError = (message: string) => new CliError(EXIT.usage, message);
+/** A change the current state does not allow (exit 4); the message says what to do first. */
+export const refused = (message: string) => new CliError(EXIT.refused, message);
 /** Not found (exit 1). */
 export const notFound = (message: string) => new CliError(EXIT.failed, message);

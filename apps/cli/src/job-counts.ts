@@ -1,6 +1,9 @@
-import { QUEUE_NAMES, type QueueName } from '@vod-callbacks/shared';
+import { DEAD_LETTERS_QUEUE, QUEUE_NAMES, type QueueName } from '@vod-callbacks/shared';
 import type { JobType } from 'bullmq';
 import type { CliContext } from './cli-context.js';
+
+/** States of a job that is not finished: it will still be (or is being) processed. */
+export const UNFINISHED_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 
 /** Jobs per state of one queue. */
 export type StateCounts = Record<string, number>;
@@ -32,3 +35,35 @@ export function sumShardCounts(shards: readonly ShardCounts[], states: readonly 
     );
   return total;
 }
+
+/** What one shard still has to do, and what waits for a person there. */
+export interface ShardBacklog {
+  /** Unfinished jobs of each working queue (every queue but vod-dead-letters), by state. */
+  unfinished: Partial<Record<QueueName, StateCounts>>;
+  /** Those added up. */
+  unfinishedTotal: number;
+  /** Dead letters, in whatever state. */
+  deadLetters: number;
+}
+
+/** The backlog of each shard under `prefixes`, by shard index. */
+export async function shardBacklogs(ctx: CliContext, prefixes: readonly string[]): Promise<ShardBacklog[]> {
+  return Promise.all(
+    prefixes.map(async (prefix) => {
+      const backlog: ShardBacklog = { unfinished: {}, unfinishedTotal: 0, deadLetters: 0 };
+      for (const name of QUEUE_NAMES) {
+        const queue = ctx.queueAt(name, prefix);
+        if (name === DEAD_LETTERS_QUEUE) {
+          backlog.deadLetters = sum(await queue.getJobCounts(...UNFINISHED_STATES, 'failed', 'completed'));
+        } else {
+          const counts = await queue.getJobCounts(...UNFINISHED_STATES);
+          backlog.unfinished[name] = counts;
+          backlog.unfinishedTotal += sum(counts);
+        }
+      }
+      return backlog;
+    }),
+  );
+}
+
+const sum = (counts: StateCounts) => Object.values(counts).reduce((a, b) => a + b, 0);

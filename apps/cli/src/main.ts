@@ -8,6 +8,8 @@ import { dlqReplayCommand } from './commands/dlq-replay.js';
 import { dlqShowCommand } from './commands/dlq-show.js';
 import { queuesCommand } from './commands/queues.js';
 import { reconcileCommand } from './commands/reconcile.js';
+import { shardsCommand } from './commands/shards.js';
+import { shardsSetCommand } from './commands/shards-set.js';
 import { statusCommand } from './commands/status.js';
 import { webhooksListCommand } from './commands/webhooks-list.js';
 import { webhooksReplayCommand } from './commands/webhooks-replay.js';
@@ -24,6 +26,8 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   queuesCommand,
   reconcileCommand,
+  shardsCommand,
+  shardsSetCommand,
   webhooksListCommand,
   webhooksShowCommand,
   webhooksReplayCommand,

@@ -1,16 +1,29 @@
 import { readFileSync } from 'node:fs';
 import {
+  clusterSlotOf,
   DEAD_LETTER_JOB_NAME,
   DEFAULT_RETRY_POLICY,
   type DeadLetterJobData,
+  EVENTS_QUEUE,
   NOTIFICATIONS_QUEUE,
   RedisKeys,
+  shardCountKey,
+  shardCountProblem,
   shardOfSource,
   stableHash,
 } from '@vod-callbacks/shared';
-import { freePort, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import {
+  deletePrefix,
+  freePort,
+  type RedisCluster,
+  startRedisCluster,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+} from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProcessorHarness, type ProcessorHarness } from '../../../test/helpers/processor-harness.js';
 import { startSimulatorInProcess } from '../../../test/helpers/simulator-in-process.js';
 import { runCli } from './dispatcher.js';
@@ -353,6 +366,7 @@ describe('vodctl with EVENT_SHARDS=3', () => {
     err = [];
   });
   afterEach(async () => {
+    await deletePrefix(shards[0]!.redis, base); // the recorded count and single-shard queues
     await Promise.all(shards.map((h) => h.close()));
   });
 
@@ -375,9 +389,13 @@ describe('vodctl with EVENT_SHARDS=3', () => {
       }
     }
   };
+  /** Stores `event` in `shard` as the ingress does and processes it; the job is then gone, as after a worker. */
   const deliverIn = async (shard: number, event: unknown) => {
     const h = shards[shard]!;
-    return h.processStored(await h.storeAsIngress(JSON.stringify(event)));
+    const jobId = await h.storeAsIngress(JSON.stringify(event));
+    const result = await h.processStored(jobId);
+    await h.events.remove(jobId);
+    return result;
   };
   const unknownCodeEvent = (requestId: string, shard: number) => {
     const e = fixture('seed-failure.json');
@@ -604,6 +622,102 @@ describe('vodctl with EVENT_SHARDS=3', () => {
     }
   });
 
+  it('shards: the count of this configuration, the recorded one, and per shard its prefix, unfinished jobs and dead letters', async () => {
+    await shards[1]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-1', delay: 60_000 });
+    await deliverIn(2, unknownCodeEvent('dl-shards', 2));
+    expect(await vodctl(['shards', '--json'])).toBe(EXIT.ok);
+    expect(JSON.parse(out[0]!)).toEqual({
+      eventShards: 3,
+      recorded: null,
+      recordedKey: `${base}:event-shards`,
+      shards: [0, 1, 2].map((i) => ({
+        shard: i,
+        prefix: `{${base}-${i}}`,
+        unfinishedJobs: i === 1 ? 1 : 0,
+        deadLetters: i === 2 ? 1 : 0,
+      })),
+    });
+    await shards[0]!.redis.set(shardCountKey(base), '2');
+    out = [];
+    expect(await vodctl(['shards'])).toBe(EXIT.ok);
+    const text = out.join('\n');
+    expect(text).toContain('EVENT_SHARDS of this configuration: 3');
+    expect(text).toContain(`recorded in Redis (${base}:event-shards): 2`);
+    expect(text).toMatch(/they differ: an ingress or a worker with this configuration refuses to start/);
+    expect(text).toMatch(/^SHARD\s+PREFIX\s+UNFINISHED JOBS\s+DEAD LETTERS$/m);
+    expect(text).toMatch(new RegExp(`^1\\s+\\{${base}-1\\}\\s+1\\s+0$`, 'm'));
+    expect(text).toMatch(new RegExp(`^2\\s+\\{${base}-2\\}\\s+0\\s+1$`, 'm'));
+  });
+
+  it('shards set: refused (exit 4) while a job of the recorded layout is unfinished, recorded once it is gone', async () => {
+    const key = shardCountKey(base);
+    await shards[0]!.redis.set(key, '3');
+    await shards[1]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-waiting' });
+    await deliverIn(2, unknownCodeEvent('dl-stays', 2));
+
+    expect(await vodctl(['shards', 'set', '2'])).toBe(EXIT.refused);
+    expect(err.at(-1)).toContain(
+      `3 → 2 refused: jobs of the recorded layout (EVENT_SHARDS=3) are not finished: shard 1 ({${base}-1}) vod-events: 1 waiting.`,
+    );
+    expect(await shards[0]!.redis.get(key)).toBe('3');
+
+    await shards[1]!.events.remove('evt-waiting');
+    out = [];
+    expect(await vodctl(['shards', 'set', '2', '--dry-run'])).toBe(EXIT.ok);
+    expect(out[0]).toBe('would record EVENT_SHARDS=2 (now 3): every queue is drained');
+    expect(await shards[0]!.redis.get(key)).toBe('3');
+
+    out = [];
+    expect(await vodctl(['shards', 'set', '2'])).toBe(EXIT.ok);
+    expect(await shards[0]!.redis.get(key)).toBe('2');
+    expect(out[0]).toBe(
+      'recorded EVENT_SHARDS=2 (was 3): start the ingresses and workers with EVENT_SHARDS=2',
+    );
+    // The dead letter may stay; it is in a shard the new layout does not have, and the output says so.
+    expect(out[1]).toMatch(
+      new RegExp(`^1 dead letters stay under \\{${base}-2\\}, which EVENT_SHARDS=2 does not have`),
+    );
+    // What the ingress and the worker check at start now agrees with 2, not 3.
+    expect(await shardCountProblem(shards[0]!.redis, base, 2)).toBeUndefined();
+    expect(await shardCountProblem(shards[0]!.redis, base, 3)).toMatch(
+      /EVENT_SHARDS=3, but this Redis holds/,
+    );
+
+    out = [];
+    expect(await vodctl(['shards', 'set', '2'])).toBe(EXIT.ok);
+    expect(out[0]).toMatch(/^EVENT_SHARDS=2 is already recorded/);
+
+    // A delayed job (a retry waiting for its backoff) counts as unfinished too.
+    await shards[0]!.events.add(
+      'callback',
+      { body: '{}', receivedAt: 1 },
+      { jobId: 'evt-later', delay: 60_000 },
+    );
+    expect(await vodctl(['shards', 'set', '3'])).toBe(EXIT.refused);
+    expect(err.at(-1)).toContain(`shard 0 ({${base}-0}) vod-events: 1 delayed`);
+
+    expect(await vodctl(['shards', 'set', '0'])).toBe(EXIT.usage);
+    expect(await vodctl(['shards', 'set', '65'])).toBe(EXIT.usage);
+    expect(await vodctl(['shards', 'set'])).toBe(EXIT.usage);
+  });
+
+  it('shards set with nothing recorded checks the single-shard layout (QUEUE_PREFIX itself)', async () => {
+    const single = new Queue(EVENTS_QUEUE, { connection: shards[0]!.redis, prefix: base });
+    try {
+      await single.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-old' });
+      expect(await vodctl(['shards', 'set', '3'])).toBe(EXIT.refused);
+      expect(err.at(-1)).toContain(
+        `1 → 3 refused: jobs of the recorded layout (EVENT_SHARDS=1) are not finished: shard 0 (${base}) vod-events: 1 waiting.`,
+      );
+      expect(await shards[0]!.redis.get(shardCountKey(base))).toBeNull();
+      await single.remove('evt-old');
+      expect(await vodctl(['shards', 'set', '3'])).toBe(EXIT.ok);
+      expect(await shards[0]!.redis.get(shardCountKey(base))).toBe('3');
+    } finally {
+      await single.close();
+    }
+  });
+
   it('on Redis Cluster, a single shard whose QUEUE_PREFIX has no hash tag is refused (78) before connecting', async () => {
     const cluster = { REDIS_CLUSTER_NODES: `127.0.0.1:${await freePort()}` };
     expect(await vodctl(['queues'], { ...cluster, EVENT_SHARDS: '1' })).toBe(EXIT.config);
@@ -613,5 +727,81 @@ describe('vodctl with EVENT_SHARDS=3', () => {
     expect(await vodctl(['queues'], { ...cluster, EVENT_SHARDS: '1', QUEUE_PREFIX: `{${base}}` })).toBe(
       EXIT.redisUnreachable,
     );
+  });
+});
+
+// A real Redis Cluster (3 masters, no replicas): the shards' queues are reached through the cluster
+// client, and `vodctl shards` names the master that serves each shard's slot.
+describe('vodctl on Redis Cluster with EVENT_SHARDS=3', () => {
+  let cluster: RedisCluster;
+  let client: Cluster;
+  let out: string[];
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
+    client = new Cluster(
+      cluster.env.REDIS_CLUSTER_NODES.split(',').map((a) => ({
+        host: '127.0.0.1',
+        port: Number(a.split(':')[1]),
+      })),
+    );
+    client.on('error', () => {});
+  }, 90_000);
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('shards names the master of each shard; queues and shards set work through the cluster client', async () => {
+    // A base prefix whose shards are not all on one master, so a wrong master cannot pass by luck.
+    let base = uniquePrefix('clu');
+    let ports: number[] = [];
+    for (;;) {
+      ports = await Promise.all([0, 1, 2].map((i) => cluster.masterOfKey(`{${base}-${i}}:x`)));
+      if (new Set(ports).size > 1) break;
+      base = uniquePrefix('clu');
+    }
+    const events = new Queue(EVENTS_QUEUE, { connection: client, prefix: `{${base}-2}` });
+    try {
+      await events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-c' });
+      out = [];
+      const vodctl = (args: string[]) =>
+        runCli(args, COMMANDS, {
+          env: { ...cluster.env, QUEUE_PREFIX: base, EVENT_SHARDS: '3' },
+          io: { out: (l) => out.push(l), err: (l) => out.push(l) },
+        });
+      expect(await vodctl(['shards', '--json'])).toBe(EXIT.ok);
+      const shown = JSON.parse(out[0]!);
+      expect(
+        shown.shards.map((s: { slot: number; master: string; unfinishedJobs: number }) => [
+          s.slot,
+          s.master,
+          s.unfinishedJobs,
+        ]),
+      ).toEqual(
+        [0, 1, 2].map((i) => [clusterSlotOf(`{${base}-${i}}`), `127.0.0.1:${ports[i]}`, i === 2 ? 1 : 0]),
+      );
+      out = [];
+      expect(await vodctl(['shards'])).toBe(EXIT.ok);
+      expect(out.join('\n')).toMatch(
+        new RegExp(
+          `^2\\s+\\{${base}-2\\}\\s+1\\s+0\\s+${clusterSlotOf(`{${base}-2}`)}\\s+127\\.0\\.0\\.1:${ports[2]}$`,
+          'm',
+        ),
+      );
+      out = [];
+      expect(await vodctl(['queues', '--json'])).toBe(EXIT.ok);
+      expect(JSON.parse(out[0]!).shards[2].queues['vod-events'].waiting).toBe(1);
+      // Nothing recorded: the single-shard prefix has no hash tag, so it cannot hold queues here; 3 is recorded.
+      expect(await vodctl(['shards', 'set', '3']), out.join('\n')).toBe(EXIT.ok);
+      expect(await client.get(shardCountKey(base))).toBe('3');
+      expect(await vodctl(['shards', 'set', '4'])).toBe(EXIT.refused);
+      expect(out.at(-1)).toContain(`shard 2 ({${base}-2}) vod-events: 1 waiting`);
+      await events.remove('evt-c');
+      expect(await vodctl(['shards', 'set', '4'])).toBe(EXIT.ok);
+      expect(await client.get(shardCountKey(base))).toBe('4');
+    } finally {
+      await events.close();
+    }
   });
 });
