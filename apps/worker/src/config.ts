@@ -98,7 +98,7 @@ export const WORKER_ENV = {
   ),
   REUPLOAD_RATE_PER_SECOND: envInt(
     50,
-    'Most UploadMediaByUrl calls per second, across all workers (VOD quota: 500 QPS).',
+    'Most UploadMediaByUrl calls per second, across all workers and event shards (each shard gets an equal share, rounded down; VOD quota: 500 QPS).',
     1,
     500,
   ),

@@ -27,6 +27,8 @@ import {
   refuseMissingDatabase,
   refuseShardCountMismatch,
   shardLayoutOf,
+  shardShareOfCount,
+  shardShareOfRate,
   snapshotQueues,
   startReplicaMonitor,
   watchReconnects,
@@ -207,7 +209,7 @@ async function startShard(shard: number, prefix: string): Promise<ShardRuntime> 
   manager.startReuploadWorker(
     { batcher, store, uploads, writers, metrics, logger },
     config.REUPLOAD_CONCURRENCY,
-    config.REUPLOAD_RATE_PER_SECOND,
+    shardShareOfRate(config.REUPLOAD_RATE_PER_SECOND, layout.count),
   );
   if (webhook) {
     await manager.startNotificationWorker(
@@ -224,8 +226,9 @@ async function startShard(shard: number, prefix: string): Promise<ShardRuntime> 
         logger,
       },
       {
-        concurrency: config.OUTCOME_WEBHOOK_CONCURRENCY,
-        ratePerSecond: config.OUTCOME_WEBHOOK_RATE_PER_SECOND,
+        // Deployment-wide settings, split over the shards (each shard's queue has its own limits).
+        concurrency: shardShareOfCount(config.OUTCOME_WEBHOOK_CONCURRENCY, layout.count),
+        limiter: shardShareOfRate(config.OUTCOME_WEBHOOK_RATE_PER_SECOND, layout.count),
         backoffMs: config.OUTCOME_WEBHOOK_BACKOFF_MS,
         backoffMaxMs: config.OUTCOME_WEBHOOK_BACKOFF_MAX_MS,
       },

@@ -4,6 +4,7 @@ import {
   type EventJobData,
   NOTIFICATIONS_QUEUE,
   type NotificationJobData,
+  type RateLimit,
   REUPLOADS_QUEUE,
   type RedisClient,
   RedisKeys,
@@ -84,28 +85,28 @@ export class WorkerManager {
   }
 
   /**
-   * Starts consuming `vod-reuploads`. BullMQ's limiter is global per queue, so `ratePerSecond` bounds
-   * the re-uploads started per second across all worker processes (a batched call carries several).
+   * Starts consuming `vod-reuploads`. BullMQ's limiter is global per queue, so `limiter` bounds the
+   * re-uploads of this shard started across all worker processes (a batched call carries several);
+   * with event shards each gets its share of REUPLOAD_RATE_PER_SECOND (`shardShareOfRate`).
    */
   startReuploadWorker(
     deps: ReuploadProcessorDeps,
     concurrency: number,
-    ratePerSecond: number,
+    limiter: RateLimit,
   ): Worker<ReuploadJobData, ReuploadResult> {
     const processor: Processor<ReuploadJobData, ReuploadResult> = (job) => processReupload(job, deps);
-    return this.register(REUPLOADS_QUEUE, processor, concurrency, {
-      limiter: { max: ratePerSecond, duration: 1000 },
-    });
+    return this.register(REUPLOADS_QUEUE, processor, concurrency, { limiter });
   }
 
   /**
    * Starts consuming `vod-notifications`: the destination's concurrency is global (BullMQ's queue
-   * concurrency, shared by every worker process) and so is the rate limit. Retry delays come from
-   * the backoff schedule, never shorter than the receiver's Retry-After.
+   * concurrency, shared by every worker process) and so is the rate limit (with event shards, this
+   * shard's share of each). Retry delays come from the backoff schedule, never shorter than the
+   * receiver's Retry-After.
    */
   async startNotificationWorker(
     deps: NotificationProcessorDeps,
-    settings: { concurrency: number; ratePerSecond: number; backoffMs: number; backoffMaxMs: number },
+    settings: { concurrency: number; limiter: RateLimit; backoffMs: number; backoffMaxMs: number },
   ): Promise<Worker<NotificationJobData, NotificationResult>> {
     const queue = new Queue(NOTIFICATIONS_QUEUE, {
       connection: this.options.connection,
@@ -119,7 +120,7 @@ export class WorkerManager {
     const processor: Processor<NotificationJobData, NotificationResult> = (job) =>
       processNotification(job, deps);
     return this.register(NOTIFICATIONS_QUEUE, processor, settings.concurrency, {
-      limiter: { max: settings.ratePerSecond, duration: 1000 },
+      limiter: settings.limiter,
       settings: {
         backoffStrategy: (retry, _type, err) =>
           webhookRetryDelayMs(

@@ -144,13 +144,13 @@ export const OUTCOME_WEBHOOK_ENV = {
   ),
   OUTCOME_WEBHOOK_CONCURRENCY: envInt(
     10,
-    'Most deliveries in flight to the destination, across all worker processes.',
+    'Most deliveries in flight to the destination, across all worker processes and event shards (each shard gets an equal share, at least 1).',
     1,
     1000,
   ),
   OUTCOME_WEBHOOK_RATE_PER_SECOND: envInt(
     50,
-    'Most delivery attempts per second to the destination, across all worker processes.',
+    'Most delivery attempts per second to the destination, across all worker processes and event shards (each shard gets an equal share, rounded down).',
     1,
     100000,
   ),

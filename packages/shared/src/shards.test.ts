@@ -9,6 +9,8 @@ import {
   shardLayoutOf,
   shardOfEvent,
   shardOfSource,
+  shardShareOfCount,
+  shardShareOfRate,
 } from './shards.js';
 
 describe('shard layout', () => {
@@ -82,5 +84,23 @@ describe('routing an event to its shard', () => {
     for (let i = 0; i < 3000; i++)
       counts[shardOfSource('space', `https://cdn.example.com/v/${i}.mp4`, '', 3)]!++;
     for (const n of counts) expect(n).toBeGreaterThan(900);
+  });
+});
+
+describe('deployment-wide limits split over shards', () => {
+  it('never sum above the whole, and give every shard something', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 64 }), (rate, shards) => {
+        const { max, duration } = shardShareOfRate(rate, shards);
+        expect(max).toBeGreaterThanOrEqual(1);
+        // Jobs per second over all shards.
+        expect((shards * max * 1000) / duration).toBeLessThanOrEqual(rate);
+        expect(shardShareOfCount(rate, shards)).toBeGreaterThanOrEqual(1);
+        if (rate >= shards) expect(shards * shardShareOfCount(rate, shards)).toBeLessThanOrEqual(rate);
+      }),
+    );
+    expect(shardShareOfRate(50, 1)).toEqual({ max: 50, duration: 1000 });
+    expect(shardShareOfRate(50, 3)).toEqual({ max: 16, duration: 1000 });
+    expect(shardShareOfRate(2, 6)).toEqual({ max: 1, duration: 3000 });
   });
 });

@@ -170,3 +170,27 @@ export function refuseShardCountMismatch(
   redis.on('ready', check);
   if (redis.status === 'ready') check();
 }
+
+/** A BullMQ limiter: at most `max` jobs per `duration` ms. */
+export interface RateLimit {
+  max: number;
+  duration: number;
+}
+
+/**
+ * One shard's part of a deployment-wide rate (`perSecond` across every shard's queue): BullMQ's
+ * limiter holds per queue, and each shard has its own. Split evenly, rounded down so the sum never
+ * exceeds the whole (VOD's API quota is what it protects); below one per second a shard gets one
+ * job per longer window.
+ */
+export function shardShareOfRate(perSecond: number, shards: number): RateLimit {
+  const share = Math.floor(perSecond / shards);
+  return share >= 1
+    ? { max: share, duration: 1000 }
+    : { max: 1, duration: Math.ceil((1000 * shards) / perSecond) };
+}
+
+/** One shard's part of a deployment-wide concurrency (each shard's queue has its own): at least 1. */
+export function shardShareOfCount(total: number, shards: number): number {
+  return Math.max(1, Math.floor(total / shards));
+}

@@ -89,7 +89,7 @@ describe('outcome notifications', () => {
         metrics: fx.metrics,
         logger: fx.logger,
       },
-      { concurrency: 5, ratePerSecond: 1000, backoffMs, backoffMaxMs: 1000 },
+      { concurrency: 5, limiter: { max: 1000, duration: 1000 }, backoffMs, backoffMaxMs: 1000 },
     );
   }
 
