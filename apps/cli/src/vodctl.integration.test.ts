@@ -625,6 +625,7 @@ describe('vodctl with EVENT_SHARDS=3', () => {
   it('shards: the count of this configuration, the recorded one, and per shard its prefix, unfinished jobs and dead letters', async () => {
     await shards[1]!.events.add('callback', { body: '{}', receivedAt: 1 }, { jobId: 'evt-1', delay: 60_000 });
     await deliverIn(2, unknownCodeEvent('dl-shards', 2));
+    await shards[0]!.redis.zadd(new RedisKeys(`{${base}-0}`).pendingUploads, Date.now(), 'job-reuploaded');
     expect(await vodctl(['shards', '--json'])).toBe(EXIT.ok);
     expect(JSON.parse(out[0]!)).toEqual({
       eventShards: 3,
@@ -635,6 +636,7 @@ describe('vodctl with EVENT_SHARDS=3', () => {
         prefix: `{${base}-${i}}`,
         unfinishedJobs: i === 1 ? 1 : 0,
         deadLetters: i === 2 ? 1 : 0,
+        awaitingCallback: i === 0 ? 1 : 0,
       })),
     });
     await shards[0]!.redis.set(shardCountKey(base), '2');
@@ -644,9 +646,10 @@ describe('vodctl with EVENT_SHARDS=3', () => {
     expect(text).toContain('EVENT_SHARDS of this configuration: 3');
     expect(text).toContain(`recorded in Redis (${base}:event-shards): 2`);
     expect(text).toMatch(/they differ: an ingress or a worker with this configuration refuses to start/);
-    expect(text).toMatch(/^SHARD\s+PREFIX\s+UNFINISHED JOBS\s+DEAD LETTERS$/m);
-    expect(text).toMatch(new RegExp(`^1\\s+\\{${base}-1\\}\\s+1\\s+0$`, 'm'));
-    expect(text).toMatch(new RegExp(`^2\\s+\\{${base}-2\\}\\s+0\\s+1$`, 'm'));
+    expect(text).toMatch(/^SHARD\s+PREFIX\s+UNFINISHED JOBS\s+DEAD LETTERS\s+AWAITING CALLBACK$/m);
+    expect(text).toMatch(new RegExp(`^0\\s+\\{${base}-0\\}\\s+0\\s+0\\s+1$`, 'm'));
+    expect(text).toMatch(new RegExp(`^1\\s+\\{${base}-1\\}\\s+1\\s+0\\s+0$`, 'm'));
+    expect(text).toMatch(new RegExp(`^2\\s+\\{${base}-2\\}\\s+0\\s+1\\s+0$`, 'm'));
   });
 
   it('shards set: refused (exit 4) while a job of the recorded layout is unfinished, recorded once it is gone', async () => {
@@ -785,7 +788,7 @@ describe('vodctl on Redis Cluster with EVENT_SHARDS=3', () => {
       expect(await vodctl(['shards'])).toBe(EXIT.ok);
       expect(out.join('\n')).toMatch(
         new RegExp(
-          `^2\\s+\\{${base}-2\\}\\s+1\\s+0\\s+${clusterSlotOf(`{${base}-2}`)}\\s+127\\.0\\.0\\.1:${ports[2]}$`,
+          `^2\\s+\\{${base}-2\\}\\s+1\\s+0\\s+0\\s+${clusterSlotOf(`{${base}-2}`)}\\s+127\\.0\\.0\\.1:${ports[2]}$`,
           'm',
         ),
       );

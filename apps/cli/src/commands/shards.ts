@@ -7,8 +7,8 @@ import { readRecordedShards } from '../recorded-shards.js';
 
 /**
  * `vodctl shards [--json]` — the event shards of this configuration beside the count recorded in
- * Redis, and per shard its prefix, unfinished jobs and dead letters, and on Redis Cluster its slot
- * and the master serving it.
+ * Redis, and per shard its prefix, unfinished jobs, dead letters and re-uploads awaiting their
+ * callback, and on Redis Cluster its slot and the master serving it.
  */
 export const shardsCommand: Command = {
   path: ['shards'],
@@ -31,6 +31,8 @@ export const shardsCommand: Command = {
           prefix,
           unfinishedJobs: backlogs[shard]!.unfinishedTotal,
           deadLetters: backlogs[shard]!.deadLetters,
+          // Re-uploads this system started whose callback has not come: wait for them before a change.
+          awaitingCallback: await redis.zcard(ctx.keysOf(shard).pendingUploads),
         };
         if (!cluster) return row;
         // The server's own answer for the slot, and the master the client's slot map names for it.
@@ -59,12 +61,20 @@ export const shardsCommand: Command = {
       );
     ctx.out(
       table(
-        ['SHARD', 'PREFIX', 'UNFINISHED JOBS', 'DEAD LETTERS', ...(cluster ? ['SLOT', 'MASTER'] : [])],
+        [
+          'SHARD',
+          'PREFIX',
+          'UNFINISHED JOBS',
+          'DEAD LETTERS',
+          'AWAITING CALLBACK',
+          ...(cluster ? ['SLOT', 'MASTER'] : []),
+        ],
         shards.map((s) => [
           String(s.shard),
           s.prefix,
           String(s.unfinishedJobs),
           String(s.deadLetters),
+          String(s.awaitingCallback),
           ...('slot' in s ? [String(s.slot), s.master ?? 'none'] : []),
         ]),
       ),
