@@ -71,20 +71,18 @@ async function* iterateShard(ctx: CliContext, shard: number): AsyncGenerator<Dea
  */
 export async function* iterateDeadLetters(ctx: CliContext): AsyncGenerator<DeadLetter> {
   const sources = ctx.layout.prefixes.map((_, shard) => iterateShard(ctx, shard));
-  const heads = await Promise.all(sources.map((s) => s.next()));
+  const next = async (shard: number) => {
+    const r = await sources[shard]!.next();
+    return r.done ? undefined : r.value;
+  };
+  const heads = await Promise.all(sources.map((_, shard) => next(shard)));
   for (;;) {
     let pick = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i]!;
-      if (head.done) continue;
-      const best = heads[pick];
-      if (pick === -1 || (best && !best.done && head.value.at < best.value.at)) pick = i;
-    }
+    for (const [shard, head] of heads.entries())
+      if (head && (pick === -1 || head.at < heads[pick]!.at)) pick = shard;
     if (pick === -1) return;
-    const head = heads[pick]!;
-    if (head.done) return;
-    yield head.value;
-    heads[pick] = await sources[pick]!.next();
+    yield heads[pick]!;
+    heads[pick] = await next(pick);
   }
 }
 
