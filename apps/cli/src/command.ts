@@ -20,6 +20,12 @@ export interface Command {
   summary: string;
   /** Options for `util.parseArgs` (strict: unknown options are usage errors). */
   options?: ParseArgsConfig['options'];
+  /**
+   * True for the commands that inspect or change the recorded EVENT_SHARDS itself: they run whatever
+   * count Redis holds. Every other command refuses to run with an EVENT_SHARDS other than the
+   * recorded one (it would read, or replay into, shards no process uses).
+   */
+  anyShardCount?: boolean;
   /** Checks the arguments before Redis is contacted; throw `usageError` on a bad one. */
   validate?(args: CommandArgs): void;
   /** Does the work; the returned number is the exit code. */

@@ -5,6 +5,7 @@ import type { Command, CommandArgs } from './command.js';
 import { loadCliConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { escapeControl } from './format.js';
+import { refuseOtherShardCount } from './recorded-shards.js';
 
 /** What `runCli` needs besides the arguments; defaults are the real process's. */
 export interface RunOptions {
@@ -122,6 +123,7 @@ export async function runCli(
     const redis = await connectRedis(config.topology);
     const built = createContext(config, redis, io, options.now);
     close = built.close;
+    if (!command.anyShardCount) await refuseOtherShardCount(built.ctx);
     return await command.run(built.ctx, args);
   } catch (err) {
     if (err instanceof CliError) {

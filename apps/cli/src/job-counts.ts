@@ -1,4 +1,4 @@
-import { DEAD_LETTERS_QUEUE, QUEUE_NAMES, type QueueName } from '@vod-callbacks/shared';
+import { DEAD_LETTERS_QUEUE, QUEUE_NAMES, type QueueName, RedisKeys } from '@vod-callbacks/shared';
 import type { JobType } from 'bullmq';
 import type { CliContext } from './cli-context.js';
 
@@ -44,13 +44,20 @@ export interface ShardBacklog {
   unfinishedTotal: number;
   /** Dead letters, in whatever state. */
   deadLetters: number;
+  /** Re-uploads this system started whose callback has not come yet (`<prefix>:pending-uploads`). */
+  awaitingCallback: number;
 }
 
 /** The backlog of each shard under `prefixes`, by shard index. */
 export async function shardBacklogs(ctx: CliContext, prefixes: readonly string[]): Promise<ShardBacklog[]> {
   return Promise.all(
     prefixes.map(async (prefix) => {
-      const backlog: ShardBacklog = { unfinished: {}, unfinishedTotal: 0, deadLetters: 0 };
+      const backlog: ShardBacklog = {
+        unfinished: {},
+        unfinishedTotal: 0,
+        deadLetters: 0,
+        awaitingCallback: await ctx.redis.zcard(new RedisKeys(prefix).pendingUploads),
+      };
       for (const name of QUEUE_NAMES) {
         const queue = ctx.queueAt(name, prefix);
         if (name === DEAD_LETTERS_QUEUE) {

@@ -699,6 +699,21 @@ describe('vodctl with EVENT_SHARDS=3', () => {
     expect(await vodctl(['shards', 'set', '3'])).toBe(EXIT.refused);
     expect(err.at(-1)).toContain(`shard 0 ({${base}-0}) vod-events: 1 delayed`);
 
+    // A re-upload awaiting its callback counts too: after the change its callback is routed by the
+    // new count, while the old shard's reconciler would still ask VOD and record it a second time.
+    await (await shards[0]!.events.getJob('evt-later'))!.remove();
+    await shards[0]!.redis.zadd(`{${base}-1}:pending-uploads`, Date.now(), 'job-awaited');
+    expect(await vodctl(['shards', 'set', '3'])).toBe(EXIT.refused);
+    expect(err.at(-1)).toContain(`shard 1 ({${base}-1}): 1 re-upload(s) awaiting their callback`);
+    await shards[0]!.redis.zrem(`{${base}-1}:pending-uploads`, 'job-awaited');
+    expect(await vodctl(['shards', 'set', '3', '--dry-run'])).toBe(EXIT.ok);
+
+    // Every other command refuses a count other than the recorded one (2 now): it would read shards
+    // no process uses (`queues` would print zeros) — exit 78, like the ingress and the worker.
+    expect(await vodctl(['queues'])).toBe(EXIT.config);
+    expect(err.at(-1)).toMatch(/EVENT_SHARDS=3, but this Redis records "2" for QUEUE_PREFIX/);
+    expect(await vodctl(['queues'], { EVENT_SHARDS: '2' })).toBe(EXIT.ok);
+
     expect(await vodctl(['shards', 'set', '0'])).toBe(EXIT.usage);
     expect(await vodctl(['shards', 'set', '65'])).toBe(EXIT.usage);
     expect(await vodctl(['shards', 'set'])).toBe(EXIT.usage);

@@ -33,6 +33,7 @@ const countOf = (text: string) => parsePositiveInt(text, 'the shard count', MAX_
  */
 export const shardsSetCommand: Command = {
   path: ['shards', 'set'],
+  anyShardCount: true,
   usage: '<N> [--dry-run]',
   summary:
     'Record a new EVENT_SHARDS once every queue of the recorded layout is drained (refused, exit 4, while jobs remain).',
@@ -67,7 +68,7 @@ export const shardsSetCommand: Command = {
     if (queued.length > 0)
       throw refused(
         `${from.count} → ${target} refused: jobs of the recorded layout (EVENT_SHARDS=${from.count}) are not finished: ${queued.join('; ')}. ` +
-          'Stop the ingresses, let the workers drain these queues (`vodctl queues` with EVENT_SHARDS=' +
+          'Stop the ingresses, let the workers drain these queues and receive (or reconcile) the awaited callbacks (`vodctl shards` with EVENT_SHARDS=' +
           `${from.count}), stop the workers, then run this again.`,
       );
     if (dryRun) {
@@ -94,17 +95,24 @@ export const shardsSetCommand: Command = {
   },
 };
 
-/** `shard 0 ({vod-0}) vod-events: 2 waiting, 1 delayed` for every working queue that is not drained. */
+/**
+ * `shard 0 ({vod-0}) vod-events: 2 waiting, 1 delayed` for every working queue that is not drained,
+ * and the re-uploads still awaiting their callback: after the change that callback is routed by the
+ * new count, while the old shard's reconciler would still ask VOD and record the upload again.
+ */
 function describeUnfinished(prefixes: readonly string[], backlogs: readonly ShardBacklog[]): string[] {
-  return backlogs.flatMap((b, shard) =>
-    QUEUE_NAMES.flatMap((name) => {
+  return backlogs.flatMap((b, shard) => [
+    ...QUEUE_NAMES.flatMap((name) => {
       const states = Object.entries(b.unfinished[name] ?? {}).filter(([, n]) => n > 0);
       if (states.length === 0) return [];
       return [
         `shard ${shard} (${prefixes[shard]}) ${name}: ${states.map(([s, n]) => `${n} ${s}`).join(', ')}`,
       ];
     }),
-  );
+    ...(b.awaitingCallback > 0
+      ? [`shard ${shard} (${prefixes[shard]}): ${b.awaitingCallback} re-upload(s) awaiting their callback`]
+      : []),
+  ]);
 }
 
 /**

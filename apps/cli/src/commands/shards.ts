@@ -12,6 +12,7 @@ import { readRecordedShards } from '../recorded-shards.js';
  */
 export const shardsCommand: Command = {
   path: ['shards'],
+  anyShardCount: true,
   usage: '[--json]',
   summary:
     'EVENT_SHARDS of this configuration and the count recorded in Redis; per shard its prefix, jobs, dead letters and (on a cluster) master.',
