@@ -1,6 +1,7 @@
 import { clusterSlotOf, type OutcomeRecord, outcomeFromFields, shardLayoutOf } from '@vod-callbacks/shared';
 import { type RedisCluster, startRedisCluster, uniquePrefix } from '@vod-callbacks/test-support';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { clusterClient } from '../support/cluster-client.js';
 
 /** A Redis Cluster for one test file, with a client and a queue prefix whose shards it spreads. */
 export interface ClusterFixture {
@@ -14,25 +15,6 @@ export interface ClusterFixture {
   /** The environment every app of the test shares: the cluster's nodes, the prefix and EVENT_SHARDS. */
   env: Record<string, string>;
   stop(): Promise<void>;
-}
-
-/** A Cluster client on the nodes of `REDIS_CLUSTER_NODES` (`host:port,…`). */
-export function clusterClient(nodes: string): Cluster {
-  const client = new Cluster(
-    nodes.split(',').map((a) => {
-      const [host, port] = a.split(':');
-      return { host: host!, port: Number(port) };
-    }),
-    {
-      redisOptions: { connectTimeout: 10_000, maxRetriesPerRequest: 3 },
-      slotsRefreshTimeout: 5000,
-      // A failover moves slots: follow it (the verdict is read after one).
-      retryDelayOnFailover: 200,
-      retryDelayOnClusterDown: 200,
-    },
-  );
-  client.on('error', () => {});
-  return client;
 }
 
 /**

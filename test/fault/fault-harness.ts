@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { outcomeFromFields } from '@vod-callbacks/shared';
 import { type AppProcess, freePort, startApp, waitFor } from '@vod-callbacks/test-support';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
+import { clusterClient } from '../support/cluster-client.js';
 import { reportFigures } from '../support/figures.js';
 
 const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-success.json', import.meta.url), 'utf8'));
@@ -9,6 +10,22 @@ const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-success.json', im
 /** A distinct, valid callback body (the seed success sample with its own RequestId and JobId). */
 export function callbackBody(requestId: string): string {
   return JSON.stringify({ ...seed, RequestId: requestId, Data: { ...seed.Data, JobId: `job-${requestId}` } });
+}
+
+/**
+ * A distinct, valid callback body with an upload source of its own (SourceUrl named by the id):
+ * with EVENT_SHARDS > 1 such callbacks spread over the shards, where `callbackBody`'s all share one.
+ */
+export function spreadCallbackBody(requestId: string): string {
+  return JSON.stringify({
+    ...seed,
+    RequestId: requestId,
+    Data: {
+      ...seed.Data,
+      JobId: `job-${requestId}`,
+      SourceUrl: `https://media.example.test/${requestId}.mp4`,
+    },
+  });
 }
 
 /** A started ingress process and its base URL. */
@@ -75,6 +92,8 @@ export interface LoadOptions {
   maxInFlight?: number;
   /** The current phase of the test (e.g. 'up', 'down'); answers are tallied per phase. */
   phase?: () => string;
+  /** The body sent for an id (default `callbackBody`). */
+  body?: (requestId: string) => string;
 }
 
 /**
@@ -108,7 +127,9 @@ export async function sendStream(opts: LoadOptions): Promise<LoadStats> {
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     const id = opts.ids[i]!;
     stats.sent++;
-    const p = post(opts.url, id, stats, opts.phase).finally(() => inFlight.delete(p));
+    const p = post(opts.url, id, opts.body ?? callbackBody, stats, opts.phase).finally(() =>
+      inFlight.delete(p),
+    );
     inFlight.add(p);
   }
   await Promise.all(inFlight);
@@ -116,7 +137,13 @@ export async function sendStream(opts: LoadOptions): Promise<LoadStats> {
   return stats;
 }
 
-async function post(url: string, id: string, stats: LoadStats, phase?: () => string): Promise<void> {
+async function post(
+  url: string,
+  id: string,
+  body: (requestId: string) => string,
+  stats: LoadStats,
+  phase?: () => string,
+): Promise<void> {
   const phaseAtSend = phase?.();
   const tally = (status: string) => {
     if (phaseAtSend === undefined || phase?.() !== phaseAtSend) return;
@@ -128,7 +155,7 @@ async function post(url: string, id: string, stats: LoadStats, phase?: () => str
     const res = await fetch(`${url}/callbacks/vod`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: callbackBody(id),
+      body: body(id),
       signal: AbortSignal.timeout(10_000),
     });
     await res.arrayBuffer();
@@ -144,18 +171,32 @@ async function post(url: string, id: string, stats: LoadStats, phase?: () => str
   }
 }
 
-/** Outcomes per RequestId in `<prefix>:outcomes`. */
-export async function outcomeCounts(redis: Redis, prefix: string): Promise<Map<string, number>> {
+/**
+ * Where a test's outcomes are: a Redis URL, or a Redis Cluster (its `REDIS_CLUSTER_NODES`, e.g. the
+ * `env` of `startRedisCluster`).
+ */
+export type OutcomeRedis = string | { REDIS_CLUSTER_NODES: string };
+
+/**
+ * Outcomes per RequestId in `<prefix>:outcomes` of every prefix given: with EVENT_SHARDS > 1 each
+ * shard prefix has a stream of its own, and an event's outcome may be in any of them.
+ */
+export async function outcomeCounts(
+  redis: Redis | Cluster,
+  prefixes: string | readonly string[],
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  let start = '-';
-  for (;;) {
-    const rows = await redis.xrange(`${prefix}:outcomes`, start, '+', 'COUNT', 2000);
-    for (const [, fields] of rows) {
-      const id = outcomeFromFields(fields).requestId;
-      counts.set(id, (counts.get(id) ?? 0) + 1);
+  for (const prefix of typeof prefixes === 'string' ? [prefixes] : prefixes) {
+    let start = '-';
+    for (;;) {
+      const rows = await redis.xrange(`${prefix}:outcomes`, start, '+', 'COUNT', 2000);
+      for (const [, fields] of rows) {
+        const id = outcomeFromFields(fields).requestId;
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      if (rows.length < 2000) break;
+      start = `(${rows.at(-1)![0]}`;
     }
-    if (rows.length < 2000) break;
-    start = `(${rows.at(-1)![0]}`;
   }
   return counts;
 }
@@ -167,19 +208,25 @@ export interface Verdict {
   duplicated: string[];
 }
 
-/** Waits until every acked id has an outcome (or `timeoutMs`), then counts lost and doubled ones. */
+/**
+ * Waits until every acked id has an outcome (or `timeoutMs`), then counts lost and doubled ones,
+ * across the outcomes streams of every prefix in `prefixes` (one per event shard).
+ */
 export async function verifyExactlyOnce(
-  redisUrl: string,
-  prefix: string,
+  where: OutcomeRedis,
+  prefixes: string | readonly string[],
   acked: Set<string>,
   timeoutMs = 60_000,
 ): Promise<Verdict> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const redis =
+    typeof where === 'string'
+      ? new Redis(where, { maxRetriesPerRequest: 3 })
+      : clusterClient(where.REDIS_CLUSTER_NODES);
   try {
     await waitFor(
       'an outcome for every acknowledged callback',
       async () => {
-        const counts = await outcomeCounts(redis, prefix);
+        const counts = await outcomeCounts(redis, prefixes);
         return [...acked].every((id) => counts.has(id));
       },
       timeoutMs,
@@ -187,7 +234,7 @@ export async function verifyExactlyOnce(
     ).catch(() => undefined); // the verdict below reports what is missing
     // Give late duplicates (a recovered stalled job, a straggling copy) time to show up.
     await new Promise((r) => setTimeout(r, 1500));
-    const counts = await outcomeCounts(redis, prefix);
+    const counts = await outcomeCounts(redis, prefixes);
     return {
       acked: acked.size,
       lost: [...acked].filter((id) => !counts.has(id)),
