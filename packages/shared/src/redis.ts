@@ -112,6 +112,16 @@ export function connectionForKey(client: RedisClient, key: string): Redis | unde
   return client.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === master);
 }
 
+/**
+ * Has a Cluster client read the slot map again (nothing on one server). A client learns that a
+ * slot moved from a MOVED answer to a keyed command; one that sends none to the moved slot (a
+ * replica poll, a WAIT) would keep asking the dead or demoted master after a failover.
+ */
+export function refreshSlotMap(client: RedisClient): void {
+  // Concurrent calls share one refresh; a failed one is retried by the next call.
+  if (client instanceof Cluster) client.refreshSlotsCache(() => {});
+}
+
 /** Whether `client` is a Redis Cluster client. */
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;

@@ -1,4 +1,4 @@
-import { connectionForKey, createRedis, type RedisClient } from './redis.js';
+import { connectionForKey, createRedis, type RedisClient, refreshSlotMap } from './redis.js';
 import type { RedisTopology } from './redis-topology.js';
 
 /**
@@ -94,6 +94,8 @@ export class ReplicaAcknowledger {
     const timer = setTimeout(() => finish(new ReplicationTimeoutError(0, this.minReplicas)), budget);
     const connection = connectionForKey(this.redis, this.shardKey);
     if (!connection) {
+      // The shard's master left the slot map (killed, failed over): learn the promoted one.
+      refreshSlotMap(this.redis);
       finish(new ReplicationTimeoutError(0, this.minReplicas));
       return;
     }
@@ -175,6 +177,9 @@ export class ReplicaMonitor {
     } finally {
       this.polling = false;
     }
+    // On a cluster a shard with no answer, or none but 0, may be polled at a dead or demoted node:
+    // after a failover only a fresh slot map names the promoted master (cheap: one CLUSTER SLOTS).
+    if (this.shardKeys.some((key) => !this.counts.get(key))) refreshSlotMap(this.redis);
     this.onSample?.(this.connected);
   }
 
