@@ -5,13 +5,13 @@ import {
   closeAll,
   clusterPrefixProblem,
   configOrExit,
-  connectedAddress,
   createIngressMetrics,
   createQueueMetrics,
   createRedis,
   createRedisMetrics,
   createRegistry,
   DEAD_LETTERS_QUEUE,
+  describeMasters,
   describeTopology,
   exitOnConfigError,
   installShutdown,
@@ -25,6 +25,7 @@ import {
   redisTopologyOf,
   refuseMissingDatabase,
   refuseShardCountMismatch,
+  shardMasters,
   snapshotQueues,
   startReplicaMonitor,
   watchReconnects,
@@ -58,10 +59,14 @@ const metrics = createIngressMetrics(registry);
 const redisMetrics = createRedisMetrics(registry);
 
 const redis = createRedis(topology, 'producer', 'ingress');
-watchReconnects(redis, (address, previous) => {
-  redisMetrics.reconnects.inc();
-  if (address !== previous) logger.warn({ address, previous }, 'redis master changed');
-});
+watchReconnects(
+  redis,
+  (address, previous, shards) => {
+    redisMetrics.reconnects.inc();
+    if (address !== previous) logger.warn({ address, previous, shards }, 'redis master changed');
+  },
+  layout.prefixes,
+);
 logRedisStateChanges(redis, logger, 'ingress');
 refuseMissingDatabase(redis, exitOnConfigError);
 refuseShardCountMismatch(redis, config.QUEUE_PREFIX, layout.count, exitOnConfigError);
@@ -169,7 +174,8 @@ logger.info(
   {
     address,
     redis: describeTopology(topology),
-    master: connectedAddress(redis) ?? null,
+    // One per shard: the same server for all but on a cluster.
+    masters: shardMasters(redis, layout.prefixes).map((m) => m ?? null),
     minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
     eventShards: layout.count,
@@ -179,7 +185,7 @@ logger.info(
       : 'off',
     statusApi: config.STATUS_API_TOKEN ? '/v1/uploads' : 'off',
   },
-  `ingress listening on ${address}/callbacks/vod${config.STATUS_API_TOKEN ? ` (status API on /v1/uploads)` : ''}, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
+  `ingress listening on ${address}/callbacks/vod${config.STATUS_API_TOKEN ? ` (status API on /v1/uploads)` : ''}, redis ${describeTopology(topology)} (${describeMasters(redis, layout.prefixes)}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
 );
 
 /** Whether Redis answers within `ms` (at once when it already does). */

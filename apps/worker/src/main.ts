@@ -6,13 +6,13 @@ import {
   closeAll,
   clusterPrefixProblem,
   configOrExit,
-  connectedAddress,
   createQueueMetrics,
   createRedis,
   createRedisMetrics,
   createRegistry,
   createWebhookPendingMetric,
   createWorkerMetrics,
+  describeMasters,
   describeTopology,
   exitOnConfigError,
   initWorkerLabels,
@@ -27,6 +27,7 @@ import {
   refuseMissingDatabase,
   refuseShardCountMismatch,
   shardLayoutOf,
+  shardMasters,
   shardShareOfCount,
   shardShareOfRate,
   snapshotQueues,
@@ -103,10 +104,14 @@ initWorkerLabels(metrics);
 const redisMetrics = createRedisMetrics(registry);
 
 const redis = createRedis(topology, 'worker', 'worker');
-watchReconnects(redis, (address, previous) => {
-  redisMetrics.reconnects.inc();
-  if (address !== previous) logger.warn({ address, previous }, 'redis master changed');
-});
+watchReconnects(
+  redis,
+  (address, previous, shards) => {
+    redisMetrics.reconnects.inc();
+    if (address !== previous) logger.warn({ address, previous, shards }, 'redis master changed');
+  },
+  layout.prefixes,
+);
 // The replica count for /readyz is polled on a connection of its own (each consumed shard's master).
 const replicas = startReplicaMonitor(
   topology,
@@ -334,7 +339,8 @@ logger.info(
     concurrency: config.WORKER_CONCURRENCY,
     metricsPort: port,
     redis: describeTopology(topology),
-    master: connectedAddress(redis) ?? null,
+    // One per shard: the same server for all but on a cluster.
+    masters: shardMasters(redis, layout.prefixes).map((m) => m ?? null),
     minReplicas: config.REDIS_MIN_REPLICAS,
     prefix: config.QUEUE_PREFIX,
     eventShards: layout.count,
@@ -345,5 +351,5 @@ logger.info(
     outcomeWebhook: webhook ? webhook.url.origin : null,
     reuploadDefaults: reuploadDefaults.describe(),
   },
-  `worker consuming vod-events${layout.count > 1 ? ` in shards ${consumed.join(',')} of ${layout.count}` : ''} (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'})${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (master ${connectedAddress(redis) ?? 'not connected yet'}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
+  `worker consuming vod-events${layout.count > 1 ? ` in shards ${consumed.join(',')} of ${layout.count}` : ''} (concurrency ${config.WORKER_CONCURRENCY}) and vod-reuploads (concurrency ${config.REUPLOAD_CONCURRENCY}, ${config.REUPLOAD_RATE_PER_SECOND}/s, VOD API ${api ? `${config.VOD_API_PROTOCOL}//${config.VOD_API_HOST}` : 'not configured'})${webhook ? `, outcome webhooks to ${webhook.url.origin} (${[...webhook.decisions].join(', ')})` : ''}, metrics on http://${config.WORKER_METRICS_HOST}:${port}/metrics, redis ${describeTopology(topology)} (${describeMasters(redis, layout.prefixes, consumed)}), REDIS_MIN_REPLICAS=${config.REDIS_MIN_REPLICAS}`,
 );

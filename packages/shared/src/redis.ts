@@ -136,13 +136,40 @@ export function connectedAddress(redis: RedisClient): string | undefined {
 }
 
 /**
+ * `host:port` of the master each shard is written to now, by shard: on one server the connected one
+ * for all (Sentinel: the master they named), on a cluster the master serving `<prefix>:`'s slot in
+ * the client's slot map; undefined while not connected or not known.
+ */
+export function shardMasters(redis: RedisClient, shardPrefixes: readonly string[]): (string | undefined)[] {
+  if (!(redis instanceof Cluster)) return shardPrefixes.map(() => connectedAddress(redis));
+  return shardPrefixes.map((prefix) => redis.slots[clusterSlotOf(`${prefix}:`)]?.[0]);
+}
+
+/**
+ * Where writes go, for start-up lines: `master host:port` on one server; on a cluster
+ * `shard masters 0=host:port 1=…` (`shards`: the ones to name, default all).
+ */
+export function describeMasters(
+  redis: RedisClient,
+  shardPrefixes: readonly string[],
+  shards: readonly number[] = shardPrefixes.map((_, i) => i),
+): string {
+  if (!(redis instanceof Cluster)) return `master ${connectedAddress(redis) ?? 'not connected yet'}`;
+  const masters = shardMasters(redis, shardPrefixes);
+  return `shard masters ${shards.map((i) => `${i}=${masters[i] ?? 'unknown'}`).join(' ')}`;
+}
+
+/**
  * Calls `onReconnect` each time `redis` is ready again after its first ready — a restarted Redis,
  * a network blip, or (with Sentinel) a failover, seen as a new address — with the server it
- * reached and the one before.
+ * reached and the one before. A cluster client stays ready through a failover: there it is called
+ * when the slot map names another master for shards of `shardPrefixes`, once per move, with those
+ * shards.
  */
 export function watchReconnects(
   redis: RedisClient,
-  onReconnect: (address: string | undefined, previous: string | undefined) => void,
+  onReconnect: (address: string | undefined, previous: string | undefined, shards?: number[]) => void,
+  shardPrefixes: readonly string[] = [],
 ): void {
   let last: string | undefined;
   let first = true;
@@ -151,6 +178,22 @@ export function watchReconnects(
     if (!first) onReconnect(now, last);
     first = false;
     last = now;
+  });
+  if (!(redis instanceof Cluster)) return;
+  let known = shardMasters(redis, shardPrefixes);
+  // Emitted after every slot map read: at connect, after a MOVED answer, when asked (refreshSlotMap).
+  redis.on('refresh', () => {
+    const now = shardMasters(redis, shardPrefixes);
+    const moves = new Map<string, { address: string; previous: string; shards: number[] }>();
+    now.forEach((address, shard) => {
+      const previous = known[shard];
+      if (!address || !previous || address === previous) return;
+      const move = moves.get(`${previous}>${address}`) ?? { address, previous, shards: [] };
+      move.shards.push(shard);
+      moves.set(`${previous}>${address}`, move);
+    });
+    known = now.map((address, shard) => address ?? known[shard]);
+    for (const move of moves.values()) onReconnect(move.address, move.previous, move.shards);
   });
 }
 
