@@ -73,11 +73,15 @@ describe('pipeline end to end on Redis Cluster with EVENT_SHARDS=3 (built proces
     expect(exits?.map((e) => e.code)).toEqual([143, 143]);
   });
 
-  it('start-up lines name the cluster and the shards', () => {
+  it('start-up lines name the cluster, the shards and the master of each', async () => {
     const nodes = fx.env.REDIS_CLUSTER_NODES!;
-    expect(p.ingress.output()).toContain(`redis cluster via ${nodes}`);
+    const masters = await Promise.all(
+      fx.shardPrefixes.map(async (shard, i) => `${i}=127.0.0.1:${await fx.cluster.masterOfKey(`${shard}:`)}`),
+    );
+    const where = `redis cluster via ${nodes} (shard masters ${masters.join(' ')}), REDIS_MIN_REPLICAS=0`;
+    expect(p.ingress.output()).toContain(`ingress listening on ${p.ingressUrl}/callbacks/vod, ${where}`);
     expect(p.worker.output()).toContain('worker consuming vod-events in shards 0,1,2 of 3');
-    expect(p.worker.output()).toContain(`redis cluster via ${nodes}`);
+    expect(p.worker.output()).toContain(where);
   });
 
   it('gives the seed samples and the mix the right outcomes, each in its source’s shard, duplicates collapsed', async () => {

@@ -1,0 +1,219 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVENTS_QUEUE, shardOfEvent } from '@vod-callbacks/shared';
+import { REPO_ROOT, waitFor } from '@vod-callbacks/test-support';
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import {
+  type LoadStats,
+  report,
+  requestIds,
+  sendStream,
+  spreadCallbackBody,
+  startIngress,
+  startWorker,
+  verifyExactlyOnce,
+} from '../fault/fault-harness.js';
+import { startClusterFixture } from './cluster-stack.js';
+
+// A Redis Cluster master fails under load (EVENT_SHARDS=3 over 3 masters × 2 replicas): at ~40 % of
+// a 100/s stream the replication links of the master holding shard 0 are cut (its replicas can no
+// longer log in), so what it takes from then on exists on it alone; two seconds later it is
+// SIGKILLed and the cluster promotes one of its replicas. With REDIS_MIN_REPLICAS=1 the ingress
+// never answered 200 for what only the dead master held, and the worker never recorded an outcome
+// only it held: every RequestId answered 200 has exactly one outcome, in one of the shards' streams.
+
+const SHARDS = 3;
+const CALLBACKS = 2000;
+const RATE = 100;
+const CUT_AT_MS = ((CALLBACKS / RATE) * 1000 * 0.4) | 0;
+const CUT_TO_KILL_MS = 2000;
+// After the failover, a tail of new callbacks shows every shard taking callbacks again.
+const TAIL = 300;
+const START_MS = 60_000;
+const started = Date.now();
+/** Progress lines: where a slow run spent its time. */
+const step = (what: string) =>
+  process.stdout.write(`[cluster-failover +${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`);
+
+/** Both streams' figures as one. */
+function merged(a: LoadStats, b: LoadStats): LoadStats {
+  const other = { ...a.other };
+  for (const [k, v] of Object.entries(b.other)) other[k] = (other[k] ?? 0) + v;
+  const byPhase: LoadStats['byPhase'] = {};
+  for (const phases of [a.byPhase, b.byPhase])
+    for (const [phase, statuses] of Object.entries(phases)) {
+      const into = byPhase[phase] ?? {};
+      for (const [status, n] of Object.entries(statuses)) into[status] = (into[status] ?? 0) + n;
+      byPhase[phase] = into;
+    }
+  return {
+    sent: a.sent + b.sent,
+    acked: new Set([...a.acked, ...b.acked]),
+    unavailable: a.unavailable + b.unavailable,
+    unavailableWithoutRetryAfter: a.unavailableWithoutRetryAfter + b.unavailableWithoutRetryAfter,
+    other,
+    errors: a.errors + b.errors,
+    durationMs: a.durationMs + b.durationMs,
+    byPhase,
+  };
+}
+
+/** `received_total` by result and the reconnect count, read from the ingress's /metrics. */
+async function ingressCounters(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^vod_callbacks_received_total\{[^}]*result="([a-z_]+)"[^}]*\} (\d+)/gm))
+    out[m[1]!] = Number(m[2]);
+  out.reconnects = Number(/^vod_redis_reconnects_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+  return out;
+}
+
+const shardOfId = (id: string) => shardOfEvent(JSON.parse(spreadCallbackBody(id)), SHARDS);
+
+describe('fault: a Redis Cluster master fails under load (EVENT_SHARDS=3)', () => {
+  it('REDIS_MIN_REPLICAS=1: every callback answered 200 has exactly one outcome after the promotion', async () => {
+    const fx = await startClusterFixture('f-cluster', SHARDS);
+    step(`cluster up: ${fx.env.REDIS_CLUSTER_NODES}`);
+    const env = {
+      ...fx.env,
+      REDIS_MIN_REPLICAS: '1',
+      REDIS_MIN_REPLICAS_TIMEOUT_MS: '1000',
+      ENQUEUE_TIMEOUT_MS: '1000',
+    };
+    const worker = await startWorker({ ...env, WORKER_LOCK_MS: '2000', WORKER_CONCURRENCY: '20' }, START_MS);
+    const ingress = await startIngress(env, START_MS).catch(async (err) => {
+      await worker.kill('SIGKILL');
+      throw err;
+    });
+    step('worker and ingress started');
+    const victim = await fx.cluster.masterOfKey(`${fx.shardPrefixes[0]}:outcomes`);
+    const victimShards: number[] = [];
+    for (const [shard, prefix] of fx.shardPrefixes.entries())
+      if ((await fx.cluster.masterOfKey(`${prefix}:outcomes`)) === victim) victimShards.push(shard);
+    const figures: Record<string, unknown> = { minReplicas: 1, victim, victimShards };
+    let phase = 'before';
+    let fault: Promise<void> | undefined;
+    try {
+      await waitFor(
+        'ingress /readyz 200 before the fault',
+        async () => (await fetch(`${ingress.url}/readyz`)).status === 200,
+        30_000,
+        200,
+      );
+      const main = await sendStream({
+        url: ingress.url,
+        ids: requestIds('fc', CALLBACKS),
+        body: spreadCallbackBody,
+        ratePerSecond: RATE,
+        maxDurationMs: 90_000,
+        phase: () => phase,
+        onTick: (elapsed) => {
+          if (elapsed < CUT_AT_MS || fault) return;
+          fault = (async () => {
+            phase = 'cutting';
+            await fx.cluster.cutReplication(victim);
+            const cutAt = Date.now();
+            step(`replication of ${victim} cut`);
+            phase = 'cut';
+            await new Promise((r) => setTimeout(r, CUT_TO_KILL_MS));
+            phase = 'killing';
+            await fx.cluster.node(victim).kill('SIGKILL');
+            const killedAt = Date.now();
+            step(`${victim} killed`);
+            figures.cutSeconds = (killedAt - cutAt) / 1000;
+            phase = 'failover';
+            figures.promoted = await fx.cluster.waitForFailover(victim, 60_000);
+            figures.promotedAfterSeconds = (Date.now() - killedAt) / 1000;
+            step(`promoted ${figures.promoted}`);
+            // The promoted master takes writes once a replica follows it (the old master's other
+            // replica is moved under it by the cluster); until then 503 is the right answer.
+            await fx.cluster.waitForReplicas(figures.promoted as number, 1, 60_000);
+            figures.replicaFollowingAfterSeconds = (Date.now() - killedAt) / 1000;
+            await waitFor(
+              'ingress /readyz 200 after the promotion',
+              async () => (await fetch(`${ingress.url}/readyz`)).status === 200,
+              60_000,
+              100,
+            );
+            figures.failoverSeconds = (Date.now() - killedAt) / 1000;
+            step('ingress ready again');
+            phase = 'after';
+          })();
+        },
+      });
+      step('stream sent');
+      await fault;
+      phase = 'after';
+      const tailIds = requestIds('fc-tail', TAIL);
+      const tail = await sendStream({
+        url: ingress.url,
+        ids: tailIds,
+        body: spreadCallbackBody,
+        ratePerSecond: RATE,
+        maxDurationMs: 30_000,
+        phase: () => phase,
+      });
+      step('tail sent');
+      const stats = merged(main, tail);
+      for (const prefix of fx.shardPrefixes) {
+        const queue = new Queue(EVENTS_QUEUE, { connection: fx.client, prefix });
+        try {
+          await waitFor(
+            `the events queue of ${prefix} to drain`,
+            async () => {
+              const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+              return Object.values(c).every((n) => n === 0);
+            },
+            90_000,
+            250,
+          );
+        } finally {
+          await queue.close();
+        }
+      }
+      step('queues drained');
+      const verdict = await verifyExactlyOnce(fx.cluster.env, fx.shardPrefixes, stats.acked, 10_000);
+      step('verdict read');
+      const counters = await ingressCounters(ingress.url);
+      // The tail's callbacks of the failed-over shards: taken again on the promoted master.
+      const tailOnPromoted = tailIds.filter((id) => victimShards.includes(shardOfId(id)));
+      figures.tailOnPromoted = tailOnPromoted.length;
+      figures.tailOnPromotedAcked = tailOnPromoted.filter((id) => stats.acked.has(id)).length;
+      figures.ingressReceived = counters;
+      // Both processes saw the shard's master change, and say which shards moved where.
+      const moved = new RegExp(
+        `"address":"127\\.0\\.0\\.1:${figures.promoted}","previous":"127\\.0\\.0\\.1:${victim}","shards":\\[${victimShards.join(',')}\\][^\\n]*"msg":"redis master changed"`,
+      );
+      figures.masterChangedLogged = {
+        ingress: moved.test(ingress.proc.output()),
+        worker: moved.test(worker.output()),
+      };
+      report('cluster-failover-min-replicas-1', stats, verdict, figures);
+
+      expect(ingress.proc.child.exitCode).toBeNull();
+      expect(worker.child.exitCode).toBeNull();
+      expect(stats.unavailableWithoutRetryAfter).toBe(0);
+      // 408: a body not received within SERVER_TIMEOUT_MS, seen only when the test machine is overloaded.
+      expect(Object.keys(stats.other).filter((status) => status !== '408')).toEqual([]);
+      // The failover was felt (503s), and callbacks are accepted again after it, the failed-over shards' too.
+      expect(stats.unavailable).toBeGreaterThan(0);
+      expect(stats.byPhase.after?.['200'] ?? 0, JSON.stringify(figures)).toBeGreaterThan(TAIL / 2);
+      expect(figures.tailOnPromotedAcked as number).toBeGreaterThan(tailOnPromoted.length / 2);
+      expect(figures.masterChangedLogged).toEqual({ ingress: true, worker: true });
+      expect(counters.reconnects).toBeGreaterThan(0);
+      expect(counters.unavailable! + counters.replication_timeout!).toBeGreaterThanOrEqual(stats.unavailable);
+      expect(verdict.lost).toEqual([]);
+      expect(verdict.duplicated).toEqual([]);
+    } finally {
+      await Promise.all([ingress.proc.kill('SIGTERM'), worker.kill('SIGTERM')]);
+      step('processes stopped');
+      await fx.stop();
+      step('cluster stopped');
+      const dir = join(REPO_ROOT, 'test-output');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'cluster-failover-ingress.log'), ingress.proc.output());
+      writeFileSync(join(dir, 'cluster-failover-worker.log'), worker.output());
+    }
+  }, 240_000);
+});
