@@ -32,23 +32,12 @@ export type ReceiveResult =
 export type ProcessedClass = CodeClass | 'invalid' | 'duplicate' | 'unsupported';
 
 /** `vod_reupload_requests_total{result}` values. */
-export type ReuploadRequestResult = 'accepted' | 'retried' | 'rejected' | 'no_credentials';
-export const REUPLOAD_REQUEST_RESULTS: readonly ReuploadRequestResult[] = [
-  'accepted',
-  'retried',
-  'rejected',
-  'no_credentials',
-];
+export const REUPLOAD_REQUEST_RESULTS = ['accepted', 'retried', 'rejected', 'no_credentials'] as const;
+export type ReuploadRequestResult = (typeof REUPLOAD_REQUEST_RESULTS)[number];
 
 /** `vod_reconciled_uploads_total{result}` values: what QueryUploadTaskInfo said about a pending upload. */
-export type ReconcileResult = 'success' | 'failed' | 'running' | 'not_found' | 'error';
-export const RECONCILE_RESULTS: readonly ReconcileResult[] = [
-  'success',
-  'failed',
-  'running',
-  'not_found',
-  'error',
-];
+export const RECONCILE_RESULTS = ['success', 'failed', 'running', 'not_found', 'error'] as const;
+export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
 /**
  * `vod_webhook_deliveries_total{result}` values, one per delivery attempt: delivered = 2xx,
@@ -56,13 +45,8 @@ export const RECONCILE_RESULTS: readonly ReconcileResult[] = [
  * rejected = refused for good (other 4xx, a redirect, a private address) and dead-lettered,
  * exhausted = a retryable failure on the last attempt, dead-lettered.
  */
-export type WebhookDeliveryResult = 'delivered' | 'retried' | 'rejected' | 'exhausted';
-export const WEBHOOK_DELIVERY_RESULTS: readonly WebhookDeliveryResult[] = [
-  'delivered',
-  'retried',
-  'rejected',
-  'exhausted',
-];
+export const WEBHOOK_DELIVERY_RESULTS = ['delivered', 'retried', 'rejected', 'exhausted'] as const;
+export type WebhookDeliveryResult = (typeof WEBHOOK_DELIVERY_RESULTS)[number];
 
 /** `vod_queue_jobs{state}` values. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;

@@ -17,15 +17,10 @@ function parseBody(body: string): unknown {
 }
 
 /** The string fields of an event an outcome record keeps: whatever type a field has, never a throw. */
-export interface EventFields {
-  jobId: string;
-  spaceName: string;
-  sourceUrl: string;
-  callbackArgs: string;
-  vid: string;
-  code: string;
-  eventTime: string;
-}
+export type EventFields = Pick<
+  OutcomeRecord,
+  'jobId' | 'spaceName' | 'sourceUrl' | 'callbackArgs' | 'vid' | 'code' | 'eventTime'
+>;
 
 const str = (v: unknown, max = 2048): string => (typeof v === 'string' ? v.slice(0, max) : '');
 
