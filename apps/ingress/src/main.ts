@@ -202,13 +202,15 @@ function redisReadyWithin(conn: RedisClient, ms: number): Promise<boolean> {
 
 /** Reads Redis's eviction policy; logs an evicting one and says whether the configuration refuses it. */
 async function evictionVerdict(conn: RedisClient, cfg: IngressConfig): Promise<'ok' | 'refuse'> {
-  const { policy, evicting } = await checkEvictionPolicy(conn);
+  const { policy, evicting, server } = await checkEvictionPolicy(conn);
   if (!evicting) return 'ok';
-  const msg = `Redis maxmemory-policy is ${policy}: RedisClient may evict queued callbacks. Set maxmemory-policy noeviction (or EVICTION_POLICY_CHECK=warn to run anyway).`;
+  const where = server ? ` on ${server}` : '';
+  const every = topology.kind === 'cluster' ? ' on every master' : '';
+  const msg = `Redis maxmemory-policy is ${policy}${where}: Redis may evict queued callbacks. Set maxmemory-policy noeviction${every} (or EVICTION_POLICY_CHECK=warn to run anyway).`;
   if (cfg.EVICTION_POLICY_CHECK === 'refuse') {
-    logger.fatal({ policy }, msg);
+    logger.fatal({ policy, server }, msg);
     return 'refuse';
   }
-  logger.warn({ policy }, msg);
+  logger.warn({ policy, server }, msg);
   return 'ok';
 }

@@ -217,6 +217,8 @@ export function whenReady(redis: RedisClient, ms: number): Promise<boolean> {
 export interface EvictionCheck {
   policy: string;
   evicting: boolean;
+  /** `host:port` of the server whose policy this is, when known (on a cluster: the evicting master). */
+  server?: string;
 }
 
 /**
@@ -227,7 +229,12 @@ export interface EvictionCheck {
 export async function checkEvictionPolicy(redis: RedisClient): Promise<EvictionCheck> {
   if (redis instanceof Cluster) {
     // Every master holds shards: the first evicting one decides.
-    const checks = await Promise.all(redis.nodes('master').map((node) => checkEvictionPolicy(node)));
+    const checks = await Promise.all(
+      redis.nodes('master').map(async (node) => ({
+        ...(await checkEvictionPolicy(node)),
+        server: `${node.options.host}:${node.options.port}`,
+      })),
+    );
     return checks.find((c) => c.evicting) ?? checks[0] ?? { policy: 'unknown', evicting: true };
   }
   let policy: string | undefined;
@@ -239,5 +246,5 @@ export async function checkEvictionPolicy(redis: RedisClient): Promise<EvictionC
     policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
   }
   const p = policy ?? 'unknown';
-  return { policy: p, evicting: p !== 'noeviction' };
+  return { policy: p, evicting: p !== 'noeviction', server: connectedAddress(redis) };
 }
