@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { shardOfEvent } from '@vod-callbacks/shared';
-import { waitFor } from '@vod-callbacks/test-support';
+import { freePort, startApp, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIX, MIX_CODES, type Pipeline, postCallback, sendMix, startPipeline } from '../support/pipeline.js';
@@ -160,5 +160,31 @@ describe('pipeline end to end on Redis Cluster with EVENT_SHARDS=3 (built proces
       holders.add(port);
     }
     expect(holders.size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses to start an ingress when any master evicts (each master is checked, not just one)', async () => {
+    // The master of the last shard: not the one REDIS_URL names (the cluster's first), as a single check would read.
+    const masters = await fx.cluster.masters();
+    const evicting = masters.at(-1)!.port;
+    const node = new Redis(evicting, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    try {
+      await node.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const ingress = await startApp(
+        'ingress',
+        {
+          ...fx.env,
+          INGRESS_HOST: '127.0.0.1',
+          INGRESS_PORT: String(await freePort()),
+          CALLBACK_AUTH: 'none',
+        },
+        undefined,
+      );
+      const exit = await ingress.exited;
+      expect(exit.code, ingress.output()).toBe(78);
+      expect(ingress.output()).toContain(`maxmemory-policy is allkeys-lru on 127.0.0.1:${evicting}`);
+    } finally {
+      await node.config('SET', 'maxmemory-policy', 'noeviction');
+      node.disconnect();
+    }
   });
 });
