@@ -6,7 +6,8 @@
 // is drained. Per run: end-to-end events/s, each master's share of the masters' Redis CPU
 // (used_cpu_sys + used_cpu_user deltas; the issue's target: every master between 25 % and 42 % with
 // 3 masters), replicas' CPU apart, Redis CPU µs per event, events per shard, and each master's
-// busiest commands (INFO commandstats).
+// busiest commands (INFO commandstats). Before the rounds, every node is measured idle for 5 s
+// (cluster bus, replication pings, cron): what the masters use idle is reported per event too.
 //
 //   node bench/cluster.mjs [--events=30000] [--rounds=2] [--variants=single,cluster] [--shards=3]
 //                          [--masters=3] [--replicas=2] [--worker-concurrency=50] [--aof=0]
@@ -164,6 +165,20 @@ async function shardCounts(client, shards) {
   );
 }
 
+/**
+ * CPU µs per second each role's nodes use with no pipeline running (cluster bus, replication
+ * pings, cron), over `seconds`: the part of a run's CPU that is not the events'.
+ */
+async function idleCpu(redis, seconds = 5) {
+  const nodes = await redis.nodes();
+  const before = await Promise.all(nodes.map((n) => infoCpuUs(n.client)));
+  await sleep(seconds * 1000);
+  const after = await Promise.all(nodes.map((n) => infoCpuUs(n.client)));
+  const perSecond = (role) =>
+    nodes.reduce((sum, n, i) => sum + (n.role === role ? (after[i] - before[i]) / seconds : 0), 0);
+  return { mastersUsPerSecond: perSecond('master'), replicasUsPerSecond: perSecond('replica') };
+}
+
 async function runVariant(variant, round, ts, redis) {
   const nodes = await redis.nodes();
   for (const n of nodes.filter((x) => x.role === 'master')) await n.client.flushall();
@@ -215,15 +230,21 @@ async function runVariant(variant, round, ts, redis) {
       loadSeconds,
       drainedSeconds,
       outcomes,
-      // Every distinct event ends as exactly one outcome (requests in flight when autocannon stopped
-      // were stored but not counted).
-      outcomesComplete: outcomes >= report.distinct - report.uncounted && outcomes <= report.distinct,
+      byStatus: JSON.stringify(report.byStatus),
+      // Every distinct event ends as exactly one outcome: at most one each, and at least one for all
+      // but those refused (non-200, not stored unless a redelivery got a 200) or in flight when
+      // autocannon stopped (stored but not counted).
+      outcomesComplete:
+        outcomes <= report.distinct &&
+        outcomes >= report.distinct - report.uncounted - (report.sent - report.uncounted - acked),
       acceptedPerSec: acked / loadSeconds,
       endToEndPerSec: outcomes / drainedSeconds,
       ingressCpuUsPerEvent: cpu.ingress / outcomes,
       workerCpuUsPerEvent: cpu.worker / outcomes,
       mastersCpuUsPerEvent: mastersUs / outcomes,
       replicasCpuUsPerEvent: replicasUs / outcomes,
+      // What the masters would have used idle over the same time (see idleCpu), per event.
+      mastersIdleCpuUsPerEvent: (redis.idle.mastersUsPerSecond * drainedSeconds) / outcomes,
       // Highest and lowest master share of the masters' CPU (target with 3 masters: 25–42 %).
       maxMasterShare: Math.max(...masters.map((n) => n.shareOfMastersCpu)),
       minMasterShare: Math.min(...masters.map((n) => n.shareOfMastersCpu)),
@@ -245,6 +266,7 @@ try {
     process.stdout.write(`starting the ${v} Redis …\n`);
     redisOf[v] = v === 'cluster' ? await startCluster(ts) : await startSingle(ts);
   }
+  for (const v of variants) redisOf[v].idle = await idleCpu(redisOf[v]);
   for (let round = 1; round <= opts.rounds; round++) {
     // A B, then B A: neither variant always runs first (warm-up, a neighbour's load).
     for (const v of round % 2 === 1 ? variants : [...variants].reverse()) {
@@ -268,6 +290,9 @@ const summary = variants.map((variant) => {
     workerCpuUsPerEvent: m('workerCpuUsPerEvent'),
     mastersCpuUsPerEvent: m('mastersCpuUsPerEvent'),
     replicasCpuUsPerEvent: m('replicasCpuUsPerEvent'),
+    mastersIdleCpuUsPerEvent: m('mastersIdleCpuUsPerEvent'),
+    idleMastersCpuPct: redisOf[variant].idle.mastersUsPerSecond / 1e4,
+    idleReplicasCpuPct: redisOf[variant].idle.replicasUsPerSecond / 1e4,
     maxMasterShare: Math.max(...rs.map((r) => r.maxMasterShare)),
     minMasterShare: Math.min(...rs.map((r) => r.minMasterShare)),
     non200: rs.reduce((s, r) => s + r.non200, 0),

@@ -207,7 +207,8 @@ const runs = await withBenchRedis(async (ts, redisServer, redis) => {
     );
   try {
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const v of variants) {
+      // A B, then B A: neither variant always runs first (warm-up, a neighbour's load).
+      for (const v of round % 2 === 1 ? variants : [...variants].reverse()) {
         process.stdout.write(`round ${round}: ${v} …\n`);
         runs.push(await runVariant(v, round, ts, redisServer, redis));
       }

@@ -44,6 +44,8 @@ export async function callbackLoad(url, { events, tag, connections = 50 }) {
     duplicates,
     distinct: n - duplicates,
     statuses: { 200: r['2xx'] },
+    // Every status answered, with its count (a 503 is an event not stored: VOD would send it again).
+    byStatus: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
     uncounted: n - r.requests.total,
     latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
   };
