@@ -6,8 +6,10 @@
 // is drained. Per run: end-to-end events/s, each master's share of the masters' Redis CPU
 // (used_cpu_sys + used_cpu_user deltas; the issue's target: every master between 25 % and 42 % with
 // 3 masters), replicas' CPU apart, Redis CPU µs per event, events per shard, and each master's
-// busiest commands (INFO commandstats). Before the rounds, every node is measured idle for 5 s
-// (cluster bus, replication pings, cron): what the masters use idle is reported per event too.
+// busiest commands (INFO commandstats), and its CPU per event of its own shards (→ events per
+// second one master core carries: the per-shard ceiling, derived, since 2 shared cores cannot fill
+// one). Before the rounds, every node is measured idle for 5 s (cluster bus, replication pings,
+// cron): what the masters use idle is reported per event too.
 //
 //   node bench/cluster.mjs [--events=30000] [--rounds=2] [--variants=single,cluster] [--shards=3]
 //                          [--masters=3] [--replicas=2] [--worker-concurrency=50] [--aof=0]
@@ -217,7 +219,15 @@ async function runVariant(variant, round, ts, redis) {
     const replicas = perNode.filter((n) => n.role === 'replica');
     const mastersUs = masters.reduce((s, n) => s + n.cpuUs, 0);
     const replicasUs = replicas.reduce((s, n) => s + n.cpuUs, 0);
-    for (const n of masters) n.shareOfMastersCpu = n.cpuUs / mastersUs;
+    for (const n of masters) {
+      n.shareOfMastersCpu = n.cpuUs / mastersUs;
+      // Its CPU per event of the shards it holds, and what one core at that cost carries: the
+      // ceiling of one shard on its own master (this box cannot load a master to a full core).
+      const own =
+        n.shards === '-' ? 0 : n.shards.split(',').reduce((sum, i) => sum + counts[Number(i)].outcomes, 0);
+      n.cpuUsPerOwnEvent = n.cpuUs / own;
+      n.ownEventsPerCoreSecond = 1e6 / n.cpuUsPerOwnEvent;
+    }
     const acked = report.statuses['200'] ?? 0;
     return {
       variant,
@@ -248,6 +258,8 @@ async function runVariant(variant, round, ts, redis) {
       // Highest and lowest master share of the masters' CPU (target with 3 masters: 25–42 %).
       maxMasterShare: Math.max(...masters.map((n) => n.shareOfMastersCpu)),
       minMasterShare: Math.min(...masters.map((n) => n.shareOfMastersCpu)),
+      // Median over masters of the events of its own shards one of its cores would carry.
+      ownEventsPerMasterCoreSecond: median(masters.map((n) => n.ownEventsPerCoreSecond)),
       eventsPerShard: counts.map((c) => c.outcomes),
       nodes: perNode,
     };
@@ -295,6 +307,7 @@ const summary = variants.map((variant) => {
     idleReplicasCpuPct: redisOf[variant].idle.replicasUsPerSecond / 1e4,
     maxMasterShare: Math.max(...rs.map((r) => r.maxMasterShare)),
     minMasterShare: Math.min(...rs.map((r) => r.minMasterShare)),
+    ownEventsPerMasterCoreSecond: m('ownEventsPerMasterCoreSecond'),
     non200: rs.reduce((s, r) => s + r.non200, 0),
     outcomesComplete: rs.every((r) => r.outcomesComplete),
   };
@@ -308,6 +321,8 @@ const ratios =
         mastersCpuPerEventClusterOverSingle: by.cluster.mastersCpuUsPerEvent / by.single.mastersCpuUsPerEvent,
         replicasCpuPerEventClusterOverSingle:
           by.cluster.replicasCpuUsPerEvent / by.single.replicasCpuUsPerEvent,
+        ownEventsPerMasterCoreClusterOverSingle:
+          by.cluster.ownEventsPerMasterCoreSecond / by.single.ownEventsPerMasterCoreSecond,
       }
     : {};
 
