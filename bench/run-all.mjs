@@ -1,6 +1,6 @@
 // `npm run bench` (scripts/bench.sh installs and builds first): every benchmark, one after another,
 // each in its own process with its own redis-server. Needs redis-server on PATH.
-// Not part of the test suite. About 25 minutes with the default 10-minute memory soak.
+// Not part of the test suite. About 28 minutes with the default 10-minute memory soak.
 //
 //   node bench/run-all.mjs [--only=ingress,worker,e2e,scaling,cluster,memory] [--soak-seconds=600]
 import { spawnSync } from 'node:child_process';
