@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { closeAll, installShutdown, type ShutdownStep } from './shutdown.js';
 
 /** A shutdown owner on its own signal emitter, recording exits and log lines. */
-function owner(steps: ShutdownStep[]) {
+function owner(steps: ShutdownStep[], timeoutMs?: number) {
   const signals = new EventEmitter();
   const exits: number[] = [];
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
-  const { shutdown } = installShutdown(logger, steps, { exit: (c) => exits.push(c), signals });
+  const { shutdown } = installShutdown(logger, steps, { exit: (c) => exits.push(c), signals, timeoutMs });
   const settled = () => new Promise((r) => setTimeout(r, 20));
   return { signals, exits, lines, shutdown, settled };
 }
@@ -34,6 +34,23 @@ describe('shutdown owner', () => {
     expect(o.exits).toEqual([130]);
     await new Promise((r) => setTimeout(r, 80));
     expect(runs).toBe(1);
+  });
+
+  it('names the step that hung when the shutdown times out, and exits 1', async () => {
+    const o = owner(
+      [
+        { name: 'quick', run: () => undefined },
+        { name: 'close stuck thing', run: () => new Promise(() => {}) },
+      ],
+      30,
+    );
+    o.signals.emit('SIGTERM');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(o.exits).toEqual([1]);
+    expect(o.lines.find((l) => l.msg === 'shutdown timed out; exiting')).toMatchObject({
+      step: 'close stuck thing',
+      timeoutMs: 30,
+    });
   });
 
   it('exits with the code a cause of its own names, after running every step in order', async () => {

@@ -42,13 +42,16 @@ export function installShutdown(
     if (running) return running;
     running = (async () => {
       logger.info('signal' in cause ? { signal: cause.signal } : { reason: cause.reason }, 'shutting down');
+      // The step under way when the guard fires is the one that hung: named so it can be looked into.
+      let current: string | undefined;
       const guard = setTimeout(() => {
-        logger.error({ timeoutMs: options.timeoutMs }, 'shutdown timed out; exiting');
+        logger.error({ timeoutMs: options.timeoutMs, step: current }, 'shutdown timed out; exiting');
         exit(SHUTDOWN_FAILED_EXIT);
       }, options.timeoutMs ?? 30_000);
       guard.unref();
       let failed = false;
       for (const step of steps) {
+        current = step.name;
         try {
           await step.run();
         } catch (err) {
