@@ -35,6 +35,7 @@ import {
   type ReuploadProcessorDeps,
   type ReuploadResult,
 } from './processors/reupload-processor.js';
+import { closeWhenIdle, trackJobsInFlight } from './worker-close.js';
 
 /** Settings shared by every BullMQ worker of the process. */
 export interface WorkerManagerOptions {
@@ -55,6 +56,8 @@ export interface WorkerManagerOptions {
  */
 export class WorkerManager {
   private readonly workers: Worker[] = [];
+  /** Each worker's jobs in flight, for its close (see closeWhenIdle). */
+  private readonly inFlight = new Map<Worker, ReadonlySet<string>>();
 
   constructor(
     private readonly options: WorkerManagerOptions,
@@ -157,6 +160,7 @@ export class WorkerManager {
     worker.on('error', (err) => this.logger.error({ err, queue: queueName }, 'worker error'));
     worker.on('failed', (job, err) => void this.onFailed(queueName, job, err));
     this.workers.push(worker as unknown as Worker);
+    this.inFlight.set(worker as unknown as Worker, trackJobsInFlight(worker as unknown as Worker));
     return worker;
   }
 
@@ -210,10 +214,24 @@ export class WorkerManager {
   }
 
   /**
-   * Stops taking jobs and waits for running ones to finish (BullMQ's close). Jobs still locked
-   * after a hard kill are recovered by the stalled-job check of the remaining workers.
+   * Stops taking jobs and waits for running ones to finish (BullMQ's close, no longer than the jobs
+   * plus a grace: see closeWhenIdle). Jobs still locked after a hard kill are recovered by the
+   * stalled-job check of the remaining workers.
    */
   async close(): Promise<void> {
-    await closeAll(Object.fromEntries(this.workers.map((w) => [`${w.name} worker`, () => w.close()])));
+    await closeAll(
+      Object.fromEntries(
+        this.workers.map((w) => [
+          `${w.name} worker`,
+          async () => {
+            if ((await closeWhenIdle(w, this.inFlight.get(w) ?? new Set())) === 'abandoned')
+              this.logger.warn(
+                { queue: w.name, prefix: this.options.prefix },
+                'BullMQ worker still closing with no job in flight; shutting down without waiting for it (its Redis Cluster blocking connection did not end)',
+              );
+          },
+        ]),
+      ),
+    );
   }
 }
