@@ -97,6 +97,8 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
     throw err;
   });
   step('worker and ingress started');
+  const metricsUrl = /metrics on (http:\/\/[^ ]+)\/metrics/.exec(worker.output())?.[1];
+  const workerReadyz = `${metricsUrl?.replace('0.0.0.0', '127.0.0.1')}/readyz`;
   const victim = await fx.cluster.masterOfKey(`${fx.shardPrefixes[0]}:outcomes`);
   const victimShards: number[] = [];
   for (const [shard, prefix] of fx.shardPrefixes.entries())
@@ -155,6 +157,14 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
           );
           figures.failoverSeconds = (Date.now() - killedAt) / 1000;
           step('ingress ready again');
+          // The worker's replica count follows the promotion too (its /readyz is 503 until it does).
+          await waitFor(
+            'worker /readyz 200 after the promotion',
+            async () => (await fetch(workerReadyz)).status === 200,
+            60_000,
+            100,
+          );
+          figures.workerReadySeconds = (Date.now() - killedAt) / 1000;
           phase = 'after';
         })();
       },
@@ -230,6 +240,9 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
     expect(counters.reconnects).toBeGreaterThan(0);
     expect(counters.unavailable! + counters.replication_timeout!).toBeGreaterThanOrEqual(stats.unavailable);
     expect(verdict.duplicated).toEqual([]);
+    // Both stop cleanly on SIGTERM after the failover (128 + 15; 1 would mean a step failed or hung).
+    const exits = await Promise.all([ingress.proc.kill('SIGTERM'), worker.kill('SIGTERM')]);
+    expect(exits.map((e) => e.code)).toEqual([143, 143]);
     return { stats, verdict, figures, cutAcked };
   } finally {
     await Promise.all([ingress.proc.kill('SIGTERM'), worker.kill('SIGTERM')]);
