@@ -39,9 +39,12 @@ export interface EnqueuerReplication {
 }
 
 /** The enqueue settings of an ingress configuration. */
-export function enqueuerOptionsOf(config: IngressConfig): EnqueuerOptions {
+export function enqueuerOptionsOf(
+  config: IngressConfig,
+  layout: ShardLayout = shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS),
+): EnqueuerOptions {
   return {
-    layout: shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS),
+    layout,
     jobOptions: eventJobOptions(config),
     eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
     timeoutMs: config.ENQUEUE_TIMEOUT_MS,

@@ -1,9 +1,7 @@
 import {
   assertBullmqLayout,
-  ConfigError,
   checkEvictionPolicy,
   closeAll,
-  clusterPrefixProblem,
   configOrExit,
   createIngressMetrics,
   createQueueMetrics,
@@ -17,6 +15,7 @@ import {
   installShutdown,
   listenConfigError,
   loggerOptions,
+  logMasterChanges,
   logRedisStateChanges,
   NOTIFICATIONS_QUEUE,
   openShardQueues,
@@ -25,10 +24,10 @@ import {
   redisTopologyOf,
   refuseMissingDatabase,
   refuseShardCountMismatch,
+  shardLayoutFor,
   shardMasters,
   snapshotQueues,
   startReplicaMonitor,
-  watchReconnects,
 } from '@vod-callbacks/shared';
 import { pino } from 'pino';
 import { buildIngressApp } from './app.js';
@@ -48,25 +47,14 @@ if (config.CALLBACK_AUTH === 'none') {
 }
 
 const topology = configOrExit(() => redisTopologyOf(config));
-const enqueuerOptions = configOrExit(() => enqueuerOptionsOf(config));
-const { layout } = enqueuerOptions;
-if (topology.kind === 'cluster') {
-  const problem = clusterPrefixProblem(config.QUEUE_PREFIX, layout.count);
-  if (problem) exitOnConfigError(new ConfigError(problem));
-}
+const layout = configOrExit(() => shardLayoutFor(topology, config.QUEUE_PREFIX, config.EVENT_SHARDS));
+const enqueuerOptions = enqueuerOptionsOf(config, layout);
 const registry = createRegistry('ingress');
 const metrics = createIngressMetrics(registry);
 const redisMetrics = createRedisMetrics(registry);
 
 const redis = createRedis(topology, 'producer', 'ingress');
-watchReconnects(
-  redis,
-  (address, previous, shards) => {
-    redisMetrics.reconnects.inc();
-    if (address !== previous) logger.warn({ address, previous, shards }, 'redis master changed');
-  },
-  layout.prefixes,
-);
+logMasterChanges(redis, logger, layout.prefixes, () => redisMetrics.reconnects.inc());
 logRedisStateChanges(redis, logger, 'ingress');
 refuseMissingDatabase(redis, exitOnConfigError);
 refuseShardCountMismatch(redis, config.QUEUE_PREFIX, layout.count, exitOnConfigError);

@@ -1,10 +1,8 @@
 import {
   assertBullmqLayout,
   CodeClassifier,
-  ConfigError,
   checkWebhookTarget,
   closeAll,
-  clusterPrefixProblem,
   configOrExit,
   createQueueMetrics,
   createRedis,
@@ -20,19 +18,19 @@ import {
   listenConfigError,
   loadRetryPolicy,
   loggerOptions,
+  logMasterChanges,
   logRedisStateChanges,
   openShardQueues,
   ReplicaAcknowledger,
   redisTopologyOf,
   refuseMissingDatabase,
   refuseShardCountMismatch,
-  shardLayoutOf,
+  shardLayoutFor,
   shardMasters,
   shardShareOfCount,
   shardShareOfRate,
   snapshotQueues,
   startReplicaMonitor,
-  watchReconnects,
   whenReady,
 } from '@vod-callbacks/shared';
 import {
@@ -92,26 +90,15 @@ if (webhook) {
 // One connection for writes (store, re-upload and dead-letter queues); BullMQ workers make their
 // own blocking connections from it. Both wait out Redis outages instead of failing jobs.
 const topology = configOrExit(() => redisTopologyOf(config));
-const layout = configOrExit(() => shardLayoutOf(config.QUEUE_PREFIX, config.EVENT_SHARDS));
+const layout = configOrExit(() => shardLayoutFor(topology, config.QUEUE_PREFIX, config.EVENT_SHARDS));
 const consumed = configOrExit(() => workerShardsOf(config));
-if (topology.kind === 'cluster') {
-  const problem = clusterPrefixProblem(config.QUEUE_PREFIX, layout.count);
-  if (problem) exitOnConfigError(new ConfigError(problem));
-}
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
 initWorkerLabels(metrics);
 const redisMetrics = createRedisMetrics(registry);
 
 const redis = createRedis(topology, 'worker', 'worker');
-watchReconnects(
-  redis,
-  (address, previous, shards) => {
-    redisMetrics.reconnects.inc();
-    if (address !== previous) logger.warn({ address, previous, shards }, 'redis master changed');
-  },
-  layout.prefixes,
-);
+logMasterChanges(redis, logger, layout.prefixes, () => redisMetrics.reconnects.inc());
 // The replica count for /readyz is polled on a connection of its own (each consumed shard's master).
 const replicas = startReplicaMonitor(
   topology,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RedisClient } from './redis.js';
+import { type RedisClient, watchReconnects } from './redis.js';
 
 /**
  * Logs the state changes of a connection at warn, once per change: down (with the error that
@@ -25,4 +25,24 @@ export function logRedisStateChanges(redis: RedisClient, logger: Logger, name: s
     lastError = undefined;
     logger.warn({ redis: name }, 'redis connection back');
   });
+}
+
+/**
+ * Counts every reconnect and failover (`onReconnect`, for vod_redis_reconnects_total) and logs at
+ * warn when the master changed, naming the shards that moved (Redis Cluster) — see watchReconnects.
+ */
+export function logMasterChanges(
+  redis: RedisClient,
+  logger: Logger,
+  shardPrefixes: readonly string[],
+  onReconnect: () => void,
+): void {
+  watchReconnects(
+    redis,
+    (address, previous, shards) => {
+      onReconnect();
+      if (address !== previous) logger.warn({ address, previous, shards }, 'redis master changed');
+    },
+    shardPrefixes,
+  );
 }

@@ -4,6 +4,7 @@ import { ConfigError } from './env-config.js';
 import { optionalObject, optionalString } from './event.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
 import type { RedisClient } from './redis.js';
+import type { RedisTopology } from './redis-topology.js';
 
 /**
  * Event shards (EVENT_SHARDS): N independent copies of the pipeline's Redis state — the three
@@ -33,6 +34,17 @@ export function shardLayoutOf(queuePrefix: string, count: number): ShardLayout {
   const prefixes =
     count === 1 ? [queuePrefix] : Array.from({ length: count }, (_, i) => `{${queuePrefix}-${i}}`);
   return Object.freeze({ count, prefixes: Object.freeze(prefixes) });
+}
+
+/**
+ * The shard layout a process runs with on `topology`: `shardLayoutOf`, refused (ConfigError) on a
+ * Redis Cluster when one shard's prefix has no hash tag (`clusterPrefixProblem`).
+ */
+export function shardLayoutFor(topology: RedisTopology, queuePrefix: string, count: number): ShardLayout {
+  const layout = shardLayoutOf(queuePrefix, count);
+  const problem = topology.kind === 'cluster' ? clusterPrefixProblem(queuePrefix, count) : undefined;
+  if (problem) throw new ConfigError(problem);
+  return layout;
 }
 
 /**
