@@ -109,18 +109,24 @@ export class EventEnqueuer {
     this.queues = this.shards.map((s) => s.queue);
   }
 
+  /** The shard of a parsed callback (its upload source's); 0 with one shard. */
+  shardOf(event: unknown): number {
+    return shardOfEvent(event, this.shards.length);
+  }
+
   /**
-   * Stores `body` (JSON text the caller has parsed into `event`: the text is embedded in the job
-   * as-is, the parsed form picks the shard). Resolves once Redis holds the job (and, with
-   * `minReplicas`, that many replicas do); rejects with EnqueueUnavailableError or
-   * ReplicationTimeoutError otherwise.
+   * Stores `body` (JSON text the caller has parsed: it is embedded in the job as-is) in `shard`
+   * (`shardOf` the parsed form: the caller need not keep that alive while Redis answers). Resolves
+   * once Redis holds the job (and, with `minReplicas`, that many replicas do); rejects with
+   * EnqueueUnavailableError or ReplicationTimeoutError otherwise.
    */
-  async enqueue(requestId: string, body: string, receivedAt: number, event: unknown): Promise<void> {
+  async enqueue(requestId: string, body: string, receivedAt: number, shardIndex: number): Promise<void> {
     // Not connected: refuse at once. Queuing the add until Redis returns would hold every body of an
     // outage in memory, for callbacks already answered 503.
     if (this.connection.status !== 'ready')
       throw new EnqueueUnavailableError(`redis ${this.connection.status}`);
-    const shard = this.shards[shardOfEvent(event, this.shards.length)]!;
+    const shard = this.shards[shardIndex];
+    if (!shard) throw new RangeError(`no shard ${shardIndex} of ${this.shards.length}`);
     // Known to be short of replicas: a WAIT could only time out, and would hold the connection
     // (WAIT blocks it) for the whole budget while later batches queue behind it.
     if (this.monitor?.knownShort(`${shard.prefix}:`))
