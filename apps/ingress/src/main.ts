@@ -13,6 +13,7 @@ import {
   describeTopology,
   exitOnConfigError,
   installShutdown,
+  isCluster,
   listenConfigError,
   loggerOptions,
   logMasterChanges,
@@ -28,6 +29,7 @@ import {
   shardMasters,
   snapshotQueues,
   startReplicaMonitor,
+  watchReconnects,
 } from '@vod-callbacks/shared';
 import { pino } from 'pino';
 import { buildIngressApp } from './app.js';
@@ -145,6 +147,8 @@ if (config.EVICTION_POLICY_CHECK !== 'off') {
       })
       .catch((err: Error) => logger.warn({ err: err.message }, 'eviction check failed'));
   redis.on('ready', recheck);
+  // A cluster client stays ready through a failover: a shard's new master is checked when it moves.
+  if (isCluster(redis)) watchReconnects(redis, recheck, layout.prefixes);
   if (!evictionChecked && redis.status === 'ready') recheck();
 }
 
