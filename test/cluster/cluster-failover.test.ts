@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENTS_QUEUE, shardOfEvent } from '@vod-callbacks/shared';
+import { shardOfEvent } from '@vod-callbacks/shared';
 import { REPO_ROOT, waitFor } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { ingressCounters, mergeStats, waitForEventsDrained } from '../fault/failover-support.js';
 import {
   type LoadStats,
   report,
@@ -37,39 +37,6 @@ const started = Date.now();
 /** Progress lines: where a slow run spent its time. */
 const step = (what: string) =>
   process.stdout.write(`[cluster-failover +${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`);
-
-/** Both streams' figures as one. */
-function merged(a: LoadStats, b: LoadStats): LoadStats {
-  const other = { ...a.other };
-  for (const [k, v] of Object.entries(b.other)) other[k] = (other[k] ?? 0) + v;
-  const byPhase: LoadStats['byPhase'] = {};
-  for (const phases of [a.byPhase, b.byPhase])
-    for (const [phase, statuses] of Object.entries(phases)) {
-      const into = byPhase[phase] ?? {};
-      for (const [status, n] of Object.entries(statuses)) into[status] = (into[status] ?? 0) + n;
-      byPhase[phase] = into;
-    }
-  return {
-    sent: a.sent + b.sent,
-    acked: new Set([...a.acked, ...b.acked]),
-    unavailable: a.unavailable + b.unavailable,
-    unavailableWithoutRetryAfter: a.unavailableWithoutRetryAfter + b.unavailableWithoutRetryAfter,
-    other,
-    errors: a.errors + b.errors,
-    durationMs: a.durationMs + b.durationMs,
-    byPhase,
-  };
-}
-
-/** `received_total` by result and the reconnect count, read from the ingress's /metrics. */
-async function ingressCounters(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^vod_callbacks_received_total\{[^}]*result="([a-z_]+)"[^}]*\} (\d+)/gm))
-    out[m[1]!] = Number(m[2]);
-  out.reconnects = Number(/^vod_redis_reconnects_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? Number.NaN);
-  return out;
-}
 
 const shardOfId = (id: string) => shardOfEvent(JSON.parse(spreadCallbackBody(id)), SHARDS);
 
@@ -182,23 +149,8 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
       phase: () => phase,
     });
     step('tail sent');
-    const stats = merged(main, tail);
-    for (const prefix of fx.shardPrefixes) {
-      const queue = new Queue(EVENTS_QUEUE, { connection: fx.client, prefix });
-      try {
-        await waitFor(
-          `the events queue of ${prefix} to drain`,
-          async () => {
-            const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-            return Object.values(c).every((n) => n === 0);
-          },
-          90_000,
-          250,
-        );
-      } finally {
-        await queue.close();
-      }
-    }
+    const stats = mergeStats(main, tail);
+    await waitForEventsDrained(fx.client, fx.shardPrefixes);
     step('queues drained');
     const verdict = await verifyExactlyOnce(fx.cluster.env, fx.shardPrefixes, stats.acked, 10_000);
     step('verdict read');

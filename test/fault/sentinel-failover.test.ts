@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENTS_QUEUE } from '@vod-callbacks/shared';
 import { REPO_ROOT, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
-import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { ingressCounters, mergeStats, waitForEventsDrained } from './failover-support.js';
 import {
   callbackBody,
   type LoadStats,
@@ -41,44 +40,6 @@ interface FailoverRun {
   stats: LoadStats;
   verdict: Verdict;
   figures: Record<string, unknown>;
-}
-
-/** `received_total` by result and the reconnect count, read from the ingress's /metrics. */
-async function ingressCounters(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^vod_callbacks_received_total\{[^}]*result="([a-z_]+)"[^}]*\} (\d+)/gm))
-    out[m[1]!] = Number(m[2]);
-  out.reconnects = Number(/^vod_redis_reconnects_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? Number.NaN);
-  return out;
-}
-
-/** Both streams' figures as one. */
-function merged(a: LoadStats, b: LoadStats): LoadStats {
-  const other = { ...a.other };
-  for (const [k, v] of Object.entries(b.other)) other[k] = (other[k] ?? 0) + v;
-  return {
-    sent: a.sent + b.sent,
-    acked: new Set([...a.acked, ...b.acked]),
-    unavailable: a.unavailable + b.unavailable,
-    unavailableWithoutRetryAfter: a.unavailableWithoutRetryAfter + b.unavailableWithoutRetryAfter,
-    other,
-    errors: a.errors + b.errors,
-    durationMs: a.durationMs + b.durationMs,
-    byPhase: mergedPhases(a.byPhase, b.byPhase),
-  };
-}
-
-/** Status counts per phase, summed (both streams may have answered in the same phase). */
-function mergedPhases(a: LoadStats['byPhase'], b: LoadStats['byPhase']): LoadStats['byPhase'] {
-  const out: LoadStats['byPhase'] = {};
-  for (const phases of [a, b])
-    for (const [phase, statuses] of Object.entries(phases)) {
-      const into = out[phase] ?? {};
-      for (const [status, n] of Object.entries(statuses)) into[status] = (into[status] ?? 0) + n;
-      out[phase] = into;
-    }
-  return out;
 }
 
 /** The shared scenario; `killWorker` also SIGKILLs one of the two workers when the master dies. */
@@ -162,25 +123,12 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
       maxDurationMs: 30_000,
       phase: () => phase,
     });
-    const stats = merged(main, tail);
+    const stats = mergeStats(main, tail);
     step('tail sent');
     const master = await group.masterPort();
     const masterUrl = `redis://127.0.0.1:${master}`;
     // Every job the promoted master holds runs to its end (the killed master's unreplicated ones are gone).
-    const queue = new Queue(EVENTS_QUEUE, { connection: { url: masterUrl }, prefix });
-    try {
-      await waitFor(
-        'the events queue to drain',
-        async () => {
-          const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-          return Object.values(c).every((n) => n === 0);
-        },
-        90_000,
-        250,
-      );
-    } finally {
-      await queue.close();
-    }
+    await waitForEventsDrained({ url: masterUrl }, [prefix]);
     step('queue drained');
     const verdict = await verifyExactlyOnce(masterUrl, prefix, stats.acked, 5000);
     const counters = await ingressCounters(ingress.url);

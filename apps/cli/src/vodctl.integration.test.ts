@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   clusterSlotOf,
   DEAD_LETTER_JOB_NAME,
+  DEAD_LETTERS_QUEUE,
   DEFAULT_RETRY_POLICY,
   type DeadLetterJobData,
   EVENTS_QUEUE,
@@ -816,6 +817,37 @@ describe('vodctl on Redis Cluster with EVENT_SHARDS=3', () => {
       expect(await vodctl(['shards', 'set', '4'])).toBe(EXIT.refused);
       expect(out.at(-1)).toContain(`shard 2 ({${base}-2}) vod-events: 1 waiting`);
       await events.remove('evt-c');
+
+      // dlq and status read each shard through the cluster client, on whichever master holds it.
+      const deadLetters = new Queue(DEAD_LETTERS_QUEUE, { connection: client, prefix: `{${base}-1}` });
+      try {
+        const dl: DeadLetterJobData = {
+          reason: 'unknown_code',
+          detail: 'on the cluster',
+          requestId: 'clu-dl',
+          body: '{}',
+          deadLetteredAt: 1,
+        };
+        await deadLetters.add(DEAD_LETTER_JOB_NAME, dl, { jobId: 'dl-clu' });
+      } finally {
+        await deadLetters.close();
+      }
+      const keys = new RedisKeys(`{${base}-2}`);
+      await client.set(keys.uploadJob('job-clu'), JSON.stringify({ sourceKey: 'src-clu', attempt: 1 }));
+      await client.set(
+        keys.sourceState('src-clu'),
+        JSON.stringify({ sourceKey: 'src-clu', decision: 'succeeded', outcomeId: '1-0', jobId: 'job-clu' }),
+      );
+      out = [];
+      expect(await vodctl(['dlq', 'list', '--json'])).toBe(EXIT.ok);
+      expect(out.map((l) => [JSON.parse(l).id, JSON.parse(l).requestId])).toEqual([['1/dl-clu', 'clu-dl']]);
+      out = [];
+      expect(await vodctl(['dlq', 'show', '1/dl-clu'])).toBe(EXIT.ok);
+      expect(out.join('\n')).toContain('on the cluster');
+      out = [];
+      expect(await vodctl(['status', 'job-clu', '--json'])).toBe(EXIT.ok);
+      expect(JSON.parse(out[0]!)).toMatchObject({ decision: 'succeeded', sourceKey: 'src-clu' });
+
       expect(await vodctl(['shards', 'set', '4'])).toBe(EXIT.ok);
       expect(await client.get(shardCountKey(base))).toBe('4');
     } finally {

@@ -1,0 +1,63 @@
+import { EVENTS_QUEUE, type RedisClient } from '@vod-callbacks/shared';
+import { waitFor } from '@vod-callbacks/test-support';
+import { Queue } from 'bullmq';
+import type { LoadStats } from './fault-harness.js';
+
+// What the Sentinel and the Cluster failover tests share: their streams' figures as one, the
+// ingress's counters, and the wait until the surviving master has run every job it holds.
+
+/** Both streams' figures as one (status counts per phase summed: both may have answered in one phase). */
+export function mergeStats(a: LoadStats, b: LoadStats): LoadStats {
+  const other = { ...a.other };
+  for (const [k, v] of Object.entries(b.other)) other[k] = (other[k] ?? 0) + v;
+  const byPhase: LoadStats['byPhase'] = {};
+  for (const phases of [a.byPhase, b.byPhase])
+    for (const [phase, statuses] of Object.entries(phases)) {
+      const into = byPhase[phase] ?? {};
+      for (const [status, n] of Object.entries(statuses)) into[status] = (into[status] ?? 0) + n;
+      byPhase[phase] = into;
+    }
+  return {
+    sent: a.sent + b.sent,
+    acked: new Set([...a.acked, ...b.acked]),
+    unavailable: a.unavailable + b.unavailable,
+    unavailableWithoutRetryAfter: a.unavailableWithoutRetryAfter + b.unavailableWithoutRetryAfter,
+    other,
+    errors: a.errors + b.errors,
+    durationMs: a.durationMs + b.durationMs,
+    byPhase,
+  };
+}
+
+/** `received_total` by result and the reconnect count, read from the ingress's /metrics. */
+export async function ingressCounters(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^vod_callbacks_received_total\{[^}]*result="([a-z_]+)"[^}]*\} (\d+)/gm))
+    out[m[1]!] = Number(m[2]);
+  out.reconnects = Number(/^vod_redis_reconnects_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+  return out;
+}
+
+/** Waits until no event job waits, runs or is delayed under any of `prefixes` (the dead master's unreplicated ones are gone). */
+export async function waitForEventsDrained(
+  connection: RedisClient | { url: string },
+  prefixes: readonly string[],
+): Promise<void> {
+  for (const prefix of prefixes) {
+    const queue = new Queue(EVENTS_QUEUE, { connection, prefix });
+    try {
+      await waitFor(
+        `the events queue of ${prefix} to drain`,
+        async () => {
+          const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+          return Object.values(c).every((n) => n === 0);
+        },
+        90_000,
+        250,
+      );
+    } finally {
+      await queue.close();
+    }
+  }
+}
