@@ -335,22 +335,30 @@ const summary = [...new Set(measured.map((r) => r.pair))].map((pair) => {
   };
 });
 const by = Object.fromEntries(summary.map((s) => [s.pair, s]));
+/** ours / `other` for each measure (key `<measure>OursOver<Other>`), when both pairs ran. */
+const ratiosAgainst = (other, measures) =>
+  by.ours && by[other]
+    ? Object.fromEntries(
+        Object.entries(measures).map(([name, field]) => [
+          `${name}OursOver${other[0].toUpperCase()}${other.slice(1)}`,
+          by.ours[field] / by[other][field],
+        ]),
+      )
+    : {};
 const ratios = {
-  ...(by.ours &&
-    by.naive && {
-      endToEndOursOverNaive: by.ours.endToEndPerSec / by.naive.endToEndPerSec,
-      cpuPerEventOursOverNaive: by.ours.cpuUsPerEvent / by.naive.cpuUsPerEvent,
-      redisCpuPerEventOursOverNaive: by.ours.redisCpuUsPerEvent / by.naive.redisCpuUsPerEvent,
-      lagP99OursOverNaive: by.ours.lagP99Ms / by.naive.lagP99Ms,
-    }),
-  ...(by.ours &&
-    by.prev && {
-      endToEndOursOverPrev: by.ours.endToEndPerSec / by.prev.endToEndPerSec,
-      processedDuringLoadOursOverPrev: by.ours.processedPerSecDuringLoad / by.prev.processedPerSecDuringLoad,
-      cpuPerEventOursOverPrev: by.ours.cpuUsPerEvent / by.prev.cpuUsPerEvent,
-      redisCpuPerEventOursOverPrev: by.ours.redisCpuUsPerEvent / by.prev.redisCpuUsPerEvent,
-      lagP99OursOverPrev: by.ours.lagP99Ms / by.prev.lagP99Ms,
-    }),
+  ...ratiosAgainst('naive', {
+    endToEnd: 'endToEndPerSec',
+    cpuPerEvent: 'cpuUsPerEvent',
+    redisCpuPerEvent: 'redisCpuUsPerEvent',
+    lagP99: 'lagP99Ms',
+  }),
+  ...ratiosAgainst('prev', {
+    endToEnd: 'endToEndPerSec',
+    processedDuringLoad: 'processedPerSecDuringLoad',
+    cpuPerEvent: 'cpuUsPerEvent',
+    redisCpuPerEvent: 'redisCpuUsPerEvent',
+    lagP99: 'lagP99Ms',
+  }),
 };
 printTable(
   'end to end: every run',
