@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { shardOfEvent } from '@vod-callbacks/shared';
 import { REPO_ROOT, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
-import { ingressCounters, mergeStats, waitForEventsDrained } from '../fault/failover-support.js';
+import {
+  FAILOVER_LOAD,
+  ingressCounters,
+  mergeStats,
+  progressLog,
+  waitForEventsDrained,
+} from '../fault/failover-support.js';
 import {
   type LoadStats,
   report,
@@ -26,17 +32,8 @@ import { startClusterFixture } from './cluster-stack.js';
 // With 0 it did, and those are lost (which shows the cut puts acknowledged callbacks at risk).
 
 const SHARDS = 3;
-const CALLBACKS = 2000;
-const RATE = 100;
-const CUT_AT_MS = ((CALLBACKS / RATE) * 1000 * 0.4) | 0;
-const CUT_TO_KILL_MS = 2000;
-// After the failover, a tail of new callbacks shows every shard taking callbacks again.
-const TAIL = 300;
 const START_MS = 60_000;
-const started = Date.now();
-/** Progress lines: where a slow run spent its time. */
-const step = (what: string) =>
-  process.stdout.write(`[cluster-failover +${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`);
+const step = progressLog('cluster-failover');
 
 const shardOfId = (id: string) => shardOfEvent(JSON.parse(spreadCallbackBody(id)), SHARDS);
 
@@ -88,20 +85,20 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
     );
     const main = await sendStream({
       url: ingress.url,
-      ids: requestIds('fc', CALLBACKS),
+      ids: requestIds('fc', FAILOVER_LOAD.callbacks),
       body,
-      ratePerSecond: RATE,
+      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
       maxDurationMs: 90_000,
       phase: () => phase,
       onTick: (elapsed) => {
-        if (elapsed < CUT_AT_MS || fault) return;
+        if (elapsed < FAILOVER_LOAD.cutAtMs || fault) return;
         fault = (async () => {
           phase = 'cutting';
           await fx.cluster.cutReplication(victim);
           const cutAt = Date.now();
           step(`replication of ${victim} cut`);
           phase = 'cut';
-          await new Promise((r) => setTimeout(r, CUT_TO_KILL_MS));
+          await new Promise((r) => setTimeout(r, FAILOVER_LOAD.cutToKillMs));
           phase = 'killing';
           await fx.cluster.node(victim).kill('SIGKILL');
           const killedAt = Date.now();
@@ -139,12 +136,12 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
     step('stream sent');
     await fault;
     phase = 'after';
-    const tailIds = requestIds('fc-tail', TAIL);
+    const tailIds = requestIds('fc-tail', FAILOVER_LOAD.tail);
     const tail = await sendStream({
       url: ingress.url,
       ids: tailIds,
       body,
-      ratePerSecond: RATE,
+      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
       maxDurationMs: 30_000,
       phase: () => phase,
     });
@@ -184,7 +181,9 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
     // 408: a body not received within SERVER_TIMEOUT_MS, seen only when the test machine is overloaded.
     expect(Object.keys(stats.other).filter((status) => status !== '408')).toEqual([]);
     // Callbacks are accepted again after the failover, the failed-over shards' too.
-    expect(stats.byPhase.after?.['200'] ?? 0, JSON.stringify(figures)).toBeGreaterThan(TAIL / 2);
+    expect(stats.byPhase.after?.['200'] ?? 0, JSON.stringify(figures)).toBeGreaterThan(
+      FAILOVER_LOAD.tail / 2,
+    );
     expect(figures.tailOnPromotedAcked as number).toBeGreaterThan(tailOnPromoted.length / 2);
     // The other masters' shards carried on while one master's replication was cut.
     expect(cutAcked.otherShards).toBeGreaterThan(0);

@@ -61,3 +61,22 @@ export async function waitForEventsDrained(
     }
   }
 }
+
+/**
+ * The load both failover scenarios run: a steady stream; at ~40 % of it the master's replication is
+ * cut, 2 s later it is killed; after the failover a tail of new callbacks shows the load carrying on.
+ */
+export const FAILOVER_LOAD = {
+  callbacks: 2000,
+  ratePerSecond: 100,
+  cutAtMs: ((2000 / 100) * 1000 * 0.4) | 0,
+  cutToKillMs: 2000,
+  tail: 300,
+} as const;
+
+/** Progress lines of a long scenario (`[name +12.3s] what`): where a slow run spent its time. */
+export function progressLog(name: string): (what: string) => void {
+  const started = Date.now();
+  return (what) =>
+    process.stdout.write(`[${name} +${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`);
+}

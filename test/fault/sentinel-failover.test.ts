@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
-import { ingressCounters, mergeStats, waitForEventsDrained } from './failover-support.js';
+import {
+  FAILOVER_LOAD,
+  ingressCounters,
+  mergeStats,
+  progressLog,
+  waitForEventsDrained,
+} from './failover-support.js';
 import {
   callbackBody,
   type LoadStats,
@@ -22,19 +28,9 @@ import {
 // seconds later it is SIGKILLed and the Sentinels promote a replica. With REDIS_MIN_REPLICAS=1 the
 // ingress never answered 200 for what only the dead master held; with 0 it did, and those are lost.
 
-const CALLBACKS = 2000;
-const RATE = 100;
-// The cut comes at ~40 % of the stream; the master is killed 2 s later.
-const CUT_AT_MS = ((CALLBACKS / RATE) * 1000 * 0.4) | 0;
-const CUT_TO_KILL_MS = 2000;
-// After the failover, a tail of new callbacks shows the load carrying on against the new master.
-const TAIL = 300;
 // Start-up lines may take a while on a busy CI machine (each process also asks the Sentinels).
 const START_MS = 45_000;
-const started = Date.now();
-/** Progress lines: where a slow run spent its time. */
-const step = (what: string) =>
-  process.stdout.write(`[sentinel-failover +${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`);
+const step = progressLog('sentinel-failover');
 
 interface FailoverRun {
   stats: LoadStats;
@@ -70,12 +66,12 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
     expect(startLine).toContain(`(master 127.0.0.1:${firstMaster}), REDIS_MIN_REPLICAS=${minReplicas}`);
     const main = await sendStream({
       url: ingress.url,
-      ids: requestIds(label, CALLBACKS),
-      ratePerSecond: RATE,
+      ids: requestIds(label, FAILOVER_LOAD.callbacks),
+      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
       maxDurationMs: 90_000,
       phase: () => phase,
       onTick: (elapsed) => {
-        if (elapsed < CUT_AT_MS || fault) return;
+        if (elapsed < FAILOVER_LOAD.cutAtMs || fault) return;
         fault = (async () => {
           // Answers to requests sent while the cut is under way count for no phase.
           phase = 'cutting';
@@ -83,7 +79,7 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
           const cutAt = Date.now();
           step('replication cut');
           phase = 'cut';
-          await new Promise((r) => setTimeout(r, CUT_TO_KILL_MS));
+          await new Promise((r) => setTimeout(r, FAILOVER_LOAD.cutToKillMs));
           phase = 'killing';
           await Promise.all([
             group.node(firstMaster).kill('SIGKILL'),
@@ -118,8 +114,8 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
     phase = 'after';
     const tail = await sendStream({
       url: ingress.url,
-      ids: requestIds(`${label}-tail`, TAIL),
-      ratePerSecond: RATE,
+      ids: requestIds(`${label}-tail`, FAILOVER_LOAD.tail),
+      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
       maxDurationMs: 30_000,
       phase: () => phase,
     });
@@ -149,7 +145,7 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
     expect(
       stats.byPhase.after?.['200'] ?? 0,
       JSON.stringify({ byPhase: stats.byPhase, figures }),
-    ).toBeGreaterThan(TAIL / 2);
+    ).toBeGreaterThan(FAILOVER_LOAD.tail / 2);
     expect(figures.masterChangedLogged).toBe(true);
     expect(counters.reconnects).toBeGreaterThan(0);
     expect(counters.unavailable! + counters.replication_timeout!).toBeGreaterThanOrEqual(stats.unavailable);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { freePort } from './free-port.js';
 
 /** A webhook the receiver accepted as genuine (its signature verified). */
 export interface ReceivedWebhook {
@@ -55,7 +56,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 /** Starts a receiver on a free port of 127.0.0.1. */
 export async function startWebhookReceiver(secret: string = newWebhookSecret()): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
-  let port = 0;
+  // Below the ephemeral range, so the port is still free when the receiver comes back `up()`.
+  let port = await freePort();
   let server: Server;
   const receiver: WebhookReceiver = {
     url: '',
