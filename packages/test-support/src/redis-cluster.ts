@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { askRedis } from './ask-redis.js';
 import { type ClusterMaster, ownerOfSlot, parseClusterNodes, servingMasters } from './cluster-topology.js';
+import { freePort } from './free-port.js';
 import { type RedisServerHandle, startRedisServer } from './redis-server.js';
 import { cutReplicationLinks, onlineReplicaCount, REPLICATION_LOGIN_ARGS } from './replication-link.js';
 import { waitFor } from './wait-for.js';
@@ -140,7 +141,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     ];
     const appendOnly = options.appendonly ?? true;
     for (let i = 0; i < total; i++) {
-      const n = await startRedisServer({ appendOnly, appendFsync: 'everysec', args: clusterArgs });
+      // The cluster bus port is chosen too: by default it is the port + 10 000, which may be taken
+      // (or, above 55 535, does not exist).
+      const busPort = await freePort();
+      const n = await startRedisServer({
+        appendOnly,
+        appendFsync: 'everysec',
+        args: [...clusterArgs, '--cluster-port', String(busPort)],
+      });
       nodes.set(n.port, n);
     }
     await createCluster([...nodes.keys()], replicasPerMaster);

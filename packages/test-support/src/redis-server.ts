@@ -78,11 +78,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (options.appendOnly) args.push('--appendfsync', options.appendFsync ?? 'always');
   args.push(...(options.args ?? []));
   if (options.maxmemoryPolicy && options.maxmemoryPolicy !== 'noeviction') args.push('--maxmemory', '256mb');
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Redis logs to stdout: the tail of both, for a start that fails (a port taken, a bad argument).
   let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
+  const keep = (d: Buffer) => {
+    stderr = (stderr + String(d)).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const url = `redis://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
