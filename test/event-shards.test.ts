@@ -1,4 +1,11 @@
-import { outcomeFromFields, shardCountKey, shardLayoutOf, shardOfSource } from '@vod-callbacks/shared';
+import {
+  EVENTS_QUEUE,
+  outcomeFromFields,
+  queueKeys,
+  shardCountKey,
+  shardLayoutOf,
+  shardOfSource,
+} from '@vod-callbacks/shared';
 import { deletePrefix, startApp, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,3 +95,51 @@ describe('event shards on one Redis (built ingress + worker, EVENT_SHARDS=3)', (
     );
   });
 });
+
+describe('WORKER_SHARDS places a worker on a subset of the shards', () => {
+  let redis: Redis;
+  let p: Pipeline;
+  let prefixes: readonly string[] = [];
+
+  beforeAll(async () => {
+    redis = new Redis(testRedisUrl());
+    p = await startPipeline({
+      label: 'wshards',
+      env: { EVICTION_POLICY_CHECK: 'warn', EVENT_SHARDS: '2' },
+      workerEnv: { WORKER_SHARDS: '1' },
+    });
+    prefixes = shardLayoutOf(p.prefix, 2).prefixes;
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+    for (const prefix of [p?.prefix, ...prefixes]) if (prefix) await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('processes the events of its shards only; the others wait for a worker of theirs', async () => {
+    const events = Array.from({ length: 12 }, (_, i) => uploadEvent('Success', '', `ws-${i}`));
+    const shardOf = (e: (typeof events)[number]) =>
+      shardOfSource(e.Data.SpaceName, e.Data.SourceUrl, e.Data.CallbackArgs, 2);
+    const inShard1 = events.filter((e) => shardOf(e) === 1);
+    expect(inShard1.length).toBeGreaterThan(0);
+    expect(inShard1.length).toBeLessThan(events.length);
+    for (const e of events) expect(await postCallback(p.ingressUrl, e)).toBe(200);
+
+    const done = await waitFor('shard 1 processed', async () => {
+      const rows = await outcomeIds(redis, prefixes[1]!);
+      return rows.length >= inShard1.length ? rows : undefined;
+    });
+    expect(done.sort()).toEqual(inShard1.map((e) => e.RequestId).sort());
+    // Shard 0 has no worker here: its events wait, none has an outcome.
+    expect(await redis.llen(queueKeys(prefixes[0]!, EVENTS_QUEUE).wait)).toBe(
+      events.length - inShard1.length,
+    );
+    expect(await outcomeIds(redis, prefixes[0]!)).toEqual([]);
+    expect(p.worker.output()).toMatch(/consuming vod-events in shards 1 of 2/);
+  });
+});
+
+async function outcomeIds(redis: Redis, prefix: string): Promise<string[]> {
+  return (await redis.xrange(`${prefix}:outcomes`, '-', '+')).map(([, f]) => outcomeFromFields(f).requestId);
+}
