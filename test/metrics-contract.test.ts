@@ -38,9 +38,13 @@ describe('metrics contract (live ingress + worker)', () => {
           const samples = await scrape(url);
           const jobs = (queue: string, state: string) =>
             sampleValue(samples, 'vod_queue_jobs', { queue, state });
+          // Every gauge the assertions read, so a snapshot cached mid-mix (an event still active) is
+          // not taken for the end state.
           const done =
             jobs('vod-dead-letters', 'waiting') === MIX.unknown + MIX.invalidPayload &&
-            jobs('vod-reuploads', 'delayed') === MIX.retryable;
+            jobs('vod-reuploads', 'delayed') === MIX.retryable &&
+            jobs('vod-events', 'waiting') === 0 &&
+            jobs('vod-events', 'active') === 0;
           return done ? samples : undefined;
         },
         10_000,
