@@ -149,6 +149,9 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
     expect(figures.masterChangedLogged).toBe(true);
     expect(counters.reconnects).toBeGreaterThan(0);
     expect(counters.unavailable! + counters.replication_timeout!).toBeGreaterThanOrEqual(stats.unavailable);
+    // The logs stay one JSON object per line through the failover: no raw stack trace per reconnect.
+    for (const output of [ingress.proc.output(), ...workers.map((w) => w.output())])
+      expect(output.split('\n').filter((line) => line !== '' && !line.startsWith('{'))).toEqual([]);
     return { stats, verdict, figures };
   } finally {
     await Promise.all([ingress.proc.kill('SIGTERM'), ...workers.map((w) => w.kill('SIGTERM'))]);
@@ -158,6 +161,7 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${label}-ingress.log`), ingress.proc.output());
     for (const [i, w] of workers.entries()) writeFileSync(join(dir, `${label}-worker-${i}.log`), w.output());
+    writeFileSync(join(dir, `${label}-redis.log`), group.logs());
   }
 }
 

@@ -3,6 +3,7 @@ import {
   closeAll,
   createRedis,
   describeTopology,
+  openQueue,
   type QueueName,
   type RedisClient,
   RedisKeys,
@@ -10,7 +11,7 @@ import {
   refuseMissingDatabase,
   type ShardLayout,
 } from '@vod-callbacks/shared';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { CliConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -87,7 +88,7 @@ export function createContext(
     const id = `${prefix}\u0000${name}`;
     let q = queues.get(id);
     if (!q) {
-      q = new Queue(name, { connection: redis, prefix });
+      q = openQueue(name, { connection: redis, prefix });
       queues.set(id, q);
     }
     return q as unknown as Queue<T>;

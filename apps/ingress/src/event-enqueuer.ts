@@ -4,6 +4,7 @@ import {
   eventJobDataJson,
   eventJobId,
   eventJobOptions,
+  openQueue,
   type RedisClient,
   ReplicaAcknowledger,
   type ReplicaMonitor,
@@ -12,7 +13,7 @@ import {
   shardLayoutOf,
   shardOfEvent,
 } from '@vod-callbacks/shared';
-import { type JobsOptions, Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { IngressConfig } from './config.js';
 import { EventJobWriter } from './event-job-writer.js';
 
@@ -82,14 +83,13 @@ export class EventEnqueuer {
   ) {
     this.monitor = options.minReplicas > 0 ? replication.monitor : undefined;
     this.shards = options.layout.prefixes.map((prefix) => {
-      const queue = new Queue<EventJobData>(EVENTS_QUEUE, {
+      // Connection errors surface per request as 503s, and main.ts logs the connection's state.
+      const queue = openQueue<EventJobData>(EVENTS_QUEUE, {
         connection,
         prefix,
         streams: { events: { maxLen: options.eventsMaxLen } },
         defaultJobOptions: options.jobOptions,
       });
-      // Connection errors surface per request as 503s, and main.ts logs the connection's errors once.
-      queue.on('error', () => {});
       // WAIT on the writing connection itself (on a cluster: to the shard's master): it counts the
       // replicas holding that connection's writes.
       const acknowledger =
@@ -130,7 +130,11 @@ export class EventEnqueuer {
     // Known to be short of replicas: a WAIT could only time out, and would hold the connection
     // (WAIT blocks it) for the whole budget while later batches queue behind it.
     if (this.monitor?.knownShort(`${shard.prefix}:`))
-      throw new ReplicationTimeoutError(this.monitor.connected ?? 0, this.monitor.minReplicas);
+      throw new ReplicationTimeoutError(
+        this.monitor.connected ?? 0,
+        this.monitor.minReplicas,
+        'the master was short of replicas at the last poll',
+      );
     try {
       await shard.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
     } catch (err) {

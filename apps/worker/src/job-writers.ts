@@ -9,6 +9,7 @@ import {
   type EventJobData,
   embeddedEventText,
   eventBodyOf,
+  openQueue,
   REUPLOAD_JOB_NAME,
   REUPLOADS_QUEUE,
   type RedisClient,
@@ -18,7 +19,7 @@ import {
   reuploadJobOptions,
   stableHash,
 } from '@vod-callbacks/shared';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 
 export interface JobWritersOptions {
   prefix: string;
@@ -49,11 +50,11 @@ export class JobWriters {
       prefix: options.prefix,
       streams: { events: { maxLen: options.eventsMaxLen } },
     };
-    this.reuploads = new Queue<ReuploadJobData>(REUPLOADS_QUEUE, {
+    this.reuploads = openQueue<ReuploadJobData>(REUPLOADS_QUEUE, {
       ...common,
       defaultJobOptions: reuploadJobOptions(options.reuploadJobs ?? DEFAULT_JOB_SETTINGS),
     });
-    this.deadLetters = new Queue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, {
+    this.deadLetters = openQueue<DeadLetterJobData>(DEAD_LETTERS_QUEUE, {
       ...common,
       defaultJobOptions: DEAD_LETTER_JOB_OPTIONS,
     });

@@ -4,6 +4,7 @@ import {
   type EventJobData,
   NOTIFICATIONS_QUEUE,
   type NotificationJobData,
+  openQueue,
   type RateLimit,
   REUPLOADS_QUEUE,
   type RedisClient,
@@ -12,7 +13,7 @@ import {
   type WorkerMetrics,
   webhookRetryDelayMs,
 } from '@vod-callbacks/shared';
-import { type Job, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobWriters } from './job-writers.js';
 import type { OutcomeStore } from './outcome-store.js';
@@ -111,7 +112,7 @@ export class WorkerManager {
     deps: NotificationProcessorDeps,
     settings: { concurrency: number; limiter: RateLimit; backoffMs: number; backoffMaxMs: number },
   ): Promise<Worker<NotificationJobData, NotificationResult>> {
-    const queue = new Queue(NOTIFICATIONS_QUEUE, {
+    const queue = openQueue(NOTIFICATIONS_QUEUE, {
       connection: this.options.connection,
       prefix: this.options.prefix,
     });

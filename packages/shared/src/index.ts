@@ -7,6 +7,7 @@ export * from './job-options.js';
 export * from './listen-error.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './open-queue.js';
 export * from './outcome.js';
 export * from './outcome-webhook.js';
 export * from './queue-snapshot.js';

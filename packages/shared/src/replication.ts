@@ -8,11 +8,13 @@ import type { RedisTopology } from './redis-topology.js';
  */
 export class ReplicationTimeoutError extends Error {
   override name = 'ReplicationTimeoutError';
+  /** `why`: how it was decided (WAIT answered short, no answer in time, replicas known missing …). */
   constructor(
     readonly acknowledged: number,
     readonly required: number,
+    why = 'WAIT answered',
   ) {
-    super(`write acknowledged by ${acknowledged} of ${required} required replicas`);
+    super(`write acknowledged by ${acknowledged} of ${required} required replicas (${why})`);
   }
 }
 
@@ -64,7 +66,7 @@ export class ReplicaAcknowledger {
   /** Resolves once the connection's writes so far are on `minReplicas` replicas; rejects after `budgetMs`. */
   confirm = (budgetMs: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      if (budgetMs < 1) return reject(new ReplicationTimeoutError(0, this.minReplicas));
+      if (budgetMs < 1) return reject(new ReplicationTimeoutError(0, this.minReplicas, 'no time left'));
       this.queued.push({ resolve, reject, deadline: Date.now() + budgetMs });
       if (!this.running) this.next();
     });
@@ -91,12 +93,15 @@ export class ReplicaAcknowledger {
     };
     const first = Math.min(...round.map((p) => p.deadline));
     const budget = Math.max(1, first - Date.now());
-    const timer = setTimeout(() => finish(new ReplicationTimeoutError(0, this.minReplicas)), budget);
+    const timer = setTimeout(
+      () => finish(new ReplicationTimeoutError(0, this.minReplicas, `no WAIT answer within ${budget} ms`)),
+      budget,
+    );
     const connection = connectionForKey(this.redis, this.shardKey);
     if (!connection) {
       // The shard's master left the slot map (killed, failed over): learn the promoted one.
       refreshSlotMap(this.redis);
-      finish(new ReplicationTimeoutError(0, this.minReplicas));
+      finish(new ReplicationTimeoutError(0, this.minReplicas, 'shard master unknown'));
       return;
     }
     // WAIT 0 would block forever; budget is at least 1 ms.

@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { ConfigError } from './env-config.js';
 import { optionalObject, optionalString } from './event.js';
+import { openQueue } from './open-queue.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
 import type { RedisClient } from './redis.js';
 import type { RedisTopology } from './redis-topology.js';
@@ -136,7 +137,7 @@ export function openShardQueues(
   names: readonly QueueName[] = QUEUE_NAMES,
 ): ShardQueue[] {
   return layout.prefixes.flatMap((prefix, shard) =>
-    names.map((name) => ({ shard, queue: new Queue(name, { connection, prefix }) })),
+    names.map((name) => ({ shard, queue: openQueue(name, { connection, prefix }) })),
   );
 }
 

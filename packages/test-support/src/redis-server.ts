@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
+import { keepOutputTail } from './output-tail.js';
 
 /** Options of a private redis-server child process. */
 export interface RedisServerOptions {
@@ -32,6 +33,8 @@ export interface RedisServerHandle {
   restart(): Promise<RedisServerHandle>;
   /** Stops the server and removes the data dir when it was a temp dir. */
   stop(): Promise<void>;
+  /** The tail of the server's log (for a failed test's post-mortem). */
+  log(): string;
 }
 
 async function waitForPing(url: string, timeoutMs: number): Promise<void> {
@@ -79,20 +82,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   args.push(...(options.args ?? []));
   if (options.maxmemoryPolicy && options.maxmemoryPolicy !== 'noeviction') args.push('--maxmemory', '256mb');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  // Redis logs to stdout: the tail of both, for a start that fails (a port taken, a bad argument).
-  let stderr = '';
-  const keep = (d: Buffer) => {
-    stderr = (stderr + String(d)).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  // Redis logs to stdout: shown for a start that fails (a port taken, a bad argument).
+  const log = keepOutputTail(child, 20_000);
   const url = `redis://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitForPing(url, 10_000);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${log().slice(-4000)}`);
   }
   const handle: RedisServerHandle = {
     url,
@@ -110,6 +108,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await handle.kill('SIGKILL');
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
+    log,
   };
   return handle;
 }

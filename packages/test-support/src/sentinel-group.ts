@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { askRedis } from './ask-redis.js';
 import { freePort } from './free-port.js';
+import { keepOutputTail } from './output-tail.js';
 import { type RedisServerHandle, startRedisServer } from './redis-server.js';
 import { cutReplicationLinks, onlineReplicaCount, REPLICATION_LOGIN_ARGS } from './replication-link.js';
 import { waitFor } from './wait-for.js';
@@ -42,6 +43,8 @@ export interface SentinelGroup {
   waitForReplicas(port: number, n: number, timeoutMs?: number): Promise<void>;
   /** Kills every process and removes the temp dirs. */
   stop(): Promise<void>;
+  /** The tails of every node's and Sentinel's log, each under a header (a failed test's post-mortem). */
+  logs(): string;
 }
 
 async function startSentinel(
@@ -49,7 +52,7 @@ async function startSentinel(
   masterPort: number,
   opts: Required<Pick<SentinelGroupOptions, 'masterName' | 'downAfterMs' | 'failoverTimeoutMs'>>,
   quorum: number,
-): Promise<{ process: ChildProcess; dir: string }> {
+): Promise<{ process: ChildProcess; dir: string; log: () => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vod-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
   // Sentinel rewrites its config file as it learns the group, so each gets a writable one.
@@ -66,8 +69,8 @@ async function startSentinel(
       '',
     ].join('\n'),
   );
-  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
+  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = keepOutputTail(child, 20_000);
   await waitFor(
     `sentinel on ${port}`,
     async () => {
@@ -83,7 +86,7 @@ async function startSentinel(
     10_000,
     50,
   );
-  return { process: child, dir };
+  return { process: child, dir, log };
 }
 
 /**
@@ -100,7 +103,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   const replicaCount = options.replicas ?? 2;
   const sentinelCount = options.sentinels ?? 3;
   const nodes: RedisServerHandle[] = [];
-  const sentinels: { process: ChildProcess; dir: string }[] = [];
+  const sentinels: { process: ChildProcess; dir: string; log: () => string }[] = [];
   const sentinelPorts: number[] = [];
   const admins = new Map<number, Redis>();
   const stop = async () => {
@@ -194,6 +197,11 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         );
       },
       stop,
+      logs: () =>
+        [
+          ...nodes.map((n) => `==== redis node ${n.port}\n${n.log()}`),
+          ...sentinels.map((s, i) => `==== sentinel ${sentinelPorts[i]}\n${s.log()}`),
+        ].join('\n'),
     };
     await group.waitForReplicas(master.port, replicaCount);
     for (const port of sentinelPorts)

@@ -5,10 +5,11 @@ import {
   type EventJobSettings,
   eventJobId,
   eventJobOptions,
+  openQueue,
   type RedisClient,
   type UploadCompleteEvent,
 } from '@vod-callbacks/shared';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 
 /**
  * Puts synthetic events (from reconciliation) on `vod-events`, so they take exactly the path of a
@@ -20,7 +21,7 @@ export class SyntheticEventWriter {
 
   /** `settings`: EVENT_JOB_ATTEMPTS and EVENT_JOB_KEEP_COMPLETED, as the ingress gives callbacks. */
   constructor(connection: RedisClient, prefix: string, settings: EventJobSettings) {
-    this.queue = new Queue<EventJobData>(EVENTS_QUEUE, {
+    this.queue = openQueue<EventJobData>(EVENTS_QUEUE, {
       connection,
       prefix,
       defaultJobOptions: eventJobOptions(settings),
