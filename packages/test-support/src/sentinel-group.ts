@@ -18,7 +18,12 @@ export interface SentinelGroupOptions {
   sentinels?: number;
   /** Name the Sentinels monitor (default `vodtest`). */
   masterName?: string;
-  /** `down-after-milliseconds`: how long the master may be silent before it is down (default 1000). */
+  /**
+   * `down-after-milliseconds`: how long an instance may be silent before it is down (default 3000).
+   * At 1000 a loaded 2-core machine made Sentinel declare the just-promoted master down a second
+   * after the switch (its first PING replies came late) and fail over again, demoting a healthy
+   * master ten seconds later: a second failover the test did not ask for.
+   */
   downAfterMs?: number;
   /** `failover-timeout` (default 3000). */
   failoverTimeoutMs?: number;
@@ -97,7 +102,7 @@ async function startSentinel(
 export async function startSentinelGroup(options: SentinelGroupOptions = {}): Promise<SentinelGroup> {
   const opts = {
     masterName: options.masterName ?? 'vodtest',
-    downAfterMs: options.downAfterMs ?? 1000,
+    downAfterMs: options.downAfterMs ?? 3000,
     failoverTimeoutMs: options.failoverTimeoutMs ?? 3000,
   };
   const replicaCount = options.replicas ?? 2;
