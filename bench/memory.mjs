@@ -24,7 +24,6 @@ import { fillEvents } from './lib/fill.mjs';
 
 const opts = flags({ jobs: 10_000, soakSeconds: 600, soakRate: 300, skipSoak: '' });
 const PREFIX = 'vod';
-const Q = `${PREFIX}:vod-events`;
 const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
 const usedMemory = async (redis) => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
@@ -110,7 +109,7 @@ async function redisBytes(ts, redisServer, redis) {
   await drained(redis);
   await worker.stop();
   const processedAll = (await usedMemory(redis)) - before;
-  const completedIds = await redis.zrange(`${Q}:completed`, 0, 0);
+  const completedIds = await redis.zrange(EVENT_KEYS.completed, 0, 0);
   const outcomes = await usage(redis, `${PREFIX}:outcomes`);
   const perKey = async (pattern) => {
     const [, keys] = await redis.scan('0', 'MATCH', pattern, 'COUNT', 1000);

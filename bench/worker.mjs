@@ -9,7 +9,7 @@
 // `--alt-job-form=body` fills its queue the way builds before the embedded event did.
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
+import { EVENTS_QUEUE, queueKeys, REUPLOADS_QUEUE } from '../packages/shared/dist/index.js';
 import {
   BENCH_DIR,
   commandStats,
@@ -34,7 +34,6 @@ const opts = flags({
   altWorker: '',
 });
 const PREFIX = 'vod';
-const Q = `${PREFIX}:vod-events`;
 const EVENT_KEYS = queueKeys(PREFIX, EVENTS_QUEUE);
 
 async function startWorker(variant, concurrency, ts, redisUrl) {
@@ -90,8 +89,8 @@ async function drain(variant, concurrency, round, ts, redisServer, redis) {
     const redisCommands = await commandStats(redis, opts.jobs);
     const ours = variant !== 'noop';
     const outcomes = ours ? await redis.xlen(`${PREFIX}:outcomes`) : null;
-    const reuploads = ours ? await redis.zcard(`${PREFIX}:vod-reuploads:delayed`) : null;
-    const failed = await redis.zcard(`${Q}:failed`);
+    const reuploads = ours ? await redis.zcard(queueKeys(PREFIX, REUPLOADS_QUEUE).delayed) : null;
+    const failed = await redis.zcard(EVENT_KEYS.failed);
     return {
       variant,
       concurrency,

@@ -8,6 +8,7 @@ import {
   DEFAULT_WEBHOOK_DECISIONS,
   outcomeFromFields,
   queueKeys,
+  REUPLOADS_QUEUE,
   readSourceState,
   redactRedisUrl,
   signCallback,
@@ -233,7 +234,7 @@ try {
   });
   console.table(table);
 
-  const delayed = await redis.zcard(`${prefix}:vod-reuploads:delayed`);
+  const delayed = await redis.zcard(queueKeys(prefix, REUPLOADS_QUEUE).delayed);
   const deadLetters = await redis.llen(queueKeys(prefix, DEAD_LETTERS_QUEUE).wait);
   console.log(`vod-reuploads delayed jobs: ${delayed}; vod-dead-letters waiting: ${deadLetters}`);
 

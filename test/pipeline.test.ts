@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { outcomeFromFields } from '@vod-callbacks/shared';
+import { outcomeFromFields, queueKeys, REUPLOADS_QUEUE } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
       code: 'DownloadFailed.UrlDownloadFail',
     });
     expect(byId['e2e-transient']).toMatchObject({ decision: 'reupload_scheduled', class: 'retryable' });
-    expect(await redis.zcard(`${p.prefix}:vod-reuploads:delayed`)).toBe(1);
+    expect(await redis.zcard(queueKeys(p.prefix, REUPLOADS_QUEUE).delayed)).toBe(1);
 
     const workerMetrics = await (await fetch(p.workerMetricsUrl)).text();
     expect(workerMetrics).toMatch(/vod_events_processed_total\{code="Success",class="success"[^}]*\} 1/);

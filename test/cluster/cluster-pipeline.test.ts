@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { shardOfEvent } from '@vod-callbacks/shared';
+import { queueKeys, REUPLOADS_QUEUE, shardOfEvent } from '@vod-callbacks/shared';
 import { freePort, startApp, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,7 +139,7 @@ describe('pipeline end to end on Redis Cluster with EVENT_SHARDS=3 (built proces
     expect(new Set(outcomes.map((o) => o.shard)).size).toBeGreaterThan(1);
     // Every re-upload is scheduled in the shard of its event.
     const delayed = await Promise.all(
-      fx.shardPrefixes.map((s) => fx.client.zcard(`${s}:vod-reuploads:delayed`)),
+      fx.shardPrefixes.map((s) => fx.client.zcard(queueKeys(s, REUPLOADS_QUEUE).delayed)),
     );
     const retryableByShard = fx.shardPrefixes.map(
       (_, shard) =>

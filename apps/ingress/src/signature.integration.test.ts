@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { embeddedEventText } from '@vod-callbacks/shared';
+import { EVENTS_QUEUE, embeddedEventText, readStoredJobData } from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngressHarness, type IngressHarness } from '../../../test/helpers/ingress-harness.js';
@@ -58,7 +58,7 @@ describe('callback signatures (CALLBACK_PRIVATE_KEY set)', () => {
     const raw = body('sig-ok');
     const res = await post(raw, signed(raw));
     expect(res.statusCode).toBe(200);
-    const data = await h.redis.hget(`${prefix}:vod-events:evt-sig-ok`, 'data');
+    const data = await readStoredJobData(h.redis, prefix, EVENTS_QUEUE, 'evt-sig-ok');
     expect(data === null ? undefined : embeddedEventText(data)).toBe(raw.toString('utf8'));
     const raw2 = body('sig-upper');
     const s = signed(raw2);

@@ -36,7 +36,10 @@ export function assertBullmqLayout(version: string = installedBullmqVersion()): 
   }
 }
 
-/** The keys of one BullMQ queue that adding a job touches. */
+/**
+ * The keys of one BullMQ queue that our scripts write (adding a job) and that tools, benchmarks and
+ * tests read directly: no other file spells BullMQ's key layout.
+ */
 export interface QueueKeys {
   /** `<prefix>:<queue>:` — a job's hash is this plus its id. */
   base: string;
@@ -45,6 +48,10 @@ export interface QueueKeys {
   active: string;
   events: string;
   marker: string;
+  /** Sorted sets of finished and scheduled jobs. */
+  completed: string;
+  failed: string;
+  delayed: string;
 }
 
 /** The keys of queue `name` under `prefix`. */
@@ -57,6 +64,9 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
     active: `${base}active`,
     events: `${base}events`,
     marker: `${base}marker`,
+    completed: `${base}completed`,
+    failed: `${base}failed`,
+    delayed: `${base}delayed`,
   };
 }
 
