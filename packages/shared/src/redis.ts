@@ -1,5 +1,6 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RedisTopology } from './redis-topology.js';
+import { followSentinelMaster } from './sentinel-master-follow.js';
 import { clusterSlotOf } from './shards.js';
 
 /**
@@ -47,9 +48,9 @@ export function createRedis(topology: RedisTopology | string, role: RedisRole, n
   switch (t.kind) {
     case 'standalone':
       return new Redis(t.url, options);
-    case 'sentinel':
+    case 'sentinel': {
       // The URL's user, password, TLS and db apply to the data nodes; its host and port are ignored.
-      return new Redis(t.url, {
+      const redis = new Redis(t.url, {
         ...options,
         sentinels: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: t.masterName,
@@ -58,11 +59,15 @@ export function createRedis(topology: RedisTopology | string, role: RedisRole, n
         // Not ioredis's failoverDetector: when its +switch-master disconnect lands while the client
         // is already reconnecting, ioredis ends the connection for good (seen in the failover
         // test). A dead master closes the socket, and the reconnect asks the Sentinels again; a
-        // demoted one answers READONLY, and the connection is remade (below).
+        // demoted one answers READONLY, and the connection is remade (below); one failed over
+        // while still alive is left once the Sentinels name another (followSentinelMaster).
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
         // Ask the Sentinels again soon when none answers; they are the only way to the master.
         sentinelRetryStrategy: once ? () => null : (times) => Math.min(100 * times, 1000),
       });
+      if (!once) followSentinelMaster(redis, t);
+      return redis;
+    }
     case 'cluster':
       return new Cluster(
         t.nodes.map((n) => ({ host: n.host, port: n.port })),

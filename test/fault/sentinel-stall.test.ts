@@ -1,0 +1,131 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { ingressCounters, progressLog, waitForEventsDrained } from './failover-support.js';
+import {
+  report,
+  requestIds,
+  sendStream,
+  startIngress,
+  startWorker,
+  verifyExactlyOnce,
+} from './fault-harness.js';
+
+// A master the Sentinels fail over while it is alive: SIGSTOPped (a stall, as a long fork or a
+// frozen VM) for longer than down-after-milliseconds, so they promote its replica; then resumed.
+// Sentinel converts a master that comes back only ~8 s after it sees it again, and until then
+// clients still connected to it write there — with REDIS_MIN_REPLICAS=0, callbacks answered 200
+// and then dropped by the conversion. The processes follow the master the Sentinels name
+// (followSentinelMaster), so they leave the stalled master before it runs again.
+
+const START_MS = 45_000;
+
+/** A node's role (`master`, `slave`), asked on a connection of its own. */
+async function roleOf(port: number): Promise<string | undefined> {
+  const redis = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return /^role:(\w+)/m.exec(await redis.info('replication'))?.[1];
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+const step = progressLog('sentinel-stall');
+
+describe('fault: the Sentinels fail over from a master that is stalled, not dead', () => {
+  it('REDIS_MIN_REPLICAS=0: the processes leave it while it is stopped; every callback answered 200 has exactly one outcome', async () => {
+    const group = await startSentinelGroup({ replicas: 1, sentinels: 3 });
+    const prefix = uniquePrefix('f-stall');
+    const env = { ...group.env, QUEUE_PREFIX: prefix, REDIS_MIN_REPLICAS: '0', ENQUEUE_TIMEOUT_MS: '1000' };
+    const worker = await startWorker({ ...env, WORKER_LOCK_MS: '2000' }, START_MS);
+    const ingress = await startIngress(env, START_MS);
+    const stalled = group.nodes[0]!;
+    let phase = 'before';
+    let fault: Promise<void> | undefined;
+    const figures: Record<string, unknown> = {};
+    try {
+      const stats = await sendStream({
+        url: ingress.url,
+        ids: requestIds('stall', 2000),
+        ratePerSecond: 100,
+        maxDurationMs: 90_000,
+        phase: () => phase,
+        onTick: (elapsed) => {
+          if (elapsed < 5000 || fault) return;
+          fault = (async () => {
+            stalled.process.kill('SIGSTOP');
+            const stoppedAt = Date.now();
+            phase = 'stopped';
+            step('master stopped');
+            figures.promoted = await group.waitForFailover(stalled.port, 60_000);
+            figures.promotedAfterSeconds = (Date.now() - stoppedAt) / 1000;
+            phase = 'failed-over';
+            step(`promoted ${figures.promoted}`);
+            // Sentinel cannot demote a stopped process: a move now is the processes' own.
+            await waitFor(
+              'ingress and worker to log the move to the promoted master',
+              async () =>
+                [ingress.proc.output(), worker.output()].every((out) =>
+                  out.includes(`"address":"127.0.0.1:${figures.promoted}"`),
+                ),
+              20_000,
+              100,
+            );
+            figures.movedAfterPromotionSeconds =
+              (Date.now() - stoppedAt) / 1000 - (figures.promotedAfterSeconds as number);
+            step('ingress and worker moved');
+            stalled.process.kill('SIGCONT');
+            const resumedAt = Date.now();
+            phase = 'resumed';
+            step('stalled master resumed');
+            await waitFor(
+              'Sentinel to convert the resumed master to a replica',
+              async () => (await roleOf(stalled.port)) === 'slave',
+              60_000,
+              200,
+            );
+            figures.convertedAfterResumeSeconds = (Date.now() - resumedAt) / 1000;
+            phase = 'converted';
+            step('resumed master converted to a replica');
+          })();
+        },
+      });
+      await fault;
+      step('stream sent');
+      const masterUrl = `redis://127.0.0.1:${await group.masterPort()}`;
+      await waitForEventsDrained({ url: masterUrl }, [prefix]);
+      const verdict = await verifyExactlyOnce(masterUrl, prefix, stats.acked, 10_000);
+      figures.ingressReceived = await ingressCounters(ingress.url);
+      report('sentinel-stall-min-replicas-0', stats, verdict, figures);
+      // Each process said why it moved: the 'down' line carries the Sentinels' master.
+      for (const out of [ingress.proc.output(), worker.output()])
+        expect(out).toMatch(
+          /the Sentinels name 127\.0\.0\.1:\d+ as master [^\n]*"msg":"redis connection down; reconnecting"/,
+        );
+      // Callbacks were answered 200 while the old master ran again (the window that used to lose them).
+      expect(stats.byPhase.resumed?.['200'] ?? 0, JSON.stringify(stats.byPhase)).toBeGreaterThan(0);
+      expect(verdict.lost).toEqual([]);
+      expect(verdict.duplicated).toEqual([]);
+      expect(ingress.proc.child.exitCode).toBeNull();
+      expect(worker.child.exitCode).toBeNull();
+    } finally {
+      stalled.process.kill('SIGCONT');
+      await Promise.all([ingress.proc.kill('SIGTERM'), worker.kill('SIGTERM')]);
+      await group.stop();
+      const dir = join(REPO_ROOT, 'test-output');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'stall-ingress.log'), ingress.proc.output());
+      writeFileSync(join(dir, 'stall-worker.log'), worker.output());
+      writeFileSync(join(dir, 'stall-redis.log'), group.logs());
+    }
+  }, 240_000);
+});
