@@ -5,6 +5,7 @@ import { REPO_ROOT, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
 import {
   FAILOVER_LOAD,
+  failMasterOver,
   ingressCounters,
   mergeStats,
   progressLog,
@@ -92,45 +93,18 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
       phase: () => phase,
       onTick: (elapsed) => {
         if (elapsed < FAILOVER_LOAD.cutAtMs || fault) return;
-        fault = (async () => {
-          phase = 'cutting';
-          await fx.cluster.cutReplication(victim);
-          const cutAt = Date.now();
-          step(`replication of ${victim} cut`);
-          phase = 'cut';
-          await new Promise((r) => setTimeout(r, FAILOVER_LOAD.cutToKillMs));
-          phase = 'killing';
-          await fx.cluster.node(victim).kill('SIGKILL');
-          const killedAt = Date.now();
-          step(`${victim} killed`);
-          figures.cutSeconds = (killedAt - cutAt) / 1000;
-          phase = 'failover';
-          figures.promoted = await fx.cluster.waitForFailover(victim, 60_000);
-          figures.promotedAfterSeconds = (Date.now() - killedAt) / 1000;
-          step(`promoted ${figures.promoted}`);
-          // The promoted master takes writes once a replica follows it (the old master's other
-          // replica is moved under it by the cluster); until then 503 is the right answer.
-          if (minReplicas > 0)
-            await fx.cluster.waitForReplicas(figures.promoted as number, minReplicas, 60_000);
-          figures.replicaFollowingAfterSeconds = (Date.now() - killedAt) / 1000;
-          await waitFor(
-            'ingress /readyz 200 after the promotion',
-            async () => (await fetch(`${ingress.url}/readyz`)).status === 200,
-            60_000,
-            100,
-          );
-          figures.failoverSeconds = (Date.now() - killedAt) / 1000;
-          step('ingress ready again');
+        fault = failMasterOver({
+          topology: fx.cluster,
+          victim,
+          minReplicas,
           // The worker's replica count follows the promotion too (its /readyz is 503 until it does).
-          await waitFor(
-            'worker /readyz 200 after the promotion',
-            async () => (await fetch(workerReadyz)).status === 200,
-            60_000,
-            100,
-          );
-          figures.workerReadySeconds = (Date.now() - killedAt) / 1000;
-          phase = 'after';
-        })();
+          readyz: [`${ingress.url}/readyz`, workerReadyz],
+          setPhase: (p) => {
+            phase = p;
+          },
+          step,
+          figures,
+        });
       },
     });
     step('stream sent');

@@ -80,3 +80,72 @@ export function progressLog(name: string): (what: string) => void {
   return (what) =>
     process.stdout.write(`[${name} +${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`);
 }
+
+/** What the Sentinel group and the Redis Cluster of test-support both offer to fail a master over. */
+export interface FailoverTopology {
+  cutReplication(masterPort: number): Promise<void>;
+  node(port: number): { kill(signal?: NodeJS.Signals): Promise<void> };
+  waitForFailover(oldMasterPort: number, timeoutMs?: number): Promise<number>;
+  waitForReplicas(port: number, n: number, timeoutMs?: number): Promise<void>;
+}
+
+/** The fault of both failover scenarios, and who to tell. */
+export interface MasterFailoverPlan {
+  topology: FailoverTopology;
+  /** Port of the master to fail. */
+  victim: number;
+  minReplicas: number;
+  /** Killed with the master (a worker, in one scenario). */
+  alsoKill?: () => Promise<unknown>;
+  /** `/readyz` URLs that must answer 200 again; the first is the ingress's (`failoverSeconds`). */
+  readyz: readonly string[];
+  setPhase(phase: string): void;
+  step(what: string): void;
+  /** Filled with the timings: cutSeconds, promoted, promotedAfterSeconds, replicaFollowingAfterSeconds, failoverSeconds, readySeconds. */
+  figures: Record<string, unknown>;
+}
+
+/**
+ * Cuts the victim's replication (what it takes from then on exists on it alone), SIGKILLs it
+ * FAILOVER_LOAD.cutToKillMs later, waits for the promotion, for `minReplicas` replicas to follow the
+ * promoted master (until then 503 is the right answer) and for every /readyz to answer 200. Phases:
+ * cutting, cut, killing, failover, after.
+ */
+export async function failMasterOver(plan: MasterFailoverPlan): Promise<void> {
+  const { topology, victim, figures, step, setPhase } = plan;
+  // Answers to requests sent while the cut is under way count for no phase.
+  setPhase('cutting');
+  await topology.cutReplication(victim);
+  const cutAt = Date.now();
+  step(`replication of ${victim} cut`);
+  setPhase('cut');
+  await new Promise((r) => setTimeout(r, FAILOVER_LOAD.cutToKillMs));
+  setPhase('killing');
+  await Promise.all([topology.node(victim).kill('SIGKILL'), plan.alsoKill?.()]);
+  const killedAt = Date.now();
+  const since = () => (Date.now() - killedAt) / 1000;
+  step(`${victim} killed`);
+  figures.cutSeconds = (killedAt - cutAt) / 1000;
+  setPhase('failover');
+  const promoted = await topology.waitForFailover(victim, 60_000);
+  figures.promoted = promoted;
+  figures.promotedAfterSeconds = since();
+  step(`promoted ${promoted}`);
+  if (plan.minReplicas > 0) await topology.waitForReplicas(promoted, plan.minReplicas, 60_000);
+  figures.replicaFollowingAfterSeconds = since();
+  const readySeconds: number[] = [];
+  for (const url of plan.readyz) {
+    await waitFor(
+      `${url} 200 after the promotion`,
+      async () => (await fetch(url)).status === 200,
+      60_000,
+      100,
+    );
+    readySeconds.push(since());
+  }
+  // Failover duration as a client sees it: from the SIGKILL to the ingress ready again.
+  figures.failoverSeconds = readySeconds[0];
+  figures.readySeconds = readySeconds;
+  step('ready again');
+  setPhase('after');
+}

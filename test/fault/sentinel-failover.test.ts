@@ -4,6 +4,7 @@ import { REPO_ROOT, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callb
 import { describe, expect, it } from 'vitest';
 import {
   FAILOVER_LOAD,
+  failMasterOver,
   ingressCounters,
   mergeStats,
   progressLog,
@@ -72,40 +73,18 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
       phase: () => phase,
       onTick: (elapsed) => {
         if (elapsed < FAILOVER_LOAD.cutAtMs || fault) return;
-        fault = (async () => {
-          // Answers to requests sent while the cut is under way count for no phase.
-          phase = 'cutting';
-          await group.cutReplication(firstMaster);
-          const cutAt = Date.now();
-          step('replication cut');
-          phase = 'cut';
-          await new Promise((r) => setTimeout(r, FAILOVER_LOAD.cutToKillMs));
-          phase = 'killing';
-          await Promise.all([
-            group.node(firstMaster).kill('SIGKILL'),
-            killWorker ? workers[0]!.kill('SIGKILL') : undefined,
-          ]);
-          const killedAt = Date.now();
-          step('master killed');
-          figures.cutSeconds = (killedAt - cutAt) / 1000;
-          phase = 'failover';
-          figures.promoted = await group.waitForFailover(firstMaster, 60_000);
-          figures.promotedAfterSeconds = (Date.now() - killedAt) / 1000;
-          step(`promoted ${figures.promoted}`);
-          await waitFor(
-            'ingress /readyz 200 on the promoted master',
-            async () => (await fetch(`${ingress.url}/readyz`)).status === 200,
-            60_000,
-            100,
-          );
-          // Failover duration as a client sees it: from the SIGKILL to the ingress ready again.
-          figures.failoverSeconds = (Date.now() - killedAt) / 1000;
-          // With REDIS_MIN_REPLICAS=1 the new master takes writes once the other replica follows it
-          // (Sentinel reconfigures it after the promotion); until then 503 is the right answer.
-          if (minReplicas > 0) await group.waitForReplicas(figures.promoted as number, minReplicas, 60_000);
-          figures.replicaFollowingAfterSeconds = (Date.now() - killedAt) / 1000;
-          phase = 'after';
-        })();
+        fault = failMasterOver({
+          topology: group,
+          victim: firstMaster,
+          minReplicas,
+          alsoKill: killWorker ? () => workers[0]!.kill('SIGKILL') : undefined,
+          readyz: [`${ingress.url}/readyz`],
+          setPhase: (p) => {
+            phase = p;
+          },
+          step,
+          figures,
+        });
       },
     });
     step('stream sent');
