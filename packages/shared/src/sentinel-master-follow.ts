@@ -4,7 +4,7 @@ import type { RedisTopology } from './redis-topology.js';
 type SentinelTopology = Extract<RedisTopology, { kind: 'sentinel' }>;
 
 /** How often the Sentinels are asked which master they name. */
-export const SENTINEL_CHECK_INTERVAL_MS = 1000;
+const SENTINEL_CHECK_INTERVAL_MS = 1000;
 /** Checks in a row that must find a connection on another server before it is moved. */
 const MISMATCHES_TO_MOVE = 2;
 
@@ -160,7 +160,7 @@ class SentinelMasterFollower {
     entry.runId = undefined;
     entry.mismatches = 0;
     const err = new Error(
-      `the Sentinels name ${named.address} as master "${this.topology.masterName}", not ${here} this connection is on; reconnecting through them`,
+      `the Sentinels name ${named.address} as master "${this.topology.masterName}", and no longer ${here}, which this connection is on: reconnecting through them`,
     );
     if (redis.listenerCount('error') > 0) redis.emit('error', err);
     // Closed at once: a stalled server would not answer a polite close (ioredis waits 2 s for one).
