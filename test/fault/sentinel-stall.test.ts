@@ -1,8 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
-import { Redis } from 'ioredis';
+import { askRedis, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
+import { saveTestLogs } from '../support/figures.js';
 import { ingressCounters, progressLog, waitForEventsDrained } from './failover-support.js';
 import {
   report,
@@ -22,23 +20,6 @@ import {
 
 const START_MS = 45_000;
 
-/** A node's role (`master`, `slave`), asked on a connection of its own. */
-async function roleOf(port: number): Promise<string | undefined> {
-  const redis = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return /^role:(\w+)/m.exec(await redis.info('replication'))?.[1];
-  } catch {
-    return undefined;
-  } finally {
-    redis.disconnect();
-  }
-}
 const step = progressLog('sentinel-stall');
 
 describe('fault: the Sentinels fail over from a master that is stalled, not dead', () => {
@@ -89,7 +70,7 @@ describe('fault: the Sentinels fail over from a master that is stalled, not dead
             step('stalled master resumed');
             await waitFor(
               'Sentinel to convert the resumed master to a replica',
-              async () => (await roleOf(stalled.port)) === 'slave',
+              async () => ((await askRedis(stalled.port, (c) => c.call('ROLE'))) as string[])[0] === 'slave',
               60_000,
               200,
             );
@@ -121,11 +102,7 @@ describe('fault: the Sentinels fail over from a master that is stalled, not dead
       stalled.process.kill('SIGCONT');
       await Promise.all([ingress.proc.kill('SIGTERM'), worker.kill('SIGTERM')]);
       await group.stop();
-      const dir = join(REPO_ROOT, 'test-output');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'stall-ingress.log'), ingress.proc.output());
-      writeFileSync(join(dir, 'stall-worker.log'), worker.output());
-      writeFileSync(join(dir, 'stall-redis.log'), group.logs());
+      saveTestLogs('stall', { ingress: ingress.proc.output(), worker: worker.output(), redis: group.logs() });
     }
   }, 240_000);
 });

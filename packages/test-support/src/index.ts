@@ -1,4 +1,5 @@
 export * from './app-process.js';
+export * from './ask-redis.js';
 export * from './free-port.js';
 export * from './redis-cluster.js';
 export * from './redis-server.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
-import { keepOutputTail } from './output-tail.js';
+import { captureOutput } from './output-capture.js';
 
 /** Options of a private redis-server child process. */
 export interface RedisServerOptions {
@@ -83,7 +83,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (options.maxmemoryPolicy && options.maxmemoryPolicy !== 'noeviction') args.push('--maxmemory', '256mb');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Redis logs to stdout: shown for a start that fails (a port taken, a bad argument).
-  const log = keepOutputTail(child, 20_000);
+  const log = captureOutput(child, 20_000);
   const url = `redis://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {

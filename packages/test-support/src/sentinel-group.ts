@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { askRedis } from './ask-redis.js';
 import { freePort } from './free-port.js';
-import { keepOutputTail } from './output-tail.js';
+import { captureOutput } from './output-capture.js';
 import { type RedisServerHandle, startRedisServer } from './redis-server.js';
 import { cutReplicationLinks, onlineReplicaCount, REPLICATION_LOGIN_ARGS } from './replication-link.js';
 import { waitFor } from './wait-for.js';
@@ -75,7 +75,7 @@ async function startSentinel(
     ].join('\n'),
   );
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = keepOutputTail(child, 20_000);
+  const log = captureOutput(child, 20_000);
   await waitFor(
     `sentinel on ${port}`,
     async () => {
