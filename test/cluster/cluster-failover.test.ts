@@ -1,7 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { shardOfEvent } from '@vod-callbacks/shared';
-import { REPO_ROOT, waitFor } from '@vod-callbacks/test-support';
+import { waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
 import {
   FAILOVER_LOAD,
@@ -22,6 +20,7 @@ import {
   type Verdict,
   verifyExactlyOnce,
 } from '../fault/fault-harness.js';
+import { saveTestLogs } from '../support/figures.js';
 import { startClusterFixture } from './cluster-stack.js';
 
 // A Redis Cluster master fails under load (EVENT_SHARDS=3 over 3 masters × 2 replicas): at ~40 % of
@@ -174,10 +173,10 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
     step('processes stopped');
     await fx.stop();
     step('cluster stopped');
-    const dir = join(REPO_ROOT, 'test-output');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `cluster-failover-${minReplicas}-ingress.log`), ingress.proc.output());
-    writeFileSync(join(dir, `cluster-failover-${minReplicas}-worker.log`), worker.output());
+    saveTestLogs(`cluster-failover-${minReplicas}`, {
+      ingress: ingress.proc.output(),
+      worker: worker.output(),
+    });
   }
 }
 

@@ -1,7 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { startSentinelGroup, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
+import { saveTestLogs } from '../support/figures.js';
 import {
   FAILOVER_LOAD,
   failMasterOver,
@@ -138,12 +137,11 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
   } finally {
     await Promise.all([ingress.proc.kill('SIGTERM'), ...workers.map((w) => w.kill('SIGTERM'))]);
     await group.stop();
-    // The processes' logs, for a failure's post-mortem (test-output/ is kept by CI).
-    const dir = join(REPO_ROOT, 'test-output');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${label}-ingress.log`), ingress.proc.output());
-    for (const [i, w] of workers.entries()) writeFileSync(join(dir, `${label}-worker-${i}.log`), w.output());
-    writeFileSync(join(dir, `${label}-redis.log`), group.logs());
+    saveTestLogs(label, {
+      ingress: ingress.proc.output(),
+      ...Object.fromEntries(workers.map((w, i) => [`worker-${i}`, w.output()])),
+      redis: group.logs(),
+    });
   }
 }
 
