@@ -1,4 +1,5 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { connectedAddress } from './connected-address.js';
 import type { RedisTopology } from './redis-topology.js';
 import { followSentinelMaster } from './sentinel-master-follow.js';
 import { clusterSlotOf } from './shards.js';
@@ -130,14 +131,6 @@ export function refreshSlotMap(client: RedisClient): void {
 /** Whether `client` is a Redis Cluster client. */
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
-}
-
-/** `host:port` of the server a connection is talking to now (the current master), if connected. */
-export function connectedAddress(redis: RedisClient): string | undefined {
-  if (redis instanceof Cluster) return undefined;
-  const stream = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-  if (redis.status !== 'ready' || !stream?.remoteAddress) return undefined;
-  return `${stream.remoteAddress}:${stream.remotePort}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { connectedAddress } from './connected-address.js';
 import type { RedisTopology } from './redis-topology.js';
 
 type SentinelTopology = Extract<RedisTopology, { kind: 'sentinel' }>;
@@ -76,9 +77,6 @@ class SentinelMasterFollower {
     };
     if (redis.status === 'ready') readRunId();
     redis.on('ready', readRunId);
-    redis.on('close', () => {
-      entry.runId = undefined;
-    });
     redis.once('end', () => this.unfollow(entry));
     if (!this.timer) {
       this.timer = setInterval(() => void this.check(), SENTINEL_CHECK_INTERVAL_MS);
@@ -155,8 +153,7 @@ class SentinelMasterFollower {
 
   private move(entry: Followed, named: NamedMaster): void {
     const { redis } = entry;
-    const { remoteAddress, remotePort } = redis.stream ?? {};
-    const here = remoteAddress ? `${remoteAddress}:${remotePort}` : 'the server';
+    const here = connectedAddress(redis) ?? 'the server';
     entry.runId = undefined;
     entry.mismatches = 0;
     const err = new Error(
