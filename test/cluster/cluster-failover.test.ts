@@ -3,17 +3,15 @@ import { waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
 import {
   FAILOVER_LOAD,
-  failMasterOver,
   ingressCounters,
-  mergeStats,
   progressLog,
+  streamThroughFailover,
   waitForEventsDrained,
 } from '../fault/failover-support.js';
 import {
   type LoadStats,
+  type Phase,
   report,
-  requestIds,
-  sendStream,
   spreadCallbackBody,
   startIngress,
   startWorker,
@@ -68,12 +66,11 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
   for (const [shard, prefix] of fx.shardPrefixes.entries())
     if ((await fx.cluster.masterOfKey(`${prefix}:outcomes`)) === victim) victimShards.push(shard);
   const figures: Record<string, unknown> = { minReplicas, victim, victimShards };
-  let phase = 'before';
-  let fault: Promise<void> | undefined;
+  const phase: Phase = { current: 'before' };
   // The phase each callback was sent in (the body is made at send time).
   const sentIn = new Map<string, string>();
   const body = (id: string) => {
-    sentIn.set(id, phase);
+    sentIn.set(id, phase.current);
     return spreadCallbackBody(id);
   };
   try {
@@ -83,43 +80,21 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
       30_000,
       200,
     );
-    const main = await sendStream({
+    const { stats, tailIds } = await streamThroughFailover({
       url: ingress.url,
-      ids: requestIds('fc', FAILOVER_LOAD.callbacks),
+      label: 'fc',
       body,
-      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
-      maxDurationMs: 90_000,
-      phase: () => phase,
-      onTick: (elapsed) => {
-        if (elapsed < FAILOVER_LOAD.cutAtMs || fault) return;
-        fault = failMasterOver({
-          topology: fx.cluster,
-          victim,
-          minReplicas,
-          // The worker's replica count follows the promotion too (its /readyz is 503 until it does).
-          readyz: [`${ingress.url}/readyz`, workerReadyz],
-          setPhase: (p) => {
-            phase = p;
-          },
-          step,
-          figures,
-        });
+      plan: {
+        topology: fx.cluster,
+        victim,
+        minReplicas,
+        // The worker's replica count follows the promotion too (its /readyz is 503 until it does).
+        readyz: [`${ingress.url}/readyz`, workerReadyz],
+        phase,
+        step,
+        figures,
       },
     });
-    step('stream sent');
-    await fault;
-    phase = 'after';
-    const tailIds = requestIds('fc-tail', FAILOVER_LOAD.tail);
-    const tail = await sendStream({
-      url: ingress.url,
-      ids: tailIds,
-      body,
-      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
-      maxDurationMs: 30_000,
-      phase: () => phase,
-    });
-    step('tail sent');
-    const stats = mergeStats(main, tail);
     await waitForEventsDrained(fx.client, fx.shardPrefixes);
     step('queues drained');
     const verdict = await verifyExactlyOnce(fx.cluster.env, fx.shardPrefixes, stats.acked, 10_000);

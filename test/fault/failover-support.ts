@@ -1,9 +1,9 @@
 import { EVENTS_QUEUE, type RedisClient } from '@vod-callbacks/shared';
 import { waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
-import type { LoadStats } from './fault-harness.js';
+import { type LoadStats, type Phase, requestIds, type StreamFault, sendStream } from './fault-harness.js';
 
-// What the Sentinel and the Cluster failover tests share: their streams' figures as one, the
+// What the Sentinel and the Cluster failover tests share: the load with the failover in it, the
 // ingress's counters, and the wait until the surviving master has run every job it holds.
 
 /** Both streams' figures as one (status counts per phase summed: both may have answered in one phase). */
@@ -99,7 +99,8 @@ export interface MasterFailoverPlan {
   alsoKill?: () => Promise<unknown>;
   /** `/readyz` URLs that must answer 200 again; the first is the ingress's (`failoverSeconds`). */
   readyz: readonly string[];
-  setPhase(phase: string): void;
+  /** Moved on as the fault goes: cutting, cut, killing, failover, after. */
+  phase: Phase;
   step(what: string): void;
   /** Filled with the timings: cutSeconds, promoted, promotedAfterSeconds, replicaFollowingAfterSeconds, failoverSeconds, readySeconds. */
   figures: Record<string, unknown>;
@@ -112,7 +113,10 @@ export interface MasterFailoverPlan {
  * cutting, cut, killing, failover, after.
  */
 export async function failMasterOver(plan: MasterFailoverPlan): Promise<void> {
-  const { topology, victim, figures, step, setPhase } = plan;
+  const { topology, victim, figures, step, phase } = plan;
+  const setPhase = (next: string) => {
+    phase.current = next;
+  };
   // Answers to requests sent while the cut is under way count for no phase.
   setPhase('cutting');
   await topology.cutReplication(victim);
@@ -148,4 +152,37 @@ export async function failMasterOver(plan: MasterFailoverPlan): Promise<void> {
   figures.readySeconds = readySeconds;
   step('ready again');
   setPhase('after');
+}
+
+/**
+ * The failover scenario's load: FAILOVER_LOAD's stream of `<label>-N` callbacks with `plan`'s
+ * failover in it and, once every /readyz answers 200 again, a tail of `<label>-tail-N`. Returns both
+ * streams' figures as one, and the tail's ids.
+ */
+export async function streamThroughFailover(opts: {
+  url: string;
+  label: string;
+  body?: (requestId: string) => string;
+  plan: MasterFailoverPlan;
+}): Promise<{ stats: LoadStats; tailIds: string[] }> {
+  const { plan } = opts;
+  const send = (ids: readonly string[], maxDurationMs: number, fault?: StreamFault) =>
+    sendStream({
+      url: opts.url,
+      ids,
+      body: opts.body,
+      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
+      maxDurationMs,
+      phase: plan.phase,
+      fault,
+    });
+  const main = await send(requestIds(opts.label, FAILOVER_LOAD.callbacks), 90_000, {
+    atMs: FAILOVER_LOAD.cutAtMs,
+    run: () => failMasterOver(plan),
+  });
+  plan.step('stream sent and the failover over');
+  const tailIds = requestIds(`${opts.label}-tail`, FAILOVER_LOAD.tail);
+  const tail = await send(tailIds, 30_000);
+  plan.step('tail sent');
+  return { stats: mergeStats(main, tail), tailIds };
 }

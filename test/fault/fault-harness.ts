@@ -87,13 +87,24 @@ export interface LoadOptions {
   ratePerSecond: number;
   /** Hard stop, whatever is left unsent. */
   maxDurationMs: number;
-  /** Called once per second with the elapsed ms, e.g. to inject a fault. */
-  onTick?: (elapsedMs: number) => void | Promise<void>;
+  /** Started once, when the stream has run `atMs`; the stream's answers wait for it to end. */
+  fault?: StreamFault;
   maxInFlight?: number;
-  /** The current phase of the test (e.g. 'up', 'down'); answers are tallied per phase. */
-  phase?: () => string;
+  /** Where the test is (e.g. 'up', 'down'), as its fault moves it on; answers are tallied per phase. */
+  phase?: Phase;
   /** The body sent for an id (default `callbackBody`). */
   body?: (requestId: string) => string;
+}
+
+/** Where a fault test is: set by its fault as it goes, read by `sendStream` for each answer. */
+export interface Phase {
+  current: string;
+}
+
+/** One fault injected into a stream (a kill, a freeze, a failover) and when to start it. */
+export interface StreamFault {
+  atMs: number;
+  run: () => Promise<unknown>;
 }
 
 /**
@@ -114,15 +125,16 @@ export async function sendStream(opts: LoadOptions): Promise<LoadStats> {
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = opts.maxInFlight ?? 256;
-  let nextTick = 1000;
+  let fault: Promise<unknown> | undefined;
   for (let i = 0; i < opts.ids.length; i++) {
     const due = started + (i * 1000) / opts.ratePerSecond;
     while (Date.now() < due) await new Promise((r) => setTimeout(r, Math.min(5, due - Date.now())));
     const elapsed = Date.now() - started;
     if (elapsed > opts.maxDurationMs) break;
-    if (opts.onTick && elapsed >= nextTick) {
-      nextTick += 1000;
-      await opts.onTick(elapsed);
+    if (opts.fault && !fault && elapsed >= opts.fault.atMs) {
+      fault = opts.fault.run();
+      // Its failure is the test's, reported where the stream awaits it below.
+      fault.catch(() => undefined);
     }
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     const id = opts.ids[i]!;
@@ -134,6 +146,13 @@ export async function sendStream(opts: LoadOptions): Promise<LoadStats> {
   }
   await Promise.all(inFlight);
   stats.durationMs = Date.now() - started;
+  if (opts.fault) {
+    if (!fault)
+      throw new Error(
+        `the stream ended after ${stats.durationMs} ms, before its fault at ${opts.fault.atMs} ms: send more ids or start the fault earlier`,
+      );
+    await fault;
+  }
   return stats;
 }
 
@@ -142,11 +161,11 @@ async function post(
   id: string,
   body: (requestId: string) => string,
   stats: LoadStats,
-  phase?: () => string,
+  phase?: Phase,
 ): Promise<void> {
-  const phaseAtSend = phase?.();
+  const phaseAtSend = phase?.current;
   const tally = (status: string) => {
-    if (phaseAtSend === undefined || phase?.() !== phaseAtSend) return;
+    if (phaseAtSend === undefined || phase?.current !== phaseAtSend) return;
     const p = stats.byPhase[phaseAtSend] ?? {};
     p[status] = (p[status] ?? 0) + 1;
     stats.byPhase[phaseAtSend] = p;

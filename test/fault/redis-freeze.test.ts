@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import {
   outcomeCounts,
+  type Phase,
   report,
   requestIds,
   sendStream,
@@ -21,31 +22,27 @@ describe('fault: Redis frozen for 5 s, then resumed', () => {
     const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, ENQUEUE_TIMEOUT_MS: '500' };
     const worker = await startWorker(env);
     const ingress = await startIngress(env);
-    let phase = 'up';
-    let fault: Promise<void> | undefined;
+    const phase: Phase = { current: 'up' };
+    const freezeFor5s = async () => {
+      redis.process.kill('SIGSTOP');
+      phase.current = 'frozen-settling';
+      await new Promise((r) => setTimeout(r, 700));
+      phase.current = 'frozen';
+      await new Promise((r) => setTimeout(r, 4300));
+      phase.current = 'resuming';
+      redis.process.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 1000));
+      phase.current = 'up-again';
+    };
     try {
       const stats = await sendStream({
         url: ingress.url,
         ids: requestIds('frz', 2000),
         ratePerSecond: 200,
         maxDurationMs: 30_000,
-        phase: () => phase,
-        onTick: (elapsed) => {
-          if (elapsed < 3000 || fault) return;
-          fault = (async () => {
-            redis.process.kill('SIGSTOP');
-            phase = 'frozen-settling';
-            await new Promise((r) => setTimeout(r, 700));
-            phase = 'frozen';
-            await new Promise((r) => setTimeout(r, 4300));
-            phase = 'resuming';
-            redis.process.kill('SIGCONT');
-            await new Promise((r) => setTimeout(r, 1000));
-            phase = 'up-again';
-          })();
-        },
+        phase,
+        fault: { atMs: 3000, run: freezeFor5s },
       });
-      await fault;
       const verdict = await verifyExactlyOnce(redis.url, prefix, stats.acked);
       const client = new Redis(redis.url);
       const counts = await outcomeCounts(client, prefix);

@@ -1,6 +1,7 @@
 import { type RedisServerHandle, startRedisServer, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
 import {
+  type Phase,
   report,
   requestIds,
   sendStream,
@@ -23,8 +24,16 @@ describe('fault: Redis SIGKILLed mid-stream and restarted', () => {
     };
     const worker = await startWorker(env);
     const ingress = await startIngress(env);
-    let phase = 'up';
-    let fault: Promise<void> | undefined;
+    const phase: Phase = { current: 'up' };
+    const killAndRestartAfter4s = async () => {
+      phase.current = 'killing';
+      await original.kill('SIGKILL');
+      phase.current = 'down';
+      await new Promise((r) => setTimeout(r, 4000));
+      phase.current = 'restarting';
+      redis = await original.restart();
+      phase.current = 'up-again';
+    };
     try {
       const stats = await sendStream({
         url: ingress.url,
@@ -33,22 +42,9 @@ describe('fault: Redis SIGKILLed mid-stream and restarted', () => {
         // The ids run out at ~15 s when idle. Under load the sender falls behind (the fault starts
         // later, the restart takes longer), and a 30 s stream once ended before 'up-again' began.
         maxDurationMs: 60_000,
-        phase: () => phase,
-        onTick: (elapsed) => {
-          if (elapsed >= 5000 && !fault) {
-            phase = 'killing';
-            fault = (async () => {
-              await original.kill('SIGKILL');
-              phase = 'down';
-              await new Promise((r) => setTimeout(r, 4000));
-              phase = 'restarting';
-              redis = await original.restart();
-              phase = 'up-again';
-            })();
-          }
-        },
+        phase,
+        fault: { atMs: 5000, run: killAndRestartAfter4s },
       });
-      await fault;
       // Recovered on its own: readiness back, and the stream's tail was acknowledged again.
       await waitFor(
         '/readyz 200 after restart',

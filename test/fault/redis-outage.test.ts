@@ -1,6 +1,7 @@
 import { type RedisServerHandle, startRedisServer, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
 import {
+  type Phase,
   report,
   requestIds,
   rssBytes,
@@ -29,18 +30,18 @@ describe('fault: Redis unavailable for 60 s', () => {
     const worker = await startWorker(env);
     const ingress = await startIngress(env);
     const pid = ingress.proc.child.pid!;
-    let phase = 'up';
+    const phase: Phase = { current: 'up' };
     const rss: Record<string, number> = {};
     const readyz: Record<string, Record<string, number>> = {};
     let stopPolling = false;
     // /readyz once a second, tallied by the phase it was asked and answered in.
     const polling = (async () => {
       while (!stopPolling) {
-        const asked = phase;
+        const asked = phase.current;
         const status = await fetch(`${ingress.url}/readyz`, { signal: AbortSignal.timeout(5000) })
           .then((r) => String(r.status))
           .catch(() => 'error');
-        if (phase === asked) {
+        if (phase.current === asked) {
           const p = readyz[asked] ?? {};
           p[status] = (p[status] ?? 0) + 1;
           readyz[asked] = p;
@@ -48,38 +49,34 @@ describe('fault: Redis unavailable for 60 s', () => {
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();
-    let outage: Promise<void> | undefined;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const freeze30sThenDown30s = async () => {
+      rss.beforeOutage = rssBytes(pid);
+      original.process.kill('SIGSTOP');
+      phase.current = 'frozen-settling';
+      // Requests already waiting for Redis when it froze may still see the last answers.
+      await sleep(2500);
+      phase.current = 'frozen';
+      await sleep(27_500);
+      rss.afterFrozen30s = rssBytes(pid);
+      phase.current = 'killing';
+      await original.kill('SIGKILL');
+      phase.current = 'down';
+      await sleep(30_000);
+      rss.endOfOutage = rssBytes(pid);
+      phase.current = 'restarting';
+      redis = await original.restart();
+      phase.current = 'up-again';
+    };
     try {
       const stats = await sendStream({
         url: ingress.url,
         ids: requestIds('out', 2000),
         ratePerSecond: 25,
         maxDurationMs: 90_000,
-        phase: () => phase,
-        onTick: (elapsed) => {
-          if (elapsed < 5000 || outage) return;
-          outage = (async () => {
-            rss.beforeOutage = rssBytes(pid);
-            original.process.kill('SIGSTOP');
-            phase = 'frozen-settling';
-            // Requests already waiting for Redis when it froze may still see the last answers.
-            await sleep(2500);
-            phase = 'frozen';
-            await sleep(27_500);
-            rss.afterFrozen30s = rssBytes(pid);
-            phase = 'killing';
-            await original.kill('SIGKILL');
-            phase = 'down';
-            await sleep(30_000);
-            rss.endOfOutage = rssBytes(pid);
-            phase = 'restarting';
-            redis = await original.restart();
-            phase = 'up-again';
-          })();
-        },
+        phase,
+        fault: { atMs: 5000, run: freeze30sThenDown30s },
       });
-      await outage;
       await waitFor(
         '/readyz 200 after the outage',
         async () => (await fetch(`${ingress.url}/readyz`)).status === 200,

@@ -3,18 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { saveTestLogs } from '../support/figures.js';
 import {
   FAILOVER_LOAD,
-  failMasterOver,
   ingressCounters,
-  mergeStats,
   progressLog,
+  streamThroughFailover,
   waitForEventsDrained,
 } from './failover-support.js';
 import {
   callbackBody,
   type LoadStats,
+  type Phase,
   report,
-  requestIds,
-  sendStream,
   startIngress,
   startWorker,
   type Verdict,
@@ -56,49 +54,27 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
   step('group, workers and ingress started');
   const firstMaster = group.nodes[0]!.port;
   const label = `sf${minReplicas}${killWorker ? 'k' : ''}`;
-  let phase = 'before';
-  let fault: Promise<void> | undefined;
+  const phase: Phase = { current: 'before' };
   const figures: Record<string, unknown> = { minReplicas };
   try {
     // The start-up line names the topology, the master the Sentinels gave and N.
     const startLine = ingress.proc.output();
     expect(startLine).toContain(`sentinel master \\"${group.masterName}\\" via`);
     expect(startLine).toContain(`(master 127.0.0.1:${firstMaster}), REDIS_MIN_REPLICAS=${minReplicas}`);
-    const main = await sendStream({
+    const { stats } = await streamThroughFailover({
       url: ingress.url,
-      ids: requestIds(label, FAILOVER_LOAD.callbacks),
-      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
-      maxDurationMs: 90_000,
-      phase: () => phase,
-      onTick: (elapsed) => {
-        if (elapsed < FAILOVER_LOAD.cutAtMs || fault) return;
-        fault = failMasterOver({
-          topology: group,
-          victim: firstMaster,
-          minReplicas,
-          alsoKill: killWorker ? () => workers[0]!.kill('SIGKILL') : undefined,
-          readyz: [`${ingress.url}/readyz`],
-          setPhase: (p) => {
-            phase = p;
-          },
-          step,
-          figures,
-        });
+      label,
+      plan: {
+        topology: group,
+        victim: firstMaster,
+        minReplicas,
+        alsoKill: killWorker ? () => workers[0]!.kill('SIGKILL') : undefined,
+        readyz: [`${ingress.url}/readyz`],
+        phase,
+        step,
+        figures,
       },
     });
-    step('stream sent');
-    await fault;
-    step('ingress ready on the new master');
-    phase = 'after';
-    const tail = await sendStream({
-      url: ingress.url,
-      ids: requestIds(`${label}-tail`, FAILOVER_LOAD.tail),
-      ratePerSecond: FAILOVER_LOAD.ratePerSecond,
-      maxDurationMs: 30_000,
-      phase: () => phase,
-    });
-    const stats = mergeStats(main, tail);
-    step('tail sent');
     const master = await group.masterPort();
     const masterUrl = `redis://127.0.0.1:${master}`;
     // Every job the promoted master holds runs to its end (the killed master's unreplicated ones are gone).

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { saveTestLogs } from '../support/figures.js';
 import { ingressCounters, progressLog, waitForEventsDrained } from './failover-support.js';
 import {
+  type Phase,
   report,
   requestIds,
   sendStream,
@@ -30,57 +31,53 @@ describe('fault: the Sentinels fail over from a master that is stalled, not dead
     const worker = await startWorker({ ...env, WORKER_LOCK_MS: '2000' }, START_MS);
     const ingress = await startIngress(env, START_MS);
     const stalled = group.nodes[0]!;
-    let phase = 'before';
-    let fault: Promise<void> | undefined;
+    const phase: Phase = { current: 'before' };
     const figures: Record<string, unknown> = {};
+    const stallUntilMoved = async () => {
+      stalled.process.kill('SIGSTOP');
+      const stoppedAt = Date.now();
+      phase.current = 'stopped';
+      step('master stopped');
+      figures.promoted = await group.waitForFailover(stalled.port, 60_000);
+      figures.promotedAfterSeconds = (Date.now() - stoppedAt) / 1000;
+      phase.current = 'failed-over';
+      step(`promoted ${figures.promoted}`);
+      // Sentinel cannot demote a stopped process: a move now is the processes' own.
+      await waitFor(
+        'ingress and worker to log the move to the promoted master',
+        async () =>
+          [ingress.proc.output(), worker.output()].every((out) =>
+            out.includes(`"address":"127.0.0.1:${figures.promoted}"`),
+          ),
+        20_000,
+        100,
+      );
+      figures.movedAfterPromotionSeconds =
+        (Date.now() - stoppedAt) / 1000 - (figures.promotedAfterSeconds as number);
+      step('ingress and worker moved');
+      stalled.process.kill('SIGCONT');
+      const resumedAt = Date.now();
+      phase.current = 'resumed';
+      step('stalled master resumed');
+      await waitFor(
+        'Sentinel to convert the resumed master to a replica',
+        async () => ((await askRedis(stalled.port, (c) => c.call('ROLE'))) as string[])[0] === 'slave',
+        60_000,
+        200,
+      );
+      figures.convertedAfterResumeSeconds = (Date.now() - resumedAt) / 1000;
+      phase.current = 'converted';
+      step('resumed master converted to a replica');
+    };
     try {
       const stats = await sendStream({
         url: ingress.url,
         ids: requestIds('stall', 2000),
         ratePerSecond: 100,
         maxDurationMs: 90_000,
-        phase: () => phase,
-        onTick: (elapsed) => {
-          if (elapsed < 5000 || fault) return;
-          fault = (async () => {
-            stalled.process.kill('SIGSTOP');
-            const stoppedAt = Date.now();
-            phase = 'stopped';
-            step('master stopped');
-            figures.promoted = await group.waitForFailover(stalled.port, 60_000);
-            figures.promotedAfterSeconds = (Date.now() - stoppedAt) / 1000;
-            phase = 'failed-over';
-            step(`promoted ${figures.promoted}`);
-            // Sentinel cannot demote a stopped process: a move now is the processes' own.
-            await waitFor(
-              'ingress and worker to log the move to the promoted master',
-              async () =>
-                [ingress.proc.output(), worker.output()].every((out) =>
-                  out.includes(`"address":"127.0.0.1:${figures.promoted}"`),
-                ),
-              20_000,
-              100,
-            );
-            figures.movedAfterPromotionSeconds =
-              (Date.now() - stoppedAt) / 1000 - (figures.promotedAfterSeconds as number);
-            step('ingress and worker moved');
-            stalled.process.kill('SIGCONT');
-            const resumedAt = Date.now();
-            phase = 'resumed';
-            step('stalled master resumed');
-            await waitFor(
-              'Sentinel to convert the resumed master to a replica',
-              async () => ((await askRedis(stalled.port, (c) => c.call('ROLE'))) as string[])[0] === 'slave',
-              60_000,
-              200,
-            );
-            figures.convertedAfterResumeSeconds = (Date.now() - resumedAt) / 1000;
-            phase = 'converted';
-            step('resumed master converted to a replica');
-          })();
-        },
+        phase,
+        fault: { atMs: 5000, run: stallUntilMoved },
       });
-      await fault;
       step('stream sent');
       const masterUrl = `redis://127.0.0.1:${await group.masterPort()}`;
       await waitForEventsDrained({ url: masterUrl }, [prefix]);

@@ -40,22 +40,21 @@ describe.each(['before', 'after'] as const)(
       const queue = new Queue(EVENTS_QUEUE, { connection: { url: redis.url }, prefix });
       let activeAtKill = 0;
       let killedAtMs = 0;
-      let killing: Promise<unknown> | undefined;
+      let victimExit: unknown;
+      const killVictim = async () => {
+        activeAtKill = await queue.getActiveCount();
+        killedAtMs = Date.now();
+        victimExit = await victim.kill('SIGKILL');
+      };
       try {
         const stats = await sendStream({
           url: ingress.url,
           ids: requestIds('wk', 2000),
           ratePerSecond: 150,
           maxDurationMs: 30_000,
-          onTick: async (elapsed) => {
-            if (elapsed >= 5000 && !killing) {
-              activeAtKill = await queue.getActiveCount();
-              killedAtMs = Date.now();
-              killing = victim.kill('SIGKILL');
-            }
-          },
+          fault: { atMs: 5000, run: killVictim },
         });
-        expect((await killing)?.valueOf()).toMatchObject({ signal: 'SIGKILL' });
+        expect(victimExit).toMatchObject({ signal: 'SIGKILL' });
         const verdict = await verifyExactlyOnce(redis.url, prefix, stats.acked);
         const completed = await queue.getJobs(['completed'], 0, -1);
         const recovered = completed.filter((j) => j.stalledCounter > 0);
