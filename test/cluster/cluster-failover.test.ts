@@ -8,16 +8,8 @@ import {
   streamThroughFailover,
   waitForEventsDrained,
 } from '../fault/failover-support.js';
-import {
-  type LoadStats,
-  type Phase,
-  report,
-  spreadCallbackBody,
-  startIngress,
-  startWorker,
-  type Verdict,
-  verifyExactlyOnce,
-} from '../fault/fault-harness.js';
+import { type LoadStats, spreadCallbackBody, startIngress, startWorker } from '../fault/fault-harness.js';
+import { report, type Verdict, verifyExactlyOnce } from '../fault/verdict.js';
 import { saveTestLogs } from '../support/figures.js';
 import { startClusterFixture } from './cluster-stack.js';
 
@@ -66,7 +58,7 @@ async function failoverUnderLoad(minReplicas: number): Promise<FailoverRun> {
   for (const [shard, prefix] of fx.shardPrefixes.entries())
     if ((await fx.cluster.masterOfKey(`${prefix}:outcomes`)) === victim) victimShards.push(shard);
   const figures: Record<string, unknown> = { minReplicas, victim, victimShards };
-  const phase: Phase = { current: 'before' };
+  const phase = { current: 'before' };
   // The phase each callback was sent in (the body is made at send time).
   const sentIn = new Map<string, string>();
   const body = (id: string) => {

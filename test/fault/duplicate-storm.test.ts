@@ -1,14 +1,7 @@
 import { startRedisServer, uniquePrefix } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
-import {
-  duplicateCount,
-  report,
-  requestIds,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { duplicateCount, requestIds, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { report, verifyExactlyOnce } from './verdict.js';
 
 /** Each id three times, as VOD's retries interleave with new callbacks: copy n+1 trails copy n by `lag`. */
 function interleavedCopies(ids: readonly string[], lag: number): string[] {

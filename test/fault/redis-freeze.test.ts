@@ -1,16 +1,8 @@
 import { startRedisServer, uniquePrefix } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import {
-  outcomeCounts,
-  type Phase,
-  report,
-  requestIds,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { requestIds, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { outcomeCounts, report, verifyExactlyOnce } from './verdict.js';
 
 // Fault 1b: Redis frozen (SIGSTOP) for 5 s and then resumed, as a long fork or a stalled disk would.
 // Writes that timed out into 503 may still land when Redis resumes: such an event is processed once
@@ -22,7 +14,7 @@ describe('fault: Redis frozen for 5 s, then resumed', () => {
     const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, ENQUEUE_TIMEOUT_MS: '500' };
     const worker = await startWorker(env);
     const ingress = await startIngress(env);
-    const phase: Phase = { current: 'up' };
+    const phase = { current: 'up' };
     const freezeFor5s = async () => {
       redis.process.kill('SIGSTOP');
       phase.current = 'frozen-settling';

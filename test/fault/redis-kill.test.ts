@@ -1,14 +1,7 @@
 import { type RedisServerHandle, startRedisServer, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
-import {
-  type Phase,
-  report,
-  requestIds,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { requestIds, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { report, verifyExactlyOnce } from './verdict.js';
 
 // Fault 1: Redis (AOF, appendfsync always) SIGKILLed mid-stream and restarted on the same data dir.
 describe('fault: Redis SIGKILLed mid-stream and restarted', () => {
@@ -24,7 +17,7 @@ describe('fault: Redis SIGKILLed mid-stream and restarted', () => {
     };
     const worker = await startWorker(env);
     const ingress = await startIngress(env);
-    const phase: Phase = { current: 'up' };
+    const phase = { current: 'up' };
     const killAndRestartAfter4s = async () => {
       phase.current = 'killing';
       await original.kill('SIGKILL');

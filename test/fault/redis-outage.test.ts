@@ -1,15 +1,7 @@
 import { type RedisServerHandle, startRedisServer, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
-import {
-  type Phase,
-  report,
-  requestIds,
-  rssBytes,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { requestIds, rssBytes, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { report, verifyExactlyOnce } from './verdict.js';
 
 const MB = 1024 * 1024;
 
@@ -30,7 +22,7 @@ describe('fault: Redis unavailable for 60 s', () => {
     const worker = await startWorker(env);
     const ingress = await startIngress(env);
     const pid = ingress.proc.child.pid!;
-    const phase: Phase = { current: 'up' };
+    const phase = { current: 'up' };
     const rss: Record<string, number> = {};
     const readyz: Record<string, Record<string, number>> = {};
     let stopPolling = false;

@@ -1,13 +1,7 @@
 import { type AppProcess, startRedisServer, uniquePrefix } from '@vod-callbacks/test-support';
 import { describe, expect, it } from 'vitest';
-import {
-  report,
-  requestIds,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { requestIds, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { report, verifyExactlyOnce } from './verdict.js';
 
 // Fault 4: every worker replaced in turn (SIGTERM, wait for exit, start a new one) under load.
 describe('fault: rolling restart of the workers under load', () => {

@@ -8,16 +8,8 @@ import {
   streamThroughFailover,
   waitForEventsDrained,
 } from './failover-support.js';
-import {
-  callbackBody,
-  type LoadStats,
-  type Phase,
-  report,
-  startIngress,
-  startWorker,
-  type Verdict,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { callbackBody, type LoadStats, startIngress, startWorker } from './fault-harness.js';
+import { report, type Verdict, verifyExactlyOnce } from './verdict.js';
 
 // Redis Sentinel failover under load: a master, two replicas (AOF on) and three Sentinels on
 // loopback, the ingress and the workers connected through the Sentinels. At ~40 % of the stream the
@@ -54,7 +46,7 @@ async function failoverUnderLoad(minReplicas: number, killWorker: boolean): Prom
   step('group, workers and ingress started');
   const firstMaster = group.nodes[0]!.port;
   const label = `sf${minReplicas}${killWorker ? 'k' : ''}`;
-  const phase: Phase = { current: 'before' };
+  const phase = { current: 'before' };
   const figures: Record<string, unknown> = { minReplicas };
   try {
     // The start-up line names the topology, the master the Sentinels gave and N.

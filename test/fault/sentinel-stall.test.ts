@@ -2,15 +2,8 @@ import { askRedis, startSentinelGroup, uniquePrefix, waitFor } from '@vod-callba
 import { describe, expect, it } from 'vitest';
 import { saveTestLogs } from '../support/figures.js';
 import { ingressCounters, progressLog, waitForEventsDrained } from './failover-support.js';
-import {
-  type Phase,
-  report,
-  requestIds,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { requestIds, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { report, verifyExactlyOnce } from './verdict.js';
 
 // A master the Sentinels fail over while it is alive: SIGSTOPped (a stall, as a long fork or a
 // frozen VM) for longer than down-after-milliseconds, so they promote its replica; then resumed.
@@ -31,7 +24,7 @@ describe('fault: the Sentinels fail over from a master that is stalled, not dead
     const worker = await startWorker({ ...env, WORKER_LOCK_MS: '2000' }, START_MS);
     const ingress = await startIngress(env, START_MS);
     const stalled = group.nodes[0]!;
-    const phase: Phase = { current: 'before' };
+    const phase = { current: 'before' };
     const figures: Record<string, unknown> = {};
     const stallUntilMoved = async () => {
       stalled.process.kill('SIGSTOP');

@@ -2,15 +2,8 @@ import { EVENTS_QUEUE } from '@vod-callbacks/shared';
 import { startRedisServer, uniquePrefix } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import {
-  duplicateCount,
-  report,
-  requestIds,
-  sendStream,
-  startIngress,
-  startWorker,
-  verifyExactlyOnce,
-} from './fault-harness.js';
+import { duplicateCount, requestIds, sendStream, startIngress, startWorker } from './fault-harness.js';
+import { report, verifyExactlyOnce } from './verdict.js';
 
 // Fault 2: a worker SIGKILLed while it holds slowed-down jobs; the other worker must recover them.
 // `before`: killed before its jobs did anything. `after`: killed after its jobs recorded their

@@ -1,10 +1,10 @@
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyExactlyOnce } from './fault-harness.js';
+import { verifyExactlyOnce } from './verdict.js';
 
 // The verdict of the fault tests must be able to fail: a missing and a doubled outcome are reported.
-describe('fault harness verdict', () => {
+describe('fault test verdict', () => {
   const prefix = uniquePrefix('verdict');
   const redis = new Redis(testRedisUrl());
   afterAll(async () => {
