@@ -7,7 +7,6 @@ import {
   type OutcomeRecord,
   outcomeFromFields,
   RedisKeys,
-  readSourceState,
   signCallback,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
@@ -25,6 +24,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorClient } from './helpers/simulator-in-process.js';
+import { expectReconciledReupload, settledSourceState } from './helpers/source-state.js';
 import { type SimulatedPipeline, startPipelineWithSimulator } from './support/pipeline.js';
 
 // The re-upload loop through built processes: the VOD simulator (OpenAPI + callbacks), the ingress
@@ -34,7 +34,6 @@ import { type SimulatedPipeline, startPipelineWithSimulator } from './support/pi
 const AK = 'AKLTe2etest';
 const SK = 'e2e-secret-key';
 const PRIVATE_KEY = 'e2eKey12345';
-const FINAL = new Set(['succeeded', 'failed_permanent', 'retries_exhausted', 'dead_lettered']);
 
 /** The simulator signing its callbacks, the ingress requiring the signature, the worker re-uploading. */
 type Stack = SimulatedPipeline;
@@ -120,15 +119,7 @@ async function settled(
   callbackArgs: string,
 ) {
   const key = new RedisKeys(prefix).sourceState(sourceKeyOf({ spaceName, sourceUrl, callbackArgs }));
-  return waitFor(
-    `final outcome of ${sourceUrl}`,
-    async () => {
-      const s = await readSourceState(redis, key);
-      return FINAL.has(s.decision ?? '') ? s : undefined;
-    },
-    30_000,
-    100,
-  );
+  return settledSourceState(redis, key, sourceUrl);
 }
 
 async function stopStack(stack: Stack | undefined, redis: Redis): Promise<void> {
@@ -202,13 +193,7 @@ describe('re-upload loop against the VOD simulator (built processes, real Redis)
   it('dropped callback: the re-upload is reconciled with QueryUploadTaskInfo', async () => {
     const c = cases.dropped;
     const state = await settled(redis, stack.prefix, space, c.SourceUrl, c.CallbackArgs);
-    expect(state).toMatchObject({
-      decision: 'succeeded',
-      attempt: '2',
-      origin: 'reconcile',
-      callbackArgs: c.CallbackArgs,
-    });
-    expect(state.requestId).toBe(`reconcile:${state.jobId}`);
+    expectReconciledReupload(state, c.CallbackArgs);
     expect(await redis.zscore(new RedisKeys(stack.prefix).pendingUploads, state.jobId!)).toBeNull();
     expect(
       await metricValue(stack, /^vod_reconciled_uploads_total\{result="success"/),

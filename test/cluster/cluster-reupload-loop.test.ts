@@ -1,14 +1,9 @@
-import {
-  outcomeFromFields,
-  RedisKeys,
-  readSourceState,
-  shardOfSource,
-  sourceKeyOf,
-} from '@vod-callbacks/shared';
+import { outcomeFromFields, RedisKeys, shardOfSource, sourceKeyOf } from '@vod-callbacks/shared';
 import { waitFor } from '@vod-callbacks/test-support';
 import { VodApiError } from '@vod-callbacks/vod-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorClient } from '../helpers/simulator-in-process.js';
+import { expectReconciledReupload, settledSourceState } from '../helpers/source-state.js';
 import { type SimulatedPipeline, startPipelineWithSimulator } from '../support/pipeline.js';
 import { type ClusterFixture, startClusterFixture } from './cluster-stack.js';
 
@@ -23,7 +18,6 @@ const AK = 'AKLTclustertest';
 const SK = 'cluster-secret-key';
 const PRIVATE_KEY = 'clusterKey12345';
 const SPACE = 'cluster-space';
-const FINAL = new Set(['succeeded', 'failed_permanent', 'retries_exhausted', 'dead_lettered']);
 
 interface Source {
   SourceUrl: string;
@@ -57,16 +51,7 @@ describe('re-upload loop and reconciliation on Redis Cluster with EVENT_SHARDS=3
       sourceKeyOf({ spaceName: SPACE, sourceUrl: s.SourceUrl, callbackArgs: s.CallbackArgs }),
     );
   /** The source's state, once final (read from its shard). */
-  const settled = (s: Source) =>
-    waitFor(
-      `final outcome of ${s.SourceUrl}`,
-      async () => {
-        const state = await readSourceState(fx.client, sourceKey(s));
-        return FINAL.has(state.decision ?? '') ? state : undefined;
-      },
-      45_000,
-      100,
-    );
+  const settled = (s: Source) => settledSourceState(fx.client, sourceKey(s), s.SourceUrl);
   /** Outcomes of `s` in each shard's stream, by shard. */
   const outcomesByShard = async (s: Source) =>
     Promise.all(
@@ -150,13 +135,7 @@ describe('re-upload loop and reconciliation on Redis Cluster with EVENT_SHARDS=3
 
   it('a re-upload whose callback is lost is reconciled in its source’s shard', async () => {
     const state = await settled(dropped);
-    expect(state).toMatchObject({
-      decision: 'succeeded',
-      attempt: '2',
-      origin: 'reconcile',
-      callbackArgs: dropped.CallbackArgs,
-    });
-    expect(state.requestId).toBe(`reconcile:${state.jobId}`);
+    expectReconciledReupload(state, dropped.CallbackArgs);
     const byShard = await outcomesByShard(dropped);
     expect(byShard.map((list) => list.length)).toEqual(
       fx.shardPrefixes.map((_, i) => (i === dropped.shard ? 2 : 0)),
