@@ -5,7 +5,7 @@ import {
   createWorkerMetrics,
   isCluster,
 } from '@vod-callbacks/shared';
-import { deletePrefix } from '@vod-callbacks/test-support';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import type { VodApi } from '@vod-callbacks/vod-client';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
@@ -47,6 +47,11 @@ export interface WorkerFixture {
 
 /** Store options besides the prefix (default: 1 h TTLs, the last 100,000 outcomes kept). */
 export type FixtureStoreOptions = Partial<Omit<OutcomeStoreOptions, 'prefix'>>;
+
+/** `createWorkerFixture` on the tests' Redis (`testRedisUrl`), under a fresh prefix named by `label`. */
+export function workerFixture(label: string, storeOptions: FixtureStoreOptions = {}): WorkerFixture {
+  return createWorkerFixture(testRedisUrl(), uniquePrefix(label), storeOptions);
+}
 
 export function createWorkerFixture(
   redisUrl: string,

@@ -12,6 +12,8 @@ import type { VodCredentials } from '../helpers/simulator-in-process.js';
 
 /** A live ingress + worker on their own queue prefix. */
 export interface Pipeline {
+  /** The Redis both apps use (REDIS_URL). */
+  redisUrl: string;
   prefix: string;
   ingressUrl: string;
   /** `<ingressUrl>/callbacks/vod`, where VOD posts callbacks. */
@@ -137,6 +139,7 @@ async function launch(
     );
     started.push(worker);
     return {
+      redisUrl: common.REDIS_URL,
       prefix,
       ingressUrl: `http://127.0.0.1:${ingressPort}`,
       callbackUrl,

@@ -1,11 +1,5 @@
 import { signWebhook, webhookIdOf } from '@vod-callbacks/shared';
-import {
-  startApp,
-  startWebhookReceiver,
-  testRedisUrl,
-  type WebhookReceiver,
-  waitFor,
-} from '@vod-callbacks/test-support';
+import { startApp, startWebhookReceiver, type WebhookReceiver, waitFor } from '@vod-callbacks/test-support';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../apps/cli/src/dispatcher.js';
@@ -61,7 +55,7 @@ describe('outcome webhooks (live ingress + worker + receiver)', () => {
     const outcomes = await waitFor(
       'every final outcome recorded',
       async () => {
-        const o = await finalOutcomes(testRedisUrl(), p.prefix);
+        const o = await finalOutcomes(p);
         return o.length >= sent.finalOutcomes ? o : undefined;
       },
       30_000,
@@ -123,7 +117,7 @@ describe('outcome webhooks (live ingress + worker + receiver)', () => {
     event.Data.CallbackArgs = 'reject';
     expect(await postCallback(p.ingressUrl, event)).toBe(200);
     const id = webhookIdOf(event.RequestId);
-    const env = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: p.prefix };
+    const env = { REDIS_URL: p.redisUrl, QUEUE_PREFIX: p.prefix };
     // vodctl in-process for the looks, the built binary for the replay.
     const vodctl = async (...args: string[]) => {
       const out: string[] = [];

@@ -3,7 +3,6 @@ import {
   freePort,
   startApp,
   startWebhookReceiver,
-  testRedisUrl,
   type WebhookReceiver,
   waitFor,
 } from '@vod-callbacks/test-support';
@@ -71,7 +70,7 @@ describe('outcome webhooks under faults (live processes)', () => {
     await receiver.up();
     const upAt = Date.now();
 
-    const outcomes = await finalOutcomes(testRedisUrl(), p.prefix);
+    const outcomes = await finalOutcomes(p);
     expect(outcomes).toHaveLength(acked);
     await waitFor(
       'every outcome delivered after the outage',
@@ -124,14 +123,14 @@ describe('outcome webhooks under faults (live processes)', () => {
     const outcomes = await waitFor(
       'every outcome recorded',
       async () => {
-        const o = await finalOutcomes(testRedisUrl(), p!.prefix);
+        const o = await finalOutcomes(p!);
         return o.length >= events.length ? o : undefined;
       },
       20_000,
       100,
     );
     await waitFor('deliveries in flight', () => receiver!.received.length >= 4, 10_000, 50);
-    const queue = new Queue(NOTIFICATIONS_QUEUE, { connection: { url: testRedisUrl() }, prefix: p.prefix });
+    const queue = new Queue(NOTIFICATIONS_QUEUE, { connection: { url: p.redisUrl }, prefix: p.prefix });
     try {
       const atKill = await queue.getJobCounts('wait', 'active', 'delayed', 'completed');
       const killed = await p.worker.kill('SIGKILL');
@@ -144,7 +143,7 @@ describe('outcome webhooks under faults (live processes)', () => {
       const worker = await startApp(
         'worker',
         {
-          REDIS_URL: testRedisUrl(),
+          REDIS_URL: p.redisUrl,
           QUEUE_PREFIX: p.prefix,
           LOG_LEVEL: 'info',
           WORKER_METRICS_HOST: '127.0.0.1',

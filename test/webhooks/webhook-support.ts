@@ -2,7 +2,7 @@ import { DEFAULT_WEBHOOK_DECISIONS, type OutcomeRecord, outcomeFromFields } from
 import type { WebhookReceiver } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { reportFigures } from '../support/figures.js';
-import { postCallback, uploadEvent } from '../support/pipeline.js';
+import { type Pipeline, postCallback, uploadEvent } from '../support/pipeline.js';
 
 /** Worker settings that send outcome webhooks to `receiver`, with a short retry schedule for tests. */
 export function webhookEnv(
@@ -24,10 +24,10 @@ export function webhookEnv(
 export type StoredOutcome = OutcomeRecord & { outcomeId: string };
 
 /** Every outcome recorded under `prefix` whose decision gets a webhook by default. */
-export async function finalOutcomes(redisUrl: string, prefix: string): Promise<StoredOutcome[]> {
-  const redis = new Redis(redisUrl);
+export async function finalOutcomes(p: Pick<Pipeline, 'redisUrl' | 'prefix'>): Promise<StoredOutcome[]> {
+  const redis = new Redis(p.redisUrl);
   try {
-    const entries = await redis.xrange(`${prefix}:outcomes`, '-', '+');
+    const entries = await redis.xrange(`${p.prefix}:outcomes`, '-', '+');
     return entries
       .map(([id, fields]) => ({ ...outcomeFromFields(fields), outcomeId: id }))
       .filter((o) => DEFAULT_WEBHOOK_DECISIONS.includes(o.decision));

@@ -7,11 +7,11 @@ import {
   outcomeFromFields,
   stableHash,
 } from '@vod-callbacks/shared';
-import { testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outcomeRecord } from '../../../test/helpers/outcome-record.js';
-import { createWorkerFixture, type WorkerFixture } from '../../../test/helpers/worker-fixture.js';
+import { type WorkerFixture, workerFixture } from '../../../test/helpers/worker-fixture.js';
 import { EventJobWriter } from '../../ingress/src/event-job-writer.js';
 import { WorkerManager } from './worker-manager.js';
 
@@ -20,7 +20,7 @@ describe('worker manager: an event job that fails for good (real Redis and BullM
   let manager: WorkerManager;
 
   beforeEach(() => {
-    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('wm'), { outcomesMaxLen: 1000 });
+    fx = workerFixture('wm', { outcomesMaxLen: 1000 });
     manager = new WorkerManager(
       {
         connection: fx.redis,

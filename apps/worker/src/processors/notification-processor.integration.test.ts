@@ -8,17 +8,11 @@ import {
   type OutcomeRecord,
   webhookIdOf,
 } from '@vod-callbacks/shared';
-import {
-  startWebhookReceiver,
-  testRedisUrl,
-  uniquePrefix,
-  type WebhookReceiver,
-  waitFor,
-} from '@vod-callbacks/test-support';
+import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@vod-callbacks/test-support';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outcomeRecord } from '../../../../test/helpers/outcome-record.js';
-import { createWorkerFixture, type WorkerFixture } from '../../../../test/helpers/worker-fixture.js';
+import { type WorkerFixture, workerFixture } from '../../../../test/helpers/worker-fixture.js';
 import { WorkerManager } from '../worker-manager.js';
 
 // The record script writes the notification job in the same call as the outcome; a plain BullMQ
@@ -48,7 +42,7 @@ describe('outcome notifications', () => {
   let deadLetters: Queue<DeadLetterJobData>;
 
   beforeEach(async () => {
-    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('notify'), {
+    fx = workerFixture('notify', {
       outcomesMaxLen: 1000,
       notifications: { decisions: new Set(['succeeded', 'failed_permanent']), attempts: 5 },
     });

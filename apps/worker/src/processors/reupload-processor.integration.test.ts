@@ -9,7 +9,7 @@ import {
   readSourceState,
   sourceKeyOf,
 } from '@vod-callbacks/shared';
-import { freePort, testRedisUrl, uniquePrefix, waitFor } from '@vod-callbacks/test-support';
+import { freePort, waitFor } from '@vod-callbacks/test-support';
 import { SyntheticEventWriter, taskStateClass } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import {
   simulatorClient,
   startSimulatorInProcess,
 } from '../../../../test/helpers/simulator-in-process.js';
-import { createWorkerFixture, type WorkerFixture } from '../../../../test/helpers/worker-fixture.js';
+import { type WorkerFixture, workerFixture } from '../../../../test/helpers/worker-fixture.js';
 import { Reconciler } from '../reconciler.js';
 import { UploadBatcher } from '../upload-batcher.js';
 import { processEvent } from './event-processor.js';
@@ -54,7 +54,7 @@ describe('re-upload processor and reconciler against real Redis and the simulato
     await vod.close();
   });
   beforeEach(() => {
-    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('reup'));
+    fx = workerFixture('reup');
     deps = fx.reuploadDeps(vod.api);
   });
   afterEach(async () => {

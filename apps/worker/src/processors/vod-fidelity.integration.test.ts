@@ -9,7 +9,6 @@ import {
   sourceKeyOf,
   type UploadSource,
 } from '@vod-callbacks/shared';
-import { testRedisUrl, uniquePrefix } from '@vod-callbacks/test-support';
 import { ReuploadDefaults, type VodApi } from '@vod-callbacks/vod-client';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import {
   type InProcessSimulator,
   startSimulatorInProcess,
 } from '../../../../test/helpers/simulator-in-process.js';
-import { createWorkerFixture, type WorkerFixture } from '../../../../test/helpers/worker-fixture.js';
+import { type WorkerFixture, workerFixture } from '../../../../test/helpers/worker-fixture.js';
 import { UploadBatcher } from '../upload-batcher.js';
 import { processEvent } from './event-processor.js';
 import { processReupload, type ReuploadProcessorDeps } from './reupload-processor.js';
@@ -36,7 +35,7 @@ describe('re-uploads VOD accepts (strict simulator)', () => {
     await vod.close();
   });
   beforeEach(() => {
-    fx = createWorkerFixture(testRedisUrl(), uniquePrefix('fid'));
+    fx = workerFixture('fid');
     deps = fx.reuploadDeps(vod.api);
   });
   afterEach(async () => {
