@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { CliContext } from './cli-context.js';
+import { usageError } from './exit-codes.js';
 
 /** Options and positionals after the command's words, as `util.parseArgs` returns them. */
 export interface CommandArgs {
@@ -30,4 +31,16 @@ export interface Command {
   validate?(args: CommandArgs): void;
   /** Does the work; the returned number is the exit code. */
   run(ctx: CliContext, args: CommandArgs): Promise<number>;
+}
+
+/** `validate` of a command that takes no argument besides its options. */
+export function takesNoArgument({ positionals }: CommandArgs): void {
+  if (positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+}
+
+/** `validate` of a command that takes exactly one argument, `what` (e.g. `dead letter id`). */
+export function takesOneArgument(what: string): (args: CommandArgs) => void {
+  return ({ positionals }) => {
+    if (positionals.length !== 1) throw usageError(`expects exactly one ${what}`);
+  };
 }

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import { type Command, takesNoArgument } from '../command.js';
 import { type DeadLetter, iterateDeadLetters } from '../dead-letters.js';
 import { parsePositiveInt } from '../duration.js';
 import { EXIT } from '../exit-codes.js';
@@ -14,8 +14,9 @@ export const dlqListCommand: Command = {
     limit: { type: 'string' },
     json: { type: 'boolean' },
   },
-  validate({ values, positionals }) {
-    if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  validate(args) {
+    takesNoArgument(args);
+    const { values } = args;
     if (values.reason !== undefined) parseReason(String(values.reason));
     if (values.limit !== undefined) parsePositiveInt(String(values.limit), '--limit');
   },

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import { type Command, takesNoArgument } from '../command.js';
 import { type DeadLetter, iterateDeadLetters, removeDeadLetter } from '../dead-letters.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, usageError } from '../exit-codes.js';
@@ -14,8 +14,9 @@ export const dlqPurgeCommand: Command = {
     reason: { type: 'string' },
     'dry-run': { type: 'boolean' },
   },
-  validate({ values, positionals }) {
-    if (positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  validate(args) {
+    takesNoArgument(args);
+    const { values } = args;
     // Required so a bare `purge` can never empty the queue by accident.
     if (values['older-than'] === undefined) throw usageError('--older-than is required');
     parseDuration(String(values['older-than']), '--older-than');

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import { type Command, takesOneArgument } from '../command.js';
 import { getDeadLetter, planReplay } from '../dead-letters.js';
 import { EXIT, notFound } from '../exit-codes.js';
 
@@ -7,9 +7,7 @@ export const dlqShowCommand: Command = {
   path: ['dlq', 'show'],
   usage: '<id>',
   summary: 'Show one dead letter in full (JSON): reason, detail, the original event or re-upload.',
-  validate({ positionals }) {
-    if (positionals.length !== 1) throw new Error('expects exactly one dead letter id');
-  },
+  validate: takesOneArgument('dead letter id'),
   async run(ctx, { positionals }) {
     const ref = positionals[0]!;
     const dl = await getDeadLetter(ctx, ref);

@@ -1,5 +1,5 @@
 import { QUEUE_NAMES } from '@vod-callbacks/shared';
-import type { Command } from '../command.js';
+import { type Command, takesNoArgument } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { countShardJobs, sumShardCounts } from '../job-counts.js';
@@ -16,9 +16,7 @@ export const queuesCommand: Command = {
   summary:
     'Job counts per state of vod-events, vod-reuploads, vod-dead-letters and vod-notifications (all shards, and each).',
   options: { json: { type: 'boolean' } },
-  validate({ positionals }) {
-    if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  },
+  validate: takesNoArgument,
   async run(ctx, { values }) {
     const { layout } = ctx;
     const perShard = await countShardJobs(ctx, layout.prefixes, STATES);

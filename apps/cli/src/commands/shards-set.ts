@@ -8,7 +8,7 @@ import {
   shardLayoutOf,
 } from '@vod-callbacks/shared';
 import type { CliContext } from '../cli-context.js';
-import type { Command } from '../command.js';
+import { type Command, takesOneArgument } from '../command.js';
 import { parsePositiveInt } from '../duration.js';
 import { CliError, EXIT, refused } from '../exit-codes.js';
 import { type ShardBacklog, shardBacklogs } from '../job-counts.js';
@@ -38,9 +38,9 @@ export const shardsSetCommand: Command = {
   summary:
     'Record a new EVENT_SHARDS once every queue of the recorded layout is drained (refused, exit 4, while jobs remain).',
   options: { 'dry-run': { type: 'boolean' } },
-  validate({ positionals }) {
-    if (positionals.length !== 1) throw new Error('expects exactly one shard count');
-    countOf(positionals[0]!);
+  validate(args) {
+    takesOneArgument('shard count')(args);
+    countOf(args.positionals[0]!);
   },
   async run(ctx, { positionals, values }) {
     const target = countOf(positionals[0]!);

@@ -1,5 +1,5 @@
 import { isCluster } from '@vod-callbacks/shared';
-import type { Command } from '../command.js';
+import { type Command, takesNoArgument } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { shardBacklogs } from '../job-counts.js';
@@ -17,9 +17,7 @@ export const shardsCommand: Command = {
   summary:
     'EVENT_SHARDS of this configuration and the count recorded in Redis; per shard its prefix, jobs, dead letters and (on a cluster) master.',
   options: { json: { type: 'boolean' } },
-  validate({ positionals }) {
-    if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  },
+  validate: takesNoArgument,
   async run(ctx, { values }) {
     const { layout, redis } = ctx;
     const recorded = await readRecordedShards(ctx);

@@ -1,5 +1,5 @@
 import { lookupUploadStatusInShards } from '@vod-callbacks/shared';
-import type { Command } from '../command.js';
+import { type Command, takesOneArgument } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
 import { displayWidth, escapeControl } from '../format.js';
 
@@ -11,9 +11,7 @@ export const statusCommand: Command = {
   usage: '<JobId|SourceUrl> [--json]',
   summary: 'Latest outcome of a source, looked up by a VOD JobId or by its SourceUrl.',
   options: { json: { type: 'boolean' } },
-  validate({ positionals }) {
-    if (positionals.length !== 1) throw new Error('expects exactly one JobId or SourceUrl');
-  },
+  validate: takesOneArgument('JobId or SourceUrl'),
   async run(ctx, { positionals, values }) {
     const arg = positionals[0]!;
     // SourceUrl is matched exactly as VOD reported it, which need not have a scheme

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import { type Command, takesNoArgument } from '../command.js';
 import { parsePositiveInt } from '../duration.js';
 import { EXIT } from '../exit-codes.js';
 import { cell, table } from '../format.js';
@@ -10,8 +10,9 @@ export const webhooksListCommand: Command = {
   usage: '[--limit N] [--json]',
   summary: 'List failed outcome webhook deliveries (dead letters), oldest first (default limit 50).',
   options: { limit: { type: 'string' }, json: { type: 'boolean' } },
-  validate({ values, positionals }) {
-    if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  validate(args) {
+    takesNoArgument(args);
+    const { values } = args;
     if (values.limit !== undefined) parsePositiveInt(String(values.limit), '--limit');
   },
   async run(ctx, { values }) {

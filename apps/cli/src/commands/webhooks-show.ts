@@ -1,5 +1,5 @@
 import { webhookPayloadOf } from '@vod-callbacks/shared';
-import type { Command } from '../command.js';
+import { type Command, takesOneArgument } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
 import { getFailedDelivery } from '../webhook-dead-letters.js';
 
@@ -8,9 +8,7 @@ export const webhooksShowCommand: Command = {
   path: ['webhooks', 'show'],
   usage: '<id>',
   summary: 'Show one failed webhook delivery (JSON): reason, last answer, the webhook-id and payload.',
-  validate({ positionals }) {
-    if (positionals.length !== 1) throw new Error('expects exactly one dead letter id');
-  },
+  validate: takesOneArgument('dead letter id'),
   async run(ctx, { positionals }) {
     const ref = positionals[0]!;
     const dl = await getFailedDelivery(ctx, ref);

@@ -6,7 +6,7 @@ import {
   postWebhook,
   signWebhook,
 } from '@vod-callbacks/shared';
-import type { Command } from '../command.js';
+import { type Command, takesNoArgument } from '../command.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
 /**
@@ -19,9 +19,7 @@ export const webhooksTestCommand: Command = {
   usage: '[--url URL]',
   summary: 'Send a signed test webhook (vod.webhook.test) to OUTCOME_WEBHOOK_URL and print the answer.',
   options: { url: { type: 'string' } },
-  validate({ positionals }) {
-    if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  },
+  validate: takesNoArgument,
   async run(ctx, { values }) {
     const raw = typeof values.url === 'string' ? values.url : ctx.config.OUTCOME_WEBHOOK_URL;
     if (!raw) throw new CliError(EXIT.config, 'set OUTCOME_WEBHOOK_URL (or pass --url)');
