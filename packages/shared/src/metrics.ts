@@ -340,28 +340,29 @@ export function createQueueMetrics(
         for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, s.shard, state).set(n);
     },
   });
-  const oldest = new Gauge<'queue' | 'shard'>({
-    name: 'vod_queue_oldest_waiting_seconds',
-    help: 'Age in seconds of the oldest waiting job per queue and event shard (0 when none waits).',
-    labelNames: ['queue', 'shard'],
-    registers: [registry],
-    async collect() {
-      const snaps = await read().catch(() => []);
-      this.reset();
-      for (const s of snaps) this.labels(s.queue, s.shard).set(s.oldestWaitingSeconds);
-    },
-  });
-  const paused = new Gauge<'queue' | 'shard'>({
-    name: 'vod_queue_paused',
-    help: 'Queue paused (1) or not (0) per event shard; a paused queue keeps its jobs in waiting.',
-    labelNames: ['queue', 'shard'],
-    registers: [registry],
-    async collect() {
-      const snaps = await read().catch(() => []);
-      this.reset();
-      for (const s of snaps) this.labels(s.queue, s.shard).set(s.paused ? 1 : 0);
-    },
-  });
+  /** A gauge with one series per queue and shard, valued by `valueOf` of its snapshot. */
+  const perQueueAndShard = (name: string, help: string, valueOf: (s: QueueSnapshot) => number) =>
+    new Gauge<'queue' | 'shard'>({
+      name,
+      help,
+      labelNames: ['queue', 'shard'],
+      registers: [registry],
+      async collect() {
+        const snaps = await read().catch(() => []);
+        this.reset();
+        for (const s of snaps) this.labels(s.queue, s.shard).set(valueOf(s));
+      },
+    });
+  const oldest = perQueueAndShard(
+    'vod_queue_oldest_waiting_seconds',
+    'Age in seconds of the oldest waiting job per queue and event shard (0 when none waits).',
+    (s) => s.oldestWaitingSeconds,
+  );
+  const paused = perQueueAndShard(
+    'vod_queue_paused',
+    'Queue paused (1) or not (0) per event shard; a paused queue keeps its jobs in waiting.',
+    (s) => (s.paused ? 1 : 0),
+  );
   return { jobs, oldest, paused };
 }
 
