@@ -60,23 +60,20 @@ const UPLOAD_STATUS = {
   },
 };
 
+/** A JSON answer whose body is the schema `schema` of components. */
+const jsonAnswer = (description: string, schema: 'UploadStatus' | 'Error') => ({
+  description,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+});
+
 const responses = {
-  '200': {
-    description: 'The latest state of the upload.',
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/UploadStatus' } } },
-  },
-  '401': {
-    description: 'Missing or wrong bearer token.',
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  },
-  '404': {
-    description: 'Nothing is recorded for this upload (or it expired, see SOURCE_STATE_TTL_SECONDS).',
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  },
-  '503': {
-    description: 'Redis did not answer; retry after Retry-After seconds.',
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  },
+  '200': jsonAnswer('The latest state of the upload.', 'UploadStatus'),
+  '401': jsonAnswer('Missing or wrong bearer token.', 'Error'),
+  '404': jsonAnswer(
+    'Nothing is recorded for this upload (or it expired, see SOURCE_STATE_TTL_SECONDS).',
+    'Error',
+  ),
+  '503': jsonAnswer('Redis did not answer; retry after Retry-After seconds.', 'Error'),
 };
 
 /** OpenAPI 3.1 description of the status API, served at /v1/openapi.json. */
@@ -111,10 +108,7 @@ export const STATUS_OPENAPI = {
         ],
         responses: {
           ...responses,
-          '400': {
-            description: 'spaceName or sourceUrl missing (or given twice).',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
+          '400': jsonAnswer('spaceName or sourceUrl missing (or given twice).', 'Error'),
         },
       },
     },
