@@ -19,19 +19,9 @@ import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { EVENTS_QUEUE, queueKeys, RedisKeys, shardLayoutOf } from '../packages/shared/dist/index.js';
 import { callbackLoad } from './lib/callback-load.mjs';
-import {
-  answersHttp,
-  commandStats,
-  cpuMeter,
-  flags,
-  median,
-  printTable,
-  REPO_ROOT,
-  sleep,
-  startNode,
-  testSupport,
-  writeResult,
-} from './lib/common.mjs';
+import { answersHttp, REPO_ROOT, sleep, startNode, testSupport } from './lib/processes.mjs';
+import { commandStats, cpuMeter } from './lib/resource-usage.mjs';
+import { flags, median, printTable, summarizeBy, writeResult } from './lib/results.mjs';
 
 const opts = flags({
   events: 30_000,
@@ -290,28 +280,29 @@ try {
   for (const r of Object.values(redisOf)) await r.stop();
 }
 
-const summary = variants.map((variant) => {
-  const rs = runs.filter((r) => r.variant === variant);
-  const m = (k) => median(rs.map((r) => r[k]));
-  return {
-    variant,
-    endToEndPerSec: m('endToEndPerSec'),
-    acceptedPerSec: m('acceptedPerSec'),
-    ingressP99Ms: m('ingressP99Ms'),
-    ingressCpuUsPerEvent: m('ingressCpuUsPerEvent'),
-    workerCpuUsPerEvent: m('workerCpuUsPerEvent'),
-    mastersCpuUsPerEvent: m('mastersCpuUsPerEvent'),
-    replicasCpuUsPerEvent: m('replicasCpuUsPerEvent'),
-    mastersIdleCpuUsPerEvent: m('mastersIdleCpuUsPerEvent'),
+const summary = summarizeBy(
+  runs,
+  'variant',
+  [
+    'endToEndPerSec',
+    'acceptedPerSec',
+    'ingressP99Ms',
+    'ingressCpuUsPerEvent',
+    'workerCpuUsPerEvent',
+    'mastersCpuUsPerEvent',
+    'replicasCpuUsPerEvent',
+    'mastersIdleCpuUsPerEvent',
+    'ownEventsPerMasterCoreSecond',
+  ],
+  (rs, variant) => ({
     idleMastersCpuPct: redisOf[variant].idle.mastersUsPerSecond / 1e4,
     idleReplicasCpuPct: redisOf[variant].idle.replicasUsPerSecond / 1e4,
     maxMasterShare: Math.max(...rs.map((r) => r.maxMasterShare)),
     minMasterShare: Math.min(...rs.map((r) => r.minMasterShare)),
-    ownEventsPerMasterCoreSecond: m('ownEventsPerMasterCoreSecond'),
     non200: rs.reduce((s, r) => s + r.non200, 0),
     outcomesComplete: rs.every((r) => r.outcomesComplete),
-  };
-});
+  }),
+);
 const by = Object.fromEntries(summary.map((s) => [s.variant, s]));
 const ratios =
   by.cluster && by.single

@@ -18,24 +18,12 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
+import { callbackBody } from './lib/callback-body.mjs';
 import { callbackLoad } from './lib/callback-load.mjs';
-import {
-  answersHttp,
-  BENCH_DIR,
-  callbackBody,
-  commandStats,
-  cpuMeter,
-  flags,
-  median,
-  percentile,
-  printTable,
-  REPO_ROOT,
-  sleep,
-  startNode,
-  withBenchRedis,
-  writeResult,
-} from './lib/common.mjs';
+import { answersHttp, BENCH_DIR, REPO_ROOT, sleep, startNode, withBenchRedis } from './lib/processes.mjs';
 import { bullmqScriptNames, monitorTrace, slowlogSample } from './lib/redis-trace.mjs';
+import { commandStats, cpuMeter } from './lib/resource-usage.mjs';
+import { flags, median, percentile, printTable, summarizeBy, writeResult } from './lib/results.mjs';
 
 const opts = flags({
   rate: 3000,
@@ -312,28 +300,29 @@ const runs = await withBenchRedis(async (ts, redisServer, redis) => {
 
 // MONITOR slows Redis several-fold: its runs count commands, they do not measure rates.
 const measured = runs.filter((r) => r.trace !== 'monitor');
-const summary = [...new Set(measured.map((r) => r.pair))].map((pair) => {
-  const rs = measured.filter((r) => r.pair === pair);
-  const m = (k) => median(rs.map((r) => r[k]));
-  return {
-    pair,
-    endToEndPerSec: m('endToEndPerSec'),
-    processedPerSecDuringLoad: m('processedPerSecDuringLoad'),
-    ingressP99Ms: m('ingressP99Ms'),
-    lagP50Ms: m('lagP50Ms'),
-    lagP99Ms: m('lagP99Ms'),
-    maxBacklog: m('maxBacklog'),
-    cpuUsPerEvent: m('cpuUsPerEvent'),
-    ingressCpuUsPerEvent: m('ingressCpuUsPerEvent'),
-    workerCpuUsPerEvent: m('workerCpuUsPerEvent'),
-    redisCpuUsPerEvent: m('redisCpuUsPerEvent'),
+const summary = summarizeBy(
+  measured,
+  'pair',
+  [
+    'endToEndPerSec',
+    'processedPerSecDuringLoad',
+    'ingressP99Ms',
+    'lagP50Ms',
+    'lagP99Ms',
+    'maxBacklog',
+    'cpuUsPerEvent',
+    'ingressCpuUsPerEvent',
+    'workerCpuUsPerEvent',
+    'redisCpuUsPerEvent',
+    'redisCommandUsPerEvent',
+  ],
+  (rs) => ({
     // What one Redis core could carry end to end at this cost (1e6 / Redis CPU µs per event).
-    eventsPerRedisCoreSecond: 1e6 / m('redisCpuUsPerEvent'),
-    redisCommandUsPerEvent: m('redisCommandUsPerEvent'),
+    eventsPerRedisCoreSecond: 1e6 / median(rs.map((r) => r.redisCpuUsPerEvent)),
     non200: rs.reduce((s, r) => s + r.non200, 0),
     outcomesComplete: rs.every((r) => r.outcomesComplete),
-  };
-});
+  }),
+);
 const by = Object.fromEntries(summary.map((s) => [s.pair, s]));
 /** ours / `other` for each measure (key `<measure>OursOver<Other>`), when both pairs ran. */
 const ratiosAgainst = (other, measures) =>

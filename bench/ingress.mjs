@@ -16,22 +16,10 @@
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
-import {
-  answersHttp,
-  BENCH_DIR,
-  callbackBody,
-  callbackBodyTemplate,
-  cpuMeter,
-  flags,
-  median,
-  printTable,
-  REPO_ROOT,
-  RESULTS_DIR,
-  sleep,
-  startNode,
-  withBenchRedis,
-  writeResult,
-} from './lib/common.mjs';
+import { callbackBody, callbackBodyTemplate } from './lib/callback-body.mjs';
+import { answersHttp, BENCH_DIR, REPO_ROOT, sleep, startNode, withBenchRedis } from './lib/processes.mjs';
+import { cpuMeter } from './lib/resource-usage.mjs';
+import { flags, printTable, RESULTS_DIR, summarizeBy, writeResult } from './lib/results.mjs';
 
 const opts = flags({
   duration: 10,
@@ -219,23 +207,16 @@ const runs = await withBenchRedis(async (ts, redisServer, redis) => {
   return runs;
 });
 
-const summary = [...new Set(runs.map((r) => r.variant))].map((variant) => {
-  const rs = runs.filter((r) => r.variant === variant);
-  const m = (k) => median(rs.map((r) => r[k]));
-  return {
-    variant,
-    reqPerSec: m('reqPerSec'),
-    p50Ms: m('p50Ms'),
-    p99Ms: m('p99Ms'),
-    maxMs: m('maxMs'),
+const summary = summarizeBy(
+  runs,
+  'variant',
+  ['reqPerSec', 'p50Ms', 'p99Ms', 'maxMs', 'serverCpuUsPerAck', 'serverSysUsPerAck', 'redisCpuUsPerAck'],
+  (rs) => ({
     non2xx: rs.reduce((s, r) => s + r.non2xx + r.errors, 0),
-    serverCpuUsPerAck: m('serverCpuUsPerAck'),
-    serverSysUsPerAck: m('serverSysUsPerAck'),
-    redisCpuUsPerAck: m('redisCpuUsPerAck'),
     everyAckStored: rs.every((r) => r.everyAckStored !== false),
     dedupeOk: rs.every((r) => r.dedupeOk !== false),
-  };
-});
+  }),
+);
 const by = Object.fromEntries(summary.map((s) => [s.variant, s]));
 const ratios =
   by.ours && by.prev && !by.naive

@@ -7,20 +7,11 @@
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
-import {
-  answersHttp,
-  callbackBody,
-  flags,
-  mixedKind,
-  printTable,
-  procRssBytes,
-  REPO_ROOT,
-  sleep,
-  startNode,
-  withBenchRedis,
-  writeResult,
-} from './lib/common.mjs';
+import { callbackBody, mixedKind } from './lib/callback-body.mjs';
 import { fillEvents } from './lib/fill.mjs';
+import { answersHttp, REPO_ROOT, sleep, startNode, withBenchRedis } from './lib/processes.mjs';
+import { procRssBytes } from './lib/resource-usage.mjs';
+import { flags, printTable, writeResult } from './lib/results.mjs';
 
 const opts = flags({ jobs: 10_000, soakSeconds: 600, soakRate: 300, skipSoak: '' });
 const PREFIX = 'vod';

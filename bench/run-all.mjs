@@ -5,7 +5,8 @@
 //   node bench/run-all.mjs [--only=ingress,worker,e2e,scaling,cluster,memory] [--soak-seconds=600]
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BENCH_DIR, flags } from './lib/common.mjs';
+import { BENCH_DIR } from './lib/processes.mjs';
+import { flags } from './lib/results.mjs';
 
 const opts = flags({ only: 'ingress,worker,e2e,scaling,cluster,memory', soakSeconds: 600 });
 const failed = [];

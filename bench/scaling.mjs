@@ -7,18 +7,10 @@
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { EVENTS_QUEUE, queueKeys } from '../packages/shared/dist/index.js';
-import {
-  cpuMeter,
-  flags,
-  median,
-  printTable,
-  REPO_ROOT,
-  sleep,
-  startNode,
-  withBenchRedis,
-  writeResult,
-} from './lib/common.mjs';
 import { fillEvents } from './lib/fill.mjs';
+import { REPO_ROOT, sleep, startNode, withBenchRedis } from './lib/processes.mjs';
+import { cpuMeter } from './lib/resource-usage.mjs';
+import { flags, median, printTable, writeResult } from './lib/results.mjs';
 
 const opts = flags({
   jobs: 6000,

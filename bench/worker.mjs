@@ -10,20 +10,10 @@
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { EVENTS_QUEUE, queueKeys, REUPLOADS_QUEUE } from '../packages/shared/dist/index.js';
-import {
-  BENCH_DIR,
-  commandStats,
-  cpuMeter,
-  flags,
-  median,
-  printTable,
-  REPO_ROOT,
-  sleep,
-  startNode,
-  withBenchRedis,
-  writeResult,
-} from './lib/common.mjs';
 import { fillEvents } from './lib/fill.mjs';
+import { BENCH_DIR, REPO_ROOT, sleep, startNode, withBenchRedis } from './lib/processes.mjs';
+import { commandStats, cpuMeter } from './lib/resource-usage.mjs';
+import { flags, median, printTable, writeResult } from './lib/results.mjs';
 
 const opts = flags({
   jobs: 10_000,

@@ -3,7 +3,7 @@
 // a redelivery of an earlier one. Each RequestId has its own SourceUrl and CallbackArgs (see
 // `callbackBody`), so upload sources — and with EVENT_SHARDS, shards — spread evenly.
 import autocannon from 'autocannon';
-import { callbackBodyTemplate, mixedKind } from './common.mjs';
+import { callbackBodyTemplate, mixedKind } from './callback-body.mjs';
 
 const templates = {
   success: callbackBodyTemplate('success'),

@@ -1,6 +1,7 @@
 // Fills vod-events the way the ingress does (its own writer: same job shape and options).
 import { join } from 'node:path';
-import { callbackBody, mixedKind, REPO_ROOT } from './common.mjs';
+import { callbackBody, mixedKind } from './callback-body.mjs';
+import { REPO_ROOT } from './processes.mjs';
 
 const PREFIX = 'vod';
 
