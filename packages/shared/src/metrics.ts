@@ -340,8 +340,8 @@ export function createQueueMetrics(
         for (const [state, n] of Object.entries(s.counts)) this.labels(s.queue, s.shard, state).set(n);
     },
   });
-  /** A gauge with one series per queue and shard, valued by `valueOf` of its snapshot. */
-  const perQueueAndShard = (name: string, help: string, valueOf: (s: QueueSnapshot) => number) =>
+  /** A gauge with one series per queue and shard, valued by `measure` of its snapshot. */
+  const perQueueAndShard = (name: string, help: string, measure: (s: QueueSnapshot) => number) =>
     new Gauge<'queue' | 'shard'>({
       name,
       help,
@@ -350,7 +350,7 @@ export function createQueueMetrics(
       async collect() {
         const snaps = await read().catch(() => []);
         this.reset();
-        for (const s of snaps) this.labels(s.queue, s.shard).set(valueOf(s));
+        for (const s of snaps) this.labels(s.queue, s.shard).set(measure(s));
       },
     });
   const oldest = perQueueAndShard(
