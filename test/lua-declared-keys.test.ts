@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { RedisKeys, readSourceState, sourceKeyOf } from '@vod-callbacks/shared';
+import {
+  COLLAPSED_CLAIM_SCRIPT,
+  COLLAPSED_TALLY_SCRIPT,
+  RedisKeys,
+  readSourceState,
+  sourceKeyOf,
+} from '@vod-callbacks/shared';
 import { startRedisServer, waitFor } from '@vod-callbacks/test-support';
 import { VodApiError } from '@vod-callbacks/vod-client';
 import { Redis } from 'ioredis';
@@ -8,7 +14,7 @@ import { ADD_EVENT_JOBS } from '../apps/ingress/src/event-job-writer.js';
 import { RECORD_SCRIPT } from '../apps/worker/src/outcome-store.js';
 import { CLAIM_SCRIPT } from '../apps/worker/src/reupload-budget.js';
 import { simulatorClient } from './helpers/simulator-in-process.js';
-import { startPipelineWithSimulator } from './support/pipeline.js';
+import { postCallback, startPipelineWithSimulator, uploadEvent } from './support/pipeline.js';
 
 // Redis Cluster and proxies route a script by the keys it declares, and only a declared key is
 // sure to be on the node that runs it. This watches a real pipeline (ingress, worker, the VOD
@@ -18,10 +24,14 @@ import { startPipelineWithSimulator } from './support/pipeline.js';
 // A script that breaks the rule, run once alongside: the check must report it (it can fail).
 const ROGUE = "redis.call('SET', KEYS[1], '1') redis.call('SET', KEYS[1] .. ':undeclared', '1') return 1";
 const OUR_SCRIPTS = new Map(
-  Object.entries({ ADD_EVENT_JOBS, RECORD_SCRIPT, CLAIM_SCRIPT, ROGUE }).map(([name, lua]) => [
-    createHash('sha1').update(lua).digest('hex'),
-    name,
-  ]),
+  Object.entries({
+    ADD_EVENT_JOBS,
+    RECORD_SCRIPT,
+    CLAIM_SCRIPT,
+    COLLAPSED_TALLY_SCRIPT,
+    COLLAPSED_CLAIM_SCRIPT,
+    ROGUE,
+  }).map(([name, lua]) => [createHash('sha1').update(lua).digest('hex'), name]),
 );
 
 interface ScriptCall {
@@ -93,6 +103,11 @@ describe('every Lua script of ours declares every key it touches', () => {
           60_000,
           200,
         );
+      // A redelivery of a job BullMQ still holds: the ingress tallies it, a worker claims the tally.
+      const redelivered = uploadEvent('Success');
+      // Three posts: two tallies, so one runs by EVALSHA (the first is an EVAL after NOSCRIPT).
+      for (let i = 0; i < 3; i++) expect(await postCallback(stack.ingressUrl, redelivered)).toBe(200);
+      await waitFor('the tally claimed', async () => (await admin.exists(keys.collapsedDuplicates)) === 0);
       await admin.evalsha((await admin.script('LOAD', ROGUE)) as string, 1, `${stack.prefix}:rogue`);
       await new Promise((r) => setTimeout(r, 200));
     } finally {

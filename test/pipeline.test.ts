@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { outcomeFromFields, queueKeys, REUPLOADS_QUEUE } from '@vod-callbacks/shared';
+import {
+  EVENTS_QUEUE,
+  eventJobId,
+  outcomeFromFields,
+  queueKeys,
+  REUPLOADS_QUEUE,
+} from '@vod-callbacks/shared';
 import { deletePrefix, testRedisUrl, waitFor } from '@vod-callbacks/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Pipeline, postCallback, startPipeline } from './support/pipeline.js';
+import { parsePromText, sampleValue } from './support/prom-text.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
@@ -78,5 +85,37 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
     const ingressMetrics = await (await fetch(`${p.ingressUrl}/metrics`)).text();
     expect(ingressMetrics).toMatch(/vod_callbacks_received_total\{result="accepted"[^}]*\} 3/);
     expect(ingressMetrics).toMatch(/vod_callback_ack_seconds_count\{[^}]*\} 3/);
+  });
+
+  // DESIGN: duplicates are counted by the worker (class duplicate). A redelivery of a job BullMQ still
+  // holds (EVENT_JOB_KEEP_COMPLETED, 1000 by default) collapses at the ingress, where no worker sees it.
+  it('a redelivery of a job still held: 200, stored once, counted by the worker as class duplicate', async () => {
+    const event = fixture('seed-success.json');
+    event.RequestId = 'e2e-redelivered';
+    const duplicates = async () =>
+      sampleValue(
+        parsePromText(await (await fetch(p.workerMetricsUrl)).text()),
+        'vod_events_processed_total',
+        {
+          code: 'Success',
+          class: 'duplicate',
+        },
+      ) ?? 0;
+    const before = await duplicates();
+    const outcomesOf = async () =>
+      (await redis.xrange(`${p.prefix}:outcomes`, '-', '+')).filter(
+        ([, f]) => outcomeFromFields(f).requestId === event.RequestId,
+      ).length;
+    expect(await postCallback(p.ingressUrl, event)).toBe(200);
+    await waitFor('its outcome', async () => (await outcomesOf()) === 1);
+    expect(await Promise.all([1, 2, 3].map(() => postCallback(p.ingressUrl, event)))).toEqual([
+      200, 200, 200,
+    ]);
+    // The job is still there: the copies were not stored as jobs of their own.
+    expect(
+      await redis.exists(`${queueKeys(p.prefix, EVENTS_QUEUE).base}${eventJobId(event.RequestId)}`),
+    ).toBe(1);
+    await waitFor('three duplicates counted', async () => (await duplicates()) - before === 3, 10_000);
+    expect(await outcomesOf()).toBe(1);
   });
 });

@@ -12,10 +12,11 @@ import {
   type ShardLayout,
   shardLayoutOf,
   shardOfEvent,
+  tallyCollapsedDuplicate,
 } from '@vod-callbacks/shared';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { IngressConfig } from './config.js';
-import { EventJobWriter } from './event-job-writer.js';
+import { type AddResult, EventJobWriter } from './event-job-writer.js';
 
 /** Settings of the enqueue path. */
 export interface EnqueuerOptions {
@@ -118,9 +119,10 @@ export class EventEnqueuer {
    * Stores `body` (JSON text the caller has parsed: it is embedded in the job as-is) in `shard`
    * (`shardOf` the parsed form: the caller need not keep that alive while Redis answers). Resolves
    * once Redis holds the job (and, with `minReplicas`, that many replicas do); rejects with
-   * EnqueueUnavailableError or ReplicationTimeoutError otherwise.
+   * EnqueueUnavailableError or ReplicationTimeoutError otherwise. `duplicate`: a job with this
+   * RequestId's id was there already (a redelivery), and nothing was stored.
    */
-  async enqueue(requestId: string, body: string, receivedAt: number, shardIndex: number): Promise<void> {
+  async enqueue(requestId: string, body: string, receivedAt: number, shardIndex: number): Promise<AddResult> {
     // Not connected: refuse at once. Queuing the add until Redis returns would hold every body of an
     // outage in memory, for callbacks already answered 503.
     if (this.connection.status !== 'ready')
@@ -136,11 +138,21 @@ export class EventEnqueuer {
         'the master was short of replicas at the last poll',
       );
     try {
-      await shard.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
+      return await shard.writer.add(eventJobId(requestId), eventJobDataJson(body, receivedAt), receivedAt);
     } catch (err) {
       if (err instanceof EnqueueUnavailableError || err instanceof ReplicationTimeoutError) throw err;
       throw new EnqueueUnavailableError((err as Error).message);
     }
+  }
+
+  /**
+   * Tallies a redelivery `enqueue` found a job for, under its `Data.Code` (`collapsedCodeOf`), for
+   * the workers of `shardIndex` to count as class `duplicate`.
+   */
+  tallyDuplicate(shardIndex: number, code: string): Promise<void> {
+    const shard = this.shards[shardIndex];
+    if (!shard) throw new RangeError(`no shard ${shardIndex} of ${this.shards.length}`);
+    return tallyCollapsedDuplicate(this.connection, shard.prefix, code);
   }
 
   /** The key each shard's replica count is polled by (`ReplicaMonitor`'s shard keys). */

@@ -40,6 +40,7 @@ import {
   vodApiOptionsOf,
 } from '@vod-callbacks/vod-client';
 import { pino } from 'pino';
+import { CollapsedDuplicateCounter } from './collapsed-duplicate-counter.js';
 import {
   acceptedEventTypes,
   loadWorkerConfig,
@@ -275,6 +276,14 @@ createWebhookPendingMetric(registry, async () => {
   return known.length > 0 ? Math.min(...known) : undefined;
 });
 for (const s of shards) s.reconciler?.start();
+const collapsedDuplicates = new CollapsedDuplicateCounter({
+  redis,
+  prefixes: shards.map((s) => layout.prefixes[s.shard]!),
+  classifier,
+  metrics,
+  logger,
+});
+collapsedDuplicates.start();
 
 // Order: stop taking jobs and let running ones finish, then stop serving metrics, then close queues
 // and Redis last (the workers need it to finish their jobs).
@@ -283,6 +292,7 @@ installShutdown(
   [
     { name: 'stop reconcilers', run: () => Promise.all(shards.map((s) => s.reconciler?.close())) },
     { name: 'close workers', run: () => Promise.all(shards.map((s) => s.manager.close())) },
+    { name: 'count collapsed redeliveries', run: () => collapsedDuplicates.close() },
     {
       name: 'close metrics server',
       run: () =>

@@ -1,6 +1,7 @@
 export * from './backoff.js';
 export * from './bullmq-job-layout.js';
 export * from './callback-signature.js';
+export * from './collapsed-duplicates.js';
 export * from './connected-address.js';
 export * from './env-config.js';
 export * from './event.js';

@@ -49,6 +49,14 @@ export class RedisKeys {
   get pendingNotifications(): string {
     return `${this.prefix}:notifications-pending`;
   }
+
+  /**
+   * Redeliveries the ingress collapsed onto an event job BullMQ still holds, not yet counted by a
+   * worker (HASH: Data.Code → count; see collapsed-duplicates.ts).
+   */
+  get collapsedDuplicates(): string {
+    return `${this.prefix}:collapsed-duplicates`;
+  }
 }
 
 /**

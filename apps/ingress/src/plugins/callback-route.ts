@@ -1,5 +1,6 @@
 import {
   checkCallbackSignature,
+  collapsedCodeOf,
   type IngressMetrics,
   type ReceiveResult,
   ReplicationTimeoutError,
@@ -11,6 +12,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { acceptCallbackBody } from '../callback-body.js';
 import { HttpError } from '../errors.js';
 import { EnqueueUnavailableError, type EventEnqueuer } from '../event-enqueuer.js';
+import type { AddResult } from '../event-job-writer.js';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -107,8 +109,10 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
     // before Redis answers (held across the await, it measurably raised the ingress's CPU per ack).
     const { requestId, text, event } = acceptCallbackBody(raw, maxDepth);
     const shard = enqueuer.shardOf(event);
+    const code = collapsedCodeOf(event);
+    let stored: AddResult;
     try {
-      await enqueuer.enqueue(requestId, text, Date.now(), shard);
+      stored = await enqueuer.enqueue(requestId, text, Date.now(), shard);
     } catch (err) {
       if (err instanceof EnqueueUnavailableError) {
         request.log.warn({ requestId, err: err.message }, 'event not stored; answering 503');
@@ -121,6 +125,14 @@ export const callbackRoute: FastifyPluginAsync<CallbackRouteOptions> = async (
       }
       throw err;
     }
+    // A redelivery of a job BullMQ still holds: stored once already, so no worker sees this copy.
+    // Tallied for the workers to count (class duplicate); the callback is acknowledged either way.
+    if (stored === 'duplicate')
+      await enqueuer
+        .tallyDuplicate(shard, code)
+        .catch((err: Error) =>
+          request.log.warn({ requestId, err: err.message }, 'redelivery not tallied for the duplicate count'),
+        );
     return reply.type('application/json').send(`{"ok":true,"requestId":${JSON.stringify(requestId)}}`);
   });
 };
