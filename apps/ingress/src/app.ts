@@ -1,14 +1,28 @@
+import type { Socket } from 'node:net';
 import {
   type IngressMetrics,
   type RedisClient,
   type ReplicaMonitor,
   shardLayoutOf,
 } from '@vod-callbacks/shared';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { IngressConfig } from './config.js';
-import { fromClientError, fromFastifyError, HTTP_ERRORS, HttpError, rawErrorResponse } from './errors.js';
+import {
+  fromClientError,
+  fromFastifyError,
+  HTTP_ERRORS,
+  HttpError,
+  type HttpErrorCode,
+  rawErrorResponse,
+} from './errors.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 import { CALLBACK_PATH, callbackRoute } from './plugins/callback-route.js';
 import { healthRoutes, READYZ_PING_TIMEOUT_MS } from './plugins/health-routes.js';
@@ -17,6 +31,8 @@ import { registerProtection } from './plugins/protection.js';
 import { statusApi } from './plugins/status-api.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+/** Longest path segment a route parameter takes (a JobId in the status API); longer is 414. */
+const MAX_PARAM_LENGTH = 1024;
 
 /** What the ingress app needs; `main.ts` builds the real ones, tests their own. */
 export interface IngressDeps {
@@ -57,9 +73,19 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
       // cut it close to the limit. Headers get the same budget as the whole request.
       connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(config.SERVER_TIMEOUT_MS / 4))),
       headersTimeout: config.SERVER_TIMEOUT_MS,
+      // Node would answer a request without Host with a bare 400 no handler sees; served like any
+      // other instead (nothing here depends on the Host).
+      requireHostHeader: false,
     },
     return503OnClosing: true,
     trustProxy: config.TRUST_PROXY,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // A URL that does not decode, or a path parameter over MAX_PARAM_LENGTH: found before routing.
+    frameworkErrors(err, _request, reply) {
+      const code: HttpErrorCode = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'url_too_long' : 'bad_request';
+      const { status, message } = HTTP_ERRORS[code];
+      void (reply as FastifyReply).code(status).type('application/json').send({ error: code, message });
+    },
     // Requests Node's parser refuses (a 20 KB header, `Content-Length: abc`, Transfer-Encoding with
     // Content-Length, a request not received in time) never reach a route: answer them in our format.
     clientErrorHandler(err: Error & { code?: string }, socket) {
@@ -78,13 +104,25 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     const message = err instanceof HttpError ? err.message : HTTP_ERRORS[code].message;
     return reply.code(status).type('application/json').send({ error: code, message });
   });
-  // A path we serve with another method is 405 with Allow (VOD and probes get told what is there).
-  app.setNotFoundHandler(async (request, reply) => {
+  // CONNECT never reaches Fastify: Node hands the socket to 'connect' listeners, or drops it unanswered.
+  app.server.on('connect', (_request, socket: Socket) => {
+    socket.end(rawErrorResponse('method_not_allowed'));
+  });
+  // A path we serve with another method is 405 with Allow (VOD and probes get told what is there);
+  // any other path is 404. Decided in onRequest, before a body is read or parsed: a miss with a
+  // body (empty, not JSON, over the limit) is still a miss.
+  const missOf = (request: FastifyRequest, reply: FastifyReply): HttpError => {
     const url = request.url.split('?')[0] ?? '/';
     const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
-    if (allowed.length === 0) throw new HttpError('not_found');
+    if (allowed.length === 0) return new HttpError('not_found');
     reply.header('allow', allowed.join(', '));
-    throw new HttpError('method_not_allowed');
+    return new HttpError('method_not_allowed');
+  };
+  app.addHook('onRequest', (request, reply, done) =>
+    done(request.is404 ? missOf(request, reply) : undefined),
+  );
+  app.setNotFoundHandler(async (request, reply) => {
+    throw missOf(request, reply);
   });
 
   // The callback route gets its own context so rate limiting and load shedding apply to it alone.

@@ -10,7 +10,8 @@ export const HTTP_ERRORS = {
   empty_body: { status: 400, message: 'Body is empty.' },
   bad_request: {
     status: 400,
-    message: 'Malformed HTTP request (e.g. a bad Content-Length, or Content-Length with Transfer-Encoding).',
+    message:
+      'Malformed HTTP request (e.g. a bad URL or Content-Length, Content-Length with Transfer-Encoding, no Host).',
   },
   signature_missing: { status: 401, message: 'X-VOD-TIMESTAMP and X-VOD-SIGNATURE are required.' },
   signature_stale: { status: 401, message: 'X-VOD-TIMESTAMP is outside the accepted window.' },
@@ -23,6 +24,7 @@ export const HTTP_ERRORS = {
     message: 'spaceName and sourceUrl are required, each once (callbackArgs optional, once).',
   },
   method_not_allowed: { status: 405, message: 'Method not allowed.' },
+  url_too_long: { status: 414, message: 'A path segment exceeds 1,024 characters.' },
   request_timeout: { status: 408, message: 'Request body not received in time.' },
   too_large: { status: 413, message: 'Body exceeds CALLBACK_BODY_LIMIT.' },
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json.' },

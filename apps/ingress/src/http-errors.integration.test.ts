@@ -152,4 +152,47 @@ describe('one error format for every answer', () => {
     expect(res.status).toBe(404);
     expectRegistryError(res, 'not_found');
   });
+  // 404 and 405 are decided before a body is read: whatever body a miss carries, it stays a miss.
+  it.each([
+    ['DELETE /callbacks/vod, JSON type, empty body', 'DELETE', '/callbacks/vod', '', 405, 'POST'],
+    ['PATCH /callbacks/vod, JSON type, empty body', 'PATCH', '/callbacks/vod', '', 405, 'POST'],
+    ['OPTIONS /callbacks/vod, JSON type, empty body', 'OPTIONS', '/callbacks/vod', '', 405, 'POST'],
+    ['POST /healthz, JSON type, empty body', 'POST', '/healthz', '', 405, 'GET, HEAD'],
+    ['PUT /metrics, JSON type, not JSON', 'PUT', '/metrics', '{x}', 405, 'GET, HEAD'],
+    ['POST /nope, not JSON', 'POST', '/nope', '{x}', 404, undefined],
+    ['POST /nope, over the body limit', 'POST', '/nope', 'x'.repeat(300_000), 404, undefined],
+  ] as const)('%s: %i', async (_name, method, url, body, status, allow) => {
+    const res = await rawRequest(
+      port,
+      `${method} ${url} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(res.status).toBe(status);
+    expect(res.headers.allow).toBe(allow);
+    expectRegistryError(res, status === 404 ? 'not_found' : 'method_not_allowed');
+  });
+
+  it.each(['/%', '/%zz', '/callbacks/vod%'])(
+    'a URL that does not decode (%s): 400 bad_request',
+    async (url) => {
+      const res = await rawRequest(port, `POST ${url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(res.status).toBe(400);
+      expectRegistryError(res, 'bad_request');
+    },
+  );
+
+  it('CONNECT: 405 method_not_allowed, answered rather than dropped', async () => {
+    const res = await rawRequest(port, 'CONNECT 127.0.0.1:6379 HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n');
+    expect(res.status).toBe(405);
+    expectRegistryError(res, 'method_not_allowed');
+  });
+
+  it('a callback without a Host header is served like any other', async () => {
+    const body = JSON.stringify({ RequestId: 'no-host-1', EventType: 'FileUploadByUrlComplete' });
+    const res = await rawRequest(
+      port,
+      `POST /callbacks/vod HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ ok: true, requestId: 'no-host-1' });
+  });
 });

@@ -122,6 +122,8 @@ describe('status API (ingress against real Redis)', () => {
     }
     for (const url of [
       '/v1/uploads/job-unknown',
+      // Long JobIds are looked up too (up to 1,024 characters; Fastify's default stopped at 100).
+      `/v1/uploads/${'j'.repeat(1024)}`,
       q({ ...source, callbackArgs: 'order=8' }),
       q({ ...source, spaceName: 'space-b' }),
       q({ ...source, sourceUrl: 'https://media.example.test/b.mp4' }),
@@ -133,6 +135,13 @@ describe('status API (ingress against real Redis)', () => {
     for (const url of ['/v1/uploads?spaceName=space-a', `${q(source)}&spaceName=again`]) {
       expect((await get(url)).statusCode, url).toBe(400);
     }
+    // Longer: 414 in the registry's format, without echoing the path.
+    const tooLong = await get(`/v1/uploads/${'j'.repeat(1025)}`);
+    expect(tooLong.statusCode).toBe(414);
+    expect(tooLong.json()).toEqual({
+      error: 'url_too_long',
+      message: 'A path segment exceeds 1,024 characters.',
+    });
   });
 
   it('serves an OpenAPI document that describes every route and what it answers', async () => {
