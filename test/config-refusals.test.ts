@@ -84,6 +84,19 @@ describe('bad settings stop the real processes with exit 78', () => {
       /WORKER_SHARDS names shard 2, but EVENT_SHARDS=2/,
     ],
     ['worker', 'ACCEPTED_EVENT_TYPES: " "', () => ({ ACCEPTED_EVENT_TYPES: ' ' }), /ACCEPTED_EVENT_TYPES/],
+    // VOD signs the URL as configured in its console: one that is not an http(s) URL can never match.
+    [
+      'ingress',
+      'CALLBACK_PUBLIC_URL: notaurl',
+      () => ({ CALLBACK_PUBLIC_URL: 'notaurl' }),
+      /CALLBACK_PUBLIC_URL="notaurl" is invalid: give the whole http\(s\) URL/,
+    ],
+    [
+      'ingress',
+      'CALLBACK_PUBLIC_URL: ftp://callbacks.example.com/vod',
+      () => ({ CALLBACK_PUBLIC_URL: 'ftp://callbacks.example.com/vod' }),
+      /CALLBACK_PUBLIC_URL="ftp:\/\/callbacks\.example\.com\/vod" is invalid/,
+    ],
     [
       'worker',
       'REUPLOAD_DEFAULTS_FILE: a file that does not exist',

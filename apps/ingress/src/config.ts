@@ -108,11 +108,26 @@ export const INGRESS_ENV = {
 export type IngressConfig = ConfigOf<typeof INGRESS_ENV>;
 
 /** Reads and validates the ingress configuration once. */
+/** An absolute http(s) URL with a host (what VOD can call back). */
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
   const config = loadConfig(INGRESS_ENV, env);
   if (config.CALLBACK_PRIVATE_KEY && !config.CALLBACK_PUBLIC_URL) {
     throw new ConfigError(
       'CALLBACK_PUBLIC_URL must be set when CALLBACK_PRIVATE_KEY is: VOD signs the callback URL as configured in VOD',
+    );
+  }
+  if (config.CALLBACK_PUBLIC_URL && !isHttpUrl(config.CALLBACK_PUBLIC_URL)) {
+    throw new ConfigError(
+      `CALLBACK_PUBLIC_URL=${JSON.stringify(config.CALLBACK_PUBLIC_URL)} is invalid: give the whole http(s) URL configured in VOD's callback settings (e.g. https://callbacks.example.com/callbacks/vod); VOD signs it as written there`,
     );
   }
   if (config.CALLBACK_PRIVATE_KEY && !/^[A-Za-z0-9]{8,20}$/.test(config.CALLBACK_PRIVATE_KEY)) {
