@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,9 +117,31 @@ describe('vodctl (built binary) with a running pipeline', () => {
 
     const status = await vodctl(['status', body.Data.JobId, '--json'], env);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ decision: 'failed_permanent', origin: 'replay' });
+    // The status API's shape: attempt a number.
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      decision: 'failed_permanent',
+      origin: 'replay',
+      attempt: 1,
+    });
     const queues = await vodctl(['queues', '--json'], env);
     expect(JSON.parse(queues.stdout)['vod-dead-letters'].waiting).toBe(0);
+  });
+
+  it('a reader that closes the pipe early (vodctl … | head) neither crashes it nor changes its exit code', async () => {
+    for (let i = 0; i < 5; i++) {
+      const child = spawn(process.execPath, [BIN, 'queues'], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // Gone before the command writes its table (it first reads Redis): its write fails with EPIPE.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += String(d);
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    }
   });
 
   it('exit codes of the binary: usage 2, unreachable Redis 3, config 78; runs through a bin symlink', async () => {

@@ -14,10 +14,24 @@ export interface RunOptions {
   now?: () => number;
 }
 
-const processIo: CliIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
+/**
+ * Standard output, which its reader may close early (`vodctl dlq list | head -1`): from then on lines
+ * are dropped and the command runs to its end, its exit code saying how the work went. A replay or
+ * purge is not cut short, nor reported as failed, because nobody reads the rest.
+ */
+function processIo(): CliIo {
+  let readerGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    readerGone = true;
+  });
+  return {
+    out: (line) => {
+      if (!readerGone) process.stdout.write(`${line}\n`);
+    },
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+}
 
 /** The usage text listing every command. */
 export function usageText(commands: readonly Command[]): string {
@@ -66,7 +80,7 @@ export async function runCli(
 ): Promise<number> {
   // Every line goes out with its control characters escaped (the lines' own breaks kept): commands
   // print event data, which the sender controls, and a missed field must not reach the terminal raw.
-  const target = options.io ?? processIo;
+  const target = options.io ?? processIo();
   const io: CliIo = {
     out: (line) => target.out(escapeControl(line, { keepNewlines: true })),
     err: (line) => target.err(escapeControl(line, { keepNewlines: true })),

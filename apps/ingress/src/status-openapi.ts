@@ -1,12 +1,5 @@
 import { DECISIONS } from '@vod-callbacks/shared';
 
-/** The JSON body of an upload's state: the stored strings, with `attempt` as a number. */
-export function uploadStatusBody(state: Record<string, string>): Record<string, string | number> {
-  const body: Record<string, string | number> = { ...state };
-  if (state.attempt !== undefined) body.attempt = Number(state.attempt);
-  return body;
-}
-
 const str = (description: string) => ({ type: 'string', description });
 
 const ERROR = {

@@ -54,6 +54,16 @@ async function sourceKeyFor(
 }
 
 /**
+ * An upload's state as JSON (`GET /v1/uploads…` and `vodctl status --json`): the stored strings,
+ * with `attempt` as a number.
+ */
+export function uploadStatusBody(state: Record<string, string>): Record<string, string | number> {
+  const body: Record<string, string | number> = { ...state };
+  if (state.attempt !== undefined) body.attempt = Number(state.attempt);
+  return body;
+}
+
+/**
  * `lookupUploadStatus` over event shards: a whole source (with CallbackArgs) lives in one known
  * shard; a JobId or a bare SourceUrl is looked up in every shard, and the latest outcome (by its
  * stream id's time) answers, as one Redis would have kept only the latest.

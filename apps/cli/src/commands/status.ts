@@ -1,4 +1,4 @@
-import { lookupUploadStatusInShards } from '@vod-callbacks/shared';
+import { lookupUploadStatusInShards, uploadStatusBody } from '@vod-callbacks/shared';
 import { type Command, takesOneArgument } from '../command.js';
 import { EXIT, notFound } from '../exit-codes.js';
 import { displayWidth, escapeControl } from '../format.js';
@@ -29,7 +29,8 @@ export const statusCommand: Command = {
     }
     if (!result) throw notFound(`nothing recorded for JobId or SourceUrl ${JSON.stringify(arg)}`);
     if (values.json) {
-      ctx.out(JSON.stringify(result));
+      // The status API's body: `attempt` a number.
+      ctx.out(JSON.stringify(uploadStatusBody(result)));
       return EXIT.ok;
     }
     const keys = Object.keys(result).sort();

@@ -4,10 +4,11 @@ import {
   type RedisClient,
   type ShardLayout,
   type UploadLookup,
+  uploadStatusBody,
 } from '@vod-callbacks/shared';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HttpError } from '../errors.js';
-import { STATUS_OPENAPI, uploadStatusBody } from '../status-openapi.js';
+import { STATUS_OPENAPI } from '../status-openapi.js';
 
 export interface StatusApiOptions {
   redis: RedisClient;
