@@ -6,6 +6,15 @@ describe('upload-job record', () => {
     expect(new RedisKeys('{vod}').uploadJob('job-1')).toBe('{vod}:upload-job:job-1');
   });
 
+  it('keeps a JobId of up to 128 characters in the key; a longer one (a sender’s) is hashed, distinctly', () => {
+    const keys = new RedisKeys('{vod}');
+    expect(keys.uploadJob('j'.repeat(128))).toBe(`{vod}:upload-job:${'j'.repeat(128)}`);
+    const long = keys.uploadJob('j'.repeat(200_000));
+    expect(long).toMatch(/^\{vod\}:upload-job:#[0-9a-f]{32}$/);
+    expect(keys.uploadJob(`${'j'.repeat(200_000)}x`)).not.toBe(long);
+    expect(keys.uploadJob('j'.repeat(200_000))).toBe(long);
+  });
+
   it('parses what the worker stores, with or without the re-upload fields', () => {
     const source = { spaceName: 's', sourceUrl: 'https://a.example/x.mp4', callbackArgs: 'c' };
     expect(

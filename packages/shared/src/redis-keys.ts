@@ -1,4 +1,7 @@
-import type { UploadSource } from './queues.js';
+import { stableHash, type UploadSource } from './queues.js';
+
+/** Longest JobId kept as it is in its key name. */
+const MAX_KEYED_JOB_ID = 128;
 
 /**
  * Every Redis key this project writes outside BullMQ's own, in one place. All live under the
@@ -29,7 +32,11 @@ export class RedisKeys {
 
   /** JobId → its UploadJobRecord (STRING, JSON), for uploads this system started. */
   uploadJob(jobId: string): string {
-    return `${this.prefix}:upload-job:${jobId}`;
+    // VOD's JobIds are 32 hex characters; a sender's longer one (up to the body limit) is hashed, so
+    // no key name runs to hundreds of kilobytes.
+    return jobId.length <= MAX_KEYED_JOB_ID
+      ? `${this.prefix}:upload-job:${jobId}`
+      : `${this.prefix}:upload-job:#${stableHash('job-id', jobId)}`;
   }
 
   /** Latest source key per SourceUrl (STRING), so `vodctl status <url>` can find it. */
