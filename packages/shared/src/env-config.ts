@@ -61,6 +61,13 @@ export const envEnum = <const V extends string>(values: readonly V[], def: V, do
   doc,
 });
 
+/** The values an `envEnum` takes (its union of literals); undefined for any other schema. */
+function literalsOf(schema: unknown): string[] | undefined {
+  const branches = (schema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf;
+  const values = branches?.map((b) => b.const);
+  return values?.every((v): v is string => typeof v === 'string') ? values : undefined;
+}
+
 type Schemas<S extends Record<string, EnvVar>> = { [K in keyof S]: S[K]['schema'] };
 /** The typed, frozen config object produced from a spec. */
 export type ConfigOf<S extends Record<string, EnvVar>> = Readonly<Static<TObject<Schemas<S>>>>;
@@ -116,9 +123,9 @@ export function loadConfig<S extends Record<string, EnvVar>>(
     const err = validator.Errors(values)[0];
     // The variable, also for an error inside it (a list's item: `/NAME/1`).
     const name = err?.instancePath.split('/')[1] ?? '?';
-    throw new ConfigError(
-      `${name}=${shown(name)} is invalid: ${err?.message ?? 'unexpected value'} (${spec[name]?.doc ?? ''})`,
-    );
+    const allowed = literalsOf(spec[name]?.schema);
+    const why = allowed ? `use one of ${allowed.join(', ')}` : (err?.message ?? 'unexpected value');
+    throw new ConfigError(`${name}=${shown(name)} is invalid: ${why} (${spec[name]?.doc ?? ''})`);
   }
   for (const [name, v] of Object.entries(spec)) {
     const problem = v.check?.(values[name]);
