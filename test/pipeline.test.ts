@@ -118,4 +118,16 @@ describe('pipeline end to end (built ingress + worker processes, real Redis)', (
     await waitFor('three duplicates counted', async () => (await duplicates()) - before === 3, 10_000);
     expect(await outcomesOf()).toBe(1);
   });
+  // Log collectors take one JSON object per line: a runtime or library warning on stderr (Fastify's
+  // deprecation notices, Node's) would break that and is caught here, not only under a failover.
+  it('every line either process wrote is one JSON object', () => {
+    for (const proc of [p.ingress, p.worker]) {
+      const lines = proc
+        .output()
+        .split('\n')
+        .filter((line) => line !== '');
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => !line.startsWith('{'))).toEqual([]);
+    }
+  });
 });

@@ -79,7 +79,7 @@ export async function buildIngressApp(deps: IngressDeps): Promise<IngressApp> {
     },
     return503OnClosing: true,
     trustProxy: config.TRUST_PROXY,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A URL that does not decode, or a path parameter over MAX_PARAM_LENGTH: found before routing.
     frameworkErrors(err, _request, reply) {
       const code: HttpErrorCode = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'url_too_long' : 'bad_request';
