@@ -25,7 +25,12 @@ export async function renderEnvTables() {
           : Array.isArray(schema.default) // a list variable: shown as it is written
             ? `\`${schema.default.join(',')}\``
             : `\`${JSON.stringify(schema.default).replace(/^"|"$/g, '')}\``;
-      return `| \`${key}\` | ${def} | ${doc.replace(/\|/g, '\\|')} |`;
+      // An integer's accepted range, so a refused value (exit 78) is never a surprise.
+      const range =
+        schema.type === 'integer' && (schema.minimum !== undefined || schema.maximum !== undefined)
+          ? ` Accepted: ${schema.minimum ?? '…'}–${schema.maximum ?? '…'}.`
+          : '';
+      return `| \`${key}\` | ${def} | ${doc.replace(/\|/g, '\\|')}${range} |`;
     });
     out[app] = ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
   }

@@ -80,6 +80,25 @@ describe('event shards on one Redis (built ingress + worker, EVENT_SHARDS=3)', (
       /EVENT_SHARDS=2, but this Redis holds .* in 3 shard\(s\).*vodctl shards set 2/,
     );
   });
+  it('an ingress with another EVENT_SHARDS exits 78 before it binds its port', async () => {
+    const ingress = await startApp('ingress', {
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: s.p.prefix,
+      EVENT_SHARDS: '2',
+      CALLBACK_AUTH: 'none',
+      EVICTION_POLICY_CHECK: 'warn',
+      INGRESS_HOST: '127.0.0.1',
+      INGRESS_PORT: '0',
+    });
+    const exit = await Promise.race([
+      ingress.exited,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000)),
+    ]);
+    if (!exit) await ingress.kill('SIGKILL');
+    expect(exit?.code, ingress.output()).toBe(78);
+    expect(ingress.output()).toMatch(/EVENT_SHARDS=2, but this Redis holds .* in 3 shard\(s\)/);
+    expect(ingress.output()).not.toMatch(/[Ll]istening/);
+  });
 });
 
 describe('WORKER_SHARDS places a worker on a subset of the shards', () => {

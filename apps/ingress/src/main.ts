@@ -1,5 +1,6 @@
 import {
   assertBullmqLayout,
+  ConfigError,
   checkEvictionPolicy,
   closeAll,
   configOrExit,
@@ -25,6 +26,7 @@ import {
   redisTopologyOf,
   refuseMissingDatabase,
   refuseShardCountMismatch,
+  shardCountProblem,
   shardLayoutFor,
   shardMasters,
   snapshotQueues,
@@ -68,6 +70,12 @@ const evictionChecked =
 if (evictionChecked && (await evictionVerdict(redis, config)) === 'refuse') process.exit(78); // nothing started yet
 if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
   logger.warn({ redis: describeTopology(topology) }, 'Redis not reachable yet; answering 503 until it is');
+}
+// With Redis already up, a shard count other than the recorded one is refused before the port is bound
+// (the 'ready' check above covers a Redis that comes later, and every reconnect).
+if (redis.status === 'ready') {
+  const problem = await shardCountProblem(redis, config.QUEUE_PREFIX, layout.count).catch(() => undefined);
+  if (problem) exitOnConfigError(new ConfigError(problem));
 }
 
 // Its own connection: the writing one may be held by a WAIT (Redis blocks the client meanwhile).

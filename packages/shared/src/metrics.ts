@@ -205,7 +205,7 @@ export function createRedisMetrics(registry: Registry) {
     /** Online replicas of the master, as last seen (only polled when REDIS_MIN_REPLICAS > 0). */
     connectedReplicas: new Gauge({
       name: 'vod_redis_connected_replicas',
-      help: 'Replicas online on the Redis master, as last polled (-1 = unknown; polled only when REDIS_MIN_REPLICAS > 0).',
+      help: 'Replicas online on the Redis master, as last polled (-1 = unknown; polled only when REDIS_MIN_REPLICAS > 0, else 0).',
       registers: [registry],
     }),
   };
