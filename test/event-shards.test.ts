@@ -61,43 +61,44 @@ describe('event shards on one Redis (built ingress + worker, EVENT_SHARDS=3)', (
       );
   });
 
-  it('refuses a process started with another EVENT_SHARDS against the same Redis: exit 78 saying what to do', async () => {
-    expect(await s.redis.get(shardCountKey(s.p.prefix))).toBe(String(SHARDS));
-    const worker = await startApp('worker', {
+  /** Starts `app` on this pipeline's Redis with EVENT_SHARDS=2; how it ended (killed after 20 s) and what it wrote. */
+  async function runWithTwoShards(app: 'worker' | 'ingress', env: Record<string, string>) {
+    const proc = await startApp(app, {
       REDIS_URL: testRedisUrl(),
       QUEUE_PREFIX: s.p.prefix,
       EVENT_SHARDS: '2',
+      ...env,
+    });
+    const exit = await Promise.race([
+      proc.exited,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000)),
+    ]);
+    if (!exit) await proc.kill('SIGKILL');
+    return { code: exit?.code, output: proc.output() };
+  }
+
+  it('refuses a process started with another EVENT_SHARDS against the same Redis: exit 78 saying what to do', async () => {
+    expect(await s.redis.get(shardCountKey(s.p.prefix))).toBe(String(SHARDS));
+    const worker = await runWithTwoShards('worker', {
       WORKER_METRICS_HOST: '127.0.0.1',
       WORKER_METRICS_PORT: '0',
     });
-    const exit = await Promise.race([
-      worker.exited,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000)),
-    ]);
-    if (!exit) await worker.kill('SIGKILL');
-    expect(exit?.code, worker.output()).toBe(78);
-    expect(worker.output()).toMatch(
+    expect(worker.code, worker.output).toBe(78);
+    expect(worker.output).toMatch(
       /EVENT_SHARDS=2, but this Redis holds .* in 3 shard\(s\).*vodctl shards set 2/,
     );
   });
+
   it('an ingress with another EVENT_SHARDS exits 78 before it binds its port', async () => {
-    const ingress = await startApp('ingress', {
-      REDIS_URL: testRedisUrl(),
-      QUEUE_PREFIX: s.p.prefix,
-      EVENT_SHARDS: '2',
+    const ingress = await runWithTwoShards('ingress', {
       CALLBACK_AUTH: 'none',
       EVICTION_POLICY_CHECK: 'warn',
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: '0',
     });
-    const exit = await Promise.race([
-      ingress.exited,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000)),
-    ]);
-    if (!exit) await ingress.kill('SIGKILL');
-    expect(exit?.code, ingress.output()).toBe(78);
-    expect(ingress.output()).toMatch(/EVENT_SHARDS=2, but this Redis holds .* in 3 shard\(s\)/);
-    expect(ingress.output()).not.toMatch(/[Ll]istening/);
+    expect(ingress.code, ingress.output).toBe(78);
+    expect(ingress.output).toMatch(/EVENT_SHARDS=2, but this Redis holds .* in 3 shard\(s\)/);
+    expect(ingress.output).not.toMatch(/[Ll]istening/);
   });
 });
 
