@@ -1,6 +1,5 @@
 import {
   assertBullmqLayout,
-  ConfigError,
   checkEvictionPolicy,
   closeAll,
   configOrExit,
@@ -26,7 +25,6 @@ import {
   redisTopologyOf,
   refuseMissingDatabase,
   refuseShardCountMismatch,
-  shardCountProblem,
   shardLayoutFor,
   shardMasters,
   snapshotQueues,
@@ -61,7 +59,7 @@ const redis = createRedis(topology, 'producer', 'ingress');
 logMasterChanges(redis, logger, layout.prefixes, () => redisMetrics.reconnects.inc());
 logRedisStateChanges(redis, logger, 'ingress');
 refuseMissingDatabase(redis, exitOnConfigError);
-refuseShardCountMismatch(redis, config.QUEUE_PREFIX, layout.count, exitOnConfigError);
+const checkShardCount = refuseShardCountMismatch(redis, config.QUEUE_PREFIX, layout.count, exitOnConfigError);
 
 // An evicting Redis may delete queued jobs: acknowledged callbacks would vanish. Checked at start
 // (once Redis answers) and at every reconnect (below, once the shutdown owner exists).
@@ -73,10 +71,7 @@ if (config.EVICTION_POLICY_CHECK !== 'off' && !evictionChecked) {
 }
 // With Redis already up, a shard count other than the recorded one is refused before the port is bound
 // (the 'ready' check above covers a Redis that comes later, and every reconnect).
-if (redis.status === 'ready') {
-  const problem = await shardCountProblem(redis, config.QUEUE_PREFIX, layout.count).catch(() => undefined);
-  if (problem) exitOnConfigError(new ConfigError(problem));
-}
+if (redis.status === 'ready') await checkShardCount();
 
 // Its own connection: the writing one may be held by a WAIT (Redis blocks the client meanwhile).
 const replicas = startReplicaMonitor(

@@ -165,23 +165,27 @@ export async function shardCountProblem(
 
 /**
  * Checks the recorded shard count now if `redis` is ready, and at every (re)connect: a mismatch is
- * handed to `onRefused` as a ConfigError (processes exit 78 on it).
+ * handed to `onRefused` as a ConfigError (processes exit 78 on it). Returns the check, for a caller
+ * that must know the answer before it goes on (the ingress, before it binds its port).
  */
 export function refuseShardCountMismatch(
   redis: RedisClient,
   queuePrefix: string,
   count: number,
   onRefused: (err: ConfigError) => void,
-): void {
+): () => Promise<void> {
   const check = () =>
-    void shardCountProblem(redis, queuePrefix, count).then(
-      (problem) => problem && onRefused(new ConfigError(problem)),
+    shardCountProblem(redis, queuePrefix, count).then(
+      (problem) => {
+        if (problem) onRefused(new ConfigError(problem));
+      },
       () => {
         // Redis went away again: the next ready checks.
       },
     );
-  redis.on('ready', check);
-  if (redis.status === 'ready') check();
+  redis.on('ready', () => void check());
+  if (redis.status === 'ready') void check();
+  return check;
 }
 
 /** A BullMQ limiter: at most `max` jobs per `duration` ms. */
